@@ -1,0 +1,190 @@
+"""`motcua`: the one command technicians, systemd units and the simulated office use."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from edge.config import ConfigError, load
+
+log = logging.getLogger("motcua")
+
+#: Daemon name -> module exposing `create(ctx) -> Daemon`.
+DAEMONS: dict[str, str] = {
+    "engine": "edge.engine.daemon",
+    "hub": "hub.daemon",
+    "printer": "printer.daemon",
+    "kiosk": "kiosk.daemon",
+    "tablet": "kiosk.tablet",
+    "keypad": "kiosk.keypad",
+    "display": "display.daemon",
+    "led": "display.led",
+    "voice": "display.voice",
+    "scanner": "scanner.daemon",
+    "camera": "scanner.camera",
+    "simulator": "edge.simulate",
+}
+
+#: Daemons that are not devices in the config (they run once per office).
+SERVICE_DAEMONS = ("engine", "hub", "simulator")
+
+#: Commands with their own argument parsing: argv prefix -> "module:function(argv) -> int".
+TOOLS: dict[tuple[str, ...], str] = {
+    ("voice", "build"): "display.voice.pack:cli_main",
+    ("report",): "edge.reports.cli:cli_main",
+    ("devices",): "edge.tools.devices:cli_main",
+    ("test",): "edge.tools.devtest:cli_main",
+    ("status",): "edge.tools.status:cli_main",
+    ("install",): "edge.tools.install:cli_main",
+    ("upstream-sim",): "hub.simulator:cli_main",
+}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="office TOML file")
+    p.add_argument("--broker", default=None,
+                   help="use this broker, mqtt://[user:pass@]host:port (default: MOTCUA_BROKER or the config's)")
+    p.add_argument("--data", default=None, help="state folder (default: MOTCUA_DATA or ./var/office)")
+    p.add_argument("--clock", default=None,
+                   help="simulated office clock START[xSPEED], e.g. 07:30x20 or 2026-11-23T07:25x60")
+    p.add_argument("--log", default=None, help="log level (default INFO, or MOTCUA_LOG)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="motcua", description="Edge daemons of a Vietnamese one-stop office")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    cfg = sub.add_parser("config", help="check or show an office config")
+    csub = cfg.add_subparsers(dest="config_cmd", required=True)
+    c = csub.add_parser("check", help="validate; print every error as file:line: field: message")
+    c.add_argument("file")
+    s = csub.add_parser("show", help="print the validated config")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true", help="as JSON")
+
+    b = sub.add_parser("broker", help="write mosquitto config from the office config and run mosquitto")
+    _common(b)
+    b.add_argument("--write-only", action="store_true", help="write the files and exit")
+
+    r = sub.add_parser("run", help="run the broker and every daemon configured for this host")
+    _common(r)
+    r.add_argument("--simulate", action="store_true",
+                   help="simulated office: virtual devices, simulated citizens and clerks, simulated clock")
+    r.add_argument("--host", default=None, help="run the devices of this host (default: 'local' and this hostname)")
+    r.add_argument("--only", default=None, help="comma-separated daemon names or device ids to run")
+    r.add_argument("--duration", type=float, default=None, help="stop after this many real seconds")
+    r.add_argument("--no-view", action="store_true", help="no live terminal view")
+
+    for name in DAEMONS:
+        d = sub.add_parser(name, help=f"run the {name} daemon")
+        _common(d)
+        if name not in SERVICE_DAEMONS:
+            d.add_argument("--device", required=True, help="device id from the config")
+    for words in TOOLS:
+        if len(words) == 1:
+            sub.add_parser(words[0], help=f"{words[0]} (see `motcua {words[0]} --help`)", add_help=False)
+    return ap
+
+
+def _load_tool(spec: str) -> Callable[[list[str]], int]:
+    mod, func = spec.split(":")
+    return getattr(importlib.import_module(mod), func)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for words, spec in TOOLS.items():
+        if tuple(argv[: len(words)]) == words:
+            from edge.daemon import setup_logging
+            setup_logging()
+            return _load_tool(spec)(argv[len(words):])
+    args = build_parser().parse_args(argv)
+    from edge.daemon import setup_logging
+    setup_logging(getattr(args, "log", None))
+    if args.cmd == "config":
+        return _config(args)
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.cmd == "broker":
+        return _broker(args, cfg)
+    if args.cmd == "run":
+        from edge.supervisor import run_office
+        return run_office(args, cfg)
+    return _daemon(args, cfg)
+
+
+def _config(args: argparse.Namespace) -> int:
+    try:
+        cfg = load(args.file)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        print(f"{args.file}: {len(exc.issues)} error(s)", file=sys.stderr)
+        return 1
+    if args.config_cmd == "check":
+        print(f"{args.file}: OK ({len(cfg.services)} services, {len(cfg.counters)} counters, "
+              f"{len(cfg.devices)} devices)")
+        return 0
+    data = cfg.model_dump(mode="json")
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        import pprint
+        pprint.pprint(data, width=100, sort_dicts=False)
+    return 0
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data or os.environ.get("MOTCUA_DATA", "var/office"))
+
+
+def _broker(args: argparse.Namespace, cfg) -> int:
+    from edge.broker import mosquitto_binary, write_broker_files
+    files = write_broker_files(cfg, _data_dir(args))
+    print(f"wrote {files.conf}, {files.passwd}, {files.acl}", file=sys.stderr)
+    if args.write_only:
+        return 0
+    os.execv(mosquitto_binary(), [mosquitto_binary(), "-c", str(files.conf)])
+    return 1  # not reached
+
+
+def _daemon(args: argparse.Namespace, cfg) -> int:
+    from edge.daemon import make_context, run_daemon
+    name = args.cmd
+    device = None
+    device_id = name
+    if name not in SERVICE_DAEMONS:
+        device = cfg.device(args.device)
+        if device is None:
+            print(f"{args.config}: no device {args.device!r} (devices: {', '.join(d.id for d in cfg.devices)})",
+                  file=sys.stderr)
+            return 2
+        if device.kind != name:
+            print(f"{args.config}: device {args.device!r} is a {device.kind}, not a {name}", file=sys.stderr)
+            return 2
+        device_id = device.id
+    try:
+        module = importlib.import_module(DAEMONS[name])
+    except ImportError as exc:
+        print(f"motcua {name}: not available in this build ({exc})", file=sys.stderr)
+        return 3
+    try:
+        ctx = make_context(cfg, device_id, name, broker=args.broker, data_dir=args.data,
+                           clock=args.clock, device=device)
+    except ValueError as exc:
+        print(f"motcua {name}: {exc}", file=sys.stderr)
+        return 2
+    daemon = module.create(ctx)
+    return run_daemon(daemon, f"{name}:{device_id}", getattr(daemon, "healthy", None))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Per-kind device configuration: one model per device kind, selected by `kind`.
+
+Each model names its backend (a real driver or `virtual`) and the few settings that
+backend needs; device packages read these and nothing else.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DeviceBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="Device id, unique in the office; its MQTT username")
+    host: str = Field("local", description="Host whose `motcua run` starts this device's daemon")
+    counter: int | None = Field(None, description="Counter the device belongs to")
+    area: str | None = Field(None, description="Area of the floor (entrance, waiting, ...)")
+    enabled: bool = Field(True, description="Start this device's daemon")
+
+
+class PrinterDevice(DeviceBase):
+    kind: Literal["printer"] = Field(description="Thermal ticket printer")
+    backend: Literal["usb", "serial", "network", "file", "virtual"] = Field("virtual", description="How the printer is reached")
+    usb: str | None = Field(None, pattern=r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$", description="USB vendor:product, e.g. 0416:5011")
+    port: str | None = Field(None, description="Serial port, e.g. /dev/motcua-printer")
+    baudrate: int = Field(115200, description="Serial speed")
+    address: str | None = Field(None, description="host[:port] of a network printer (default port 9100)")
+    path: str | None = Field(None, description="File backend: device file or output file")
+    output_dir: str | None = Field(None, description="Virtual backend: folder for ticket PNGs (default DATA/tickets)")
+    paper_mm: Literal[58, 80] = Field(80, description="Paper width")
+    profile: str = Field("default", description="python-escpos printer profile, e.g. TM-T88V")
+    native_qr: bool | None = Field(None, description="Use the printer's QR engine (None: from the profile)")
+    max_job_age_s: int = Field(600, ge=10, description="Jobs older than this are dropped instead of printed")
+
+
+class KioskDevice(DeviceBase):
+    kind: Literal["kiosk"] = Field(description="Touch kiosk")
+    mode: Literal["ticket", "lookup"] = Field("ticket", description="ticket: issues queue tickets; lookup: dossier lookup")
+    printer: str | None = Field(None, description="Printer device id (ticket mode)")
+    scanner: str | None = Field(None, description="Scanner device id (lookup mode)")
+    services: list[str] | None = Field(None, description="Service codes offered (default: all)")
+    width: int = Field(1080, ge=240, description="Screen width in pixels")
+    height: int = Field(1920, ge=240, description="Screen height in pixels")
+    fullscreen: bool = Field(True, description="Fullscreen window")
+    idle_timeout_s: float = Field(15, ge=2, description="Back to the home screen after this")
+    ask_priority: bool = Field(True, description="Offer the priority choice")
+
+
+class LedDevice(DeviceBase):
+    kind: Literal["led"] = Field(description="LED counter number board on an RS-485 line")
+    backend: Literal["serial", "virtual"] = Field("virtual", description="serial: a real line; virtual: a simulated board on a pty")
+    port: str | None = Field(None, description="Serial port of the RS-485 adapter")
+    baudrate: int = Field(9600, description="Line speed")
+    protocol: Literal["modbus", "ascii"] = Field("modbus", description="Board protocol")
+    address: int = Field(1, ge=0, le=255, description="Board address on the line")
+    template: str = Field("\x02{address:02d}{text}\x03", description="ASCII protocol frame template")
+    digits: int = Field(4, ge=1, le=16, description="Digits on the board")
+    blink_s: float = Field(3, ge=0, description="Blink this long on a new call (0: never)")
+
+
+class DisplayDevice(DeviceBase):
+    kind: Literal["display"] = Field(description="Waiting-room TV or dossier status board")
+    mode: Literal["calling", "dossiers"] = Field("calling", description="calling: queue board; dossiers: status board")
+    width: int = Field(1920, ge=320, description="Screen width")
+    height: int = Field(1080, ge=240, description="Screen height")
+    fullscreen: bool = Field(True, description="Fullscreen window")
+    highlight_s: float = Field(6, ge=0, description="The latest call blinks this long")
+
+
+class VoiceDevice(DeviceBase):
+    kind: Literal["voice"] = Field(description="Announcement speaker")
+    backend: Literal["pygame", "wav"] = Field("wav", description="pygame: the sound card; wav: write each announcement to a file")
+    pack: str | None = Field(None, description="Voice pack folder (default DATA/voice, built with espeak-ng)")
+    output_dir: str | None = Field(None, description="wav backend: folder for announcements")
+    dialect: Literal["north", "south"] = Field("north", description="Number words: north (linh, nghìn) or south (lẻ, ngàn)")
+    digit_by_digit: bool = Field(False, description="Read numbers digit by digit")
+    repeat: int = Field(2, ge=1, le=5, description="Times each announcement is said")
+
+
+class ScannerDevice(DeviceBase):
+    kind: Literal["scanner"] = Field(description="Barcode reader")
+    backend: Literal["hid", "serial", "camera", "file", "virtual"] = Field("virtual", description="How codes arrive")
+    path: str | None = Field(None, description="HID: /dev/input/by-id/... path; file: a file of codes, one a line")
+    usb: str | None = Field(None, pattern=r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$", description="HID: vendor:product when no path")
+    port: str | None = Field(None, description="Serial port")
+    baudrate: int = Field(9600, description="Serial speed")
+    source: str | None = Field(None, description="Camera: device index, RTSP URL or video file")
+    repeat_window_s: float = Field(2, ge=0, description="Repeats of one code within this window are dropped")
+
+
+class KeypadDevice(DeviceBase):
+    kind: Literal["keypad"] = Field(description="Counter keypad for the clerk")
+    backend: Literal["evdev", "serial", "screen", "virtual"] = Field("virtual", description="How keys arrive")
+    path: str | None = Field(None, description="evdev: /dev/input/by-id/... path")
+    usb: str | None = Field(None, pattern=r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$", description="evdev: vendor:product when no path")
+    port: str | None = Field(None, description="Serial port")
+    baudrate: int = Field(9600, description="Serial speed")
+    keymap: dict[str, str] = Field(default_factory=dict, description="Key name -> action (next, recall, skip, finish, pause, transfer:SERVICE)")
+
+
+class TabletDevice(DeviceBase):
+    kind: Literal["tablet"] = Field(description="Satisfaction tablet at a counter")
+    reasons: list[str] = Field(
+        default_factory=lambda: ["Chậm", "Hướng dẫn sai", "Thái độ", "Đòi thêm giấy tờ", "Khác"],
+        description="Reasons offered after 'Không hài lòng'")
+    width: int = Field(1024, ge=240, description="Screen width")
+    height: int = Field(600, ge=240, description="Screen height")
+    fullscreen: bool = Field(True, description="Fullscreen window")
+    idle_timeout_s: float = Field(20, ge=2, description="Back to rest after this")
+
+
+class CameraDevice(DeviceBase):
+    kind: Literal["camera"] = Field(description="Counter or waiting-area camera")
+    backend: Literal["opencv", "virtual"] = Field("virtual", description="opencv: a device, RTSP URL or file; virtual: generated frames")
+    source: str | None = Field(None, description="Device index, RTSP URL or video file")
+    fps: float = Field(5, gt=0, le=30, description="Frames analysed per second")
+    absent_minutes: float = Field(5, gt=0, description="Warn when an open counter's desk is empty this long")
+    budget_mb: int = Field(2048, ge=10, description="Disk budget for snapshots and clips")
+    retention_days: int = Field(30, ge=1, description="Days snapshots are kept")
+
+
+Device = Annotated[
+    Union[PrinterDevice, KioskDevice, LedDevice, DisplayDevice, VoiceDevice, ScannerDevice,
+          KeypadDevice, TabletDevice, CameraDevice],
+    Field(discriminator="kind"),
+]
+
+DEVICE_KIND_TAGS = frozenset({"printer", "kiosk", "led", "display", "voice", "scanner",
+                              "keypad", "tablet", "camera"})

@@ -1,0 +1,231 @@
+"""Pydantic models of one office's TOML configuration.
+
+Every model forbids unknown keys so that a typo is an error at load time, not a silently
+ignored setting found weeks later at the counter.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from edge.config.devices import Device
+from edge.protocol import OFFICE_RE
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Span(Strict):
+    """A time span within one local day."""
+
+    start: time = Field(description="Local start time, inclusive")
+    end: time = Field(description="Local end time, exclusive")
+
+    def contains(self, t: time) -> bool:
+        return self.start <= t < self.end
+
+
+def _parse_span(value: object) -> object:
+    if isinstance(value, str):
+        m = _SPAN.match(value.strip())
+        if not m:
+            raise ValueError(f"{value!r} is not a span like '07:30-11:30'")
+        h1, m1, h2, m2 = (int(x) for x in m.groups())
+        if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
+            raise ValueError(f"{value!r} has an impossible time")
+        end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
+        if (h2, m2) <= (h1, m1):
+            raise ValueError(f"{value!r} ends before it starts")
+        return {"start": time(h1, m1), "end": end}
+    return value
+
+
+class WeekSchedule(Strict):
+    """Spans per weekday, written `mon = ["07:30-11:30", "13:30-17:00"]`; a missing day is closed."""
+
+    mon: list[Span] = Field(default_factory=list, description="Monday spans")
+    tue: list[Span] = Field(default_factory=list, description="Tuesday spans")
+    wed: list[Span] = Field(default_factory=list, description="Wednesday spans")
+    thu: list[Span] = Field(default_factory=list, description="Thursday spans")
+    fri: list[Span] = Field(default_factory=list, description="Friday spans")
+    sat: list[Span] = Field(default_factory=list, description="Saturday spans")
+    sun: list[Span] = Field(default_factory=list, description="Sunday spans")
+
+    @field_validator(*WEEKDAYS, mode="before")
+    @classmethod
+    def _spans(cls, v: object) -> object:
+        if isinstance(v, list):
+            return [_parse_span(x) for x in v]
+        return v
+
+    def spans(self, weekday: int) -> list[Span]:
+        return getattr(self, WEEKDAYS[weekday])
+
+    def is_open(self, weekday: int, t: time) -> bool:
+        return any(s.contains(t) for s in self.spans(weekday))
+
+
+class PriorityPolicy(Strict):
+    """How priority tickets (elderly, disabled, pregnant, with small children) are ordered."""
+
+    policy: Literal["none", "strict", "interleave"] = Field(
+        "interleave", description="none: arrival order; strict: priority first; "
+        "interleave: one priority ticket after every `every` others")
+    every: int = Field(3, ge=1, le=100, description="For interleave: ordinary tickets between two priority ones")
+
+
+class Service(Strict):
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="Short code used on the wire, e.g. HT")
+    name: str = Field(min_length=1, max_length=120, description="Vietnamese name shown and printed")
+    name_en: str | None = Field(None, description="English name for the second locale")
+    field: str = Field("", max_length=120, description="Field (lĩnh vực) the service belongs to; kiosks group by it")
+    number_start: int = Field(1, ge=0, le=999999, description="First ticket number of the day")
+    number_end: int = Field(999, ge=0, le=999999, description="Last ticket number of the day")
+    number_format: str = Field("{n}", description="Python format of the printed number, e.g. '{n}' or 'A{n:03d}'")
+    daily_quota: int | None = Field(None, ge=1, description="Most tickets a day (None: the number range is the limit)")
+    priority: PriorityPolicy = Field(default_factory=PriorityPolicy, description="Priority ordering")
+    ticket_windows: WeekSchedule | None = Field(None, description="When tickets may be issued; default: the office's")
+    enabled: bool = Field(True, description="A disabled service issues no tickets (service_closed)")
+    default_service_s: int = Field(300, ge=10, le=7200, description="Service time assumed before any is measured")
+
+    @field_validator("number_format")
+    @classmethod
+    def _format(cls, v: str) -> str:
+        try:
+            sample = v.format(n=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"{v!r} is not a format with a single {{n}}: {exc}") from None
+        if not sample or len(sample) > 12:
+            raise ValueError(f"{v!r} gives {sample!r}: a number must be 1-12 characters")
+        return v
+
+    @model_validator(mode="after")
+    def _range(self) -> "Service":
+        if self.number_end < self.number_start:
+            raise ValueError(f"number_end {self.number_end} is below number_start {self.number_start}")
+        return self
+
+    def format_number(self, n: int) -> str:
+        return self.number_format.format(n=n)
+
+    @property
+    def capacity(self) -> int:
+        cap = self.number_end - self.number_start + 1
+        return min(cap, self.daily_quota) if self.daily_quota else cap
+
+
+class Counter(Strict):
+    number: int = Field(ge=1, le=9999, description="Counter number, as on its board")
+    name: str = Field("", description="Display name; default 'Quầy N'")
+    zone: str | None = Field(None, description="Zone or area of the floor")
+    floor: int | None = Field(None, description="Floor of the building")
+    services: list[str] = Field(min_length=1, description="Service codes served, in order of preference")
+
+    @property
+    def label(self) -> str:
+        return self.name or f"Quầy {self.number}"
+
+
+class Office(Strict):
+    id: str = Field(description="Office id: the agency's electronic code, e.g. 000.00.17.H29")
+    name: str = Field(min_length=1, description="Office name printed on tickets and shown on screens")
+    name_en: str | None = Field(None, description="English name")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="IANA time zone of the office")
+    locale: Literal["vi", "en"] = Field("vi", description="First locale of screens and tickets")
+    hours: WeekSchedule = Field(description="Opening hours per weekday")
+    ticket_windows: WeekSchedule | None = Field(None, description="When tickets may be issued; default: the opening hours")
+    holidays: list[date] = Field(default_factory=list, description="Closed days (local dates)")
+    footer: str = Field("Xin cảm ơn quý khách!", description="Thank-you line printed at the bottom of tickets")
+    tracking_url: str | None = Field(None, description="QR link on tickets; {ticket_id} is replaced. None: the ticket id")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not OFFICE_RE.match(v):
+            raise ValueError(f"{v!r} must match {OFFICE_RE.pattern}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Broker(Strict):
+    embedded: bool = Field(True, description="Run mosquitto from `motcua run`/`motcua broker`")
+    host: str = Field("127.0.0.1", description="Host the daemons connect to")
+    port: int = Field(1883, ge=1, le=65535, description="MQTT port")
+    bind: str = Field("127.0.0.1", description="Address the embedded broker listens on (0.0.0.0 for a LAN)")
+    tls: bool = Field(False, description="Connect with TLS")
+    keepalive_s: int = Field(15, ge=5, le=600, description="MQTT keepalive")
+
+
+class Hub(Strict):
+    enabled: bool = Field(True, description="Run the hub daemon")
+    adapter: Literal["rest", "simulator"] = Field("simulator", description="rest: a provincial gateway; simulator: run the built-in upstream simulator and talk to it")
+    base_url: str | None = Field(None, description="Upstream base URL, e.g. https://gateway.example.gov.vn")
+    auth_path: str = Field("/auth", description="Authentication path")
+    service_path: str = Field("/service", description="Service-call path")
+    username: str | None = Field(None, description="Upstream user")
+    password_file: str | None = Field(None, description="File holding the upstream password (mode 0600)")
+    dstcode: str = Field("", description="Gateway routing code for this office (header dstcode)")
+    madonvi: str | None = Field(None, description="Agency code sent as madonvi; default office.id")
+    field_map: dict[str, str] = Field(default_factory=dict, description="Renamed upstream fields: our name -> theirs")
+    service_names: dict[str, str] = Field(default_factory=dict, description="Renamed upstream services: our name -> theirs")
+    sync_interval_s: float = Field(30, ge=1, le=3600, description="Seconds between incremental syncs")
+    page_size: int = Field(500, ge=1, le=5000, description="Records per upstream page")
+    timeout_s: float = Field(5, gt=0, le=60, description="Timeout of one upstream call")
+    lookup_timeout_s: float = Field(0.5, gt=0, le=10, description="Time a lookup waits for upstream before answering from the cache")
+    lookup_rate_per_min: int = Field(30, ge=1, description="Lookups allowed per device per minute")
+    return_counter: str | None = Field(None, description="Where results are handed back, for the lookup kiosk's advice")
+    simulator_port: int = Field(0, ge=0, le=65535, description="Port of the built-in simulator (0: any free port)")
+    simulator_dossiers: int = Field(2000, ge=0, description="Dossiers the simulator generates")
+
+
+class Simulation(Strict):
+    arrivals_per_hour: float = Field(60, gt=0, description="Simulated citizens per office hour")
+    priority_share: float = Field(0.1, ge=0, le=1, description="Share of citizens with priority")
+    no_show_share: float = Field(0.05, ge=0, le=1, description="Share of called citizens who do not come")
+    service_time_s: float = Field(240, gt=0, description="Mean simulated service time")
+    clerks_open_all: bool = Field(True, description="Open every counter at the start")
+
+
+class OfficeConfig(Strict):
+    office: Office = Field(description="The office")
+    services: list[Service] = Field(min_length=1, description="Services that issue tickets")
+    counters: list[Counter] = Field(min_length=1, description="Counters")
+    devices: list[Device] = Field(default_factory=list, description="Devices and where their daemons run")
+    broker: Broker = Field(default_factory=Broker, description="MQTT broker")
+    hub: Hub = Field(default_factory=Hub, description="Dossier hub")
+    simulation: Simulation = Field(default_factory=Simulation, description="Simulated citizens and clerks (--simulate)")
+
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter(self, number: int) -> Counter | None:
+        return next((c for c in self.counters if c.number == number), None)
+
+    def device(self, device_id: str) -> Device | None:
+        return next((d for d in self.devices if d.id == device_id), None)
+
+    def counters_for(self, service: str) -> list[Counter]:
+        return [c for c in self.counters if service in c.services]
+
+    def windows_for(self, service: Service) -> WeekSchedule:
+        return service.ticket_windows or self.office.ticket_windows or self.office.hours

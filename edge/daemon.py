@@ -1,0 +1,157 @@
+"""What every daemon shares: its context, journald-friendly logging, signals, sd_notify.
+
+A daemon module exposes `create(ctx: DaemonContext) -> Daemon`; `run_daemon` does the
+rest, so each daemon file holds only what is particular to its device.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from edge.broker import load_credentials
+from edge.bus import BrokerURL, Bus
+from edge.clock import Clock, parse_clock
+from edge.config import OfficeConfig
+from edge.protocol import Topics
+
+log = logging.getLogger(__name__)
+
+
+class Daemon(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class DaemonContext:
+    cfg: OfficeConfig
+    topics: Topics
+    clock: Clock
+    data_dir: Path
+    broker: BrokerURL
+    device_id: str
+    kind: str
+    device: Any = None  # the device's config model, for device daemons
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def bus(self, **kw: Any) -> Bus:
+        return Bus(self.broker, self.topics, self.device_id, self.kind, self.clock,
+                   keepalive=self.cfg.broker.keepalive_s, **kw)
+
+    @property
+    def state_dir(self) -> Path:
+        """DATA/<device id>: this daemon's own files."""
+        d = self.data_dir / self.device_id
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("MOTCUA_DATA", "var/office"))
+
+
+def make_context(cfg: OfficeConfig, device_id: str, kind: str, *, broker: str | None = None,
+                 data_dir: Path | str | None = None, clock: str | Clock | None = None,
+                 device: Any = None) -> DaemonContext:
+    """Build a daemon's context; credentials come from the URL or DATA/broker/credentials.json."""
+    data = Path(data_dir) if data_dir else default_data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    broker = broker or os.environ.get("MOTCUA_BROKER")
+    url = BrokerURL.parse(broker) if broker else BrokerURL(cfg.broker.host, cfg.broker.port, tls=cfg.broker.tls)
+    if url.username is None:
+        creds = load_credentials(data)
+        if device_id in creds:
+            url = url.with_credentials(device_id, creds[device_id])
+        else:
+            log.warning("no broker credential for %s in %s; connecting anonymously", device_id, data)
+    if not isinstance(clock, Clock):
+        anchor = os.environ.get("MOTCUA_CLOCK_ANCHOR")
+        clock = parse_clock(clock or os.environ.get("MOTCUA_CLOCK"), cfg.office.tz,
+                            float(anchor) if anchor else None)
+    return DaemonContext(cfg, Topics(cfg.office.id), clock, data, url, device_id, kind, device)
+
+
+# ---------------------------------------------------------------------------- logging
+
+
+class _JournalFormatter(logging.Formatter):
+    """`<N>name: message` lines: journald reads the priority and adds its own timestamp."""
+
+    PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+    def format(self, record: logging.LogRecord) -> str:
+        prio = self.PRIORITY.get(record.levelno, 6)
+        text = super().format(record)
+        return "\n".join(f"<{prio}>{line}" for line in text.splitlines())
+
+
+def setup_logging(level: str | int | None = None) -> None:
+    level = level or os.environ.get("MOTCUA_LOG", "INFO")
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level if isinstance(level, int) else level.upper())
+
+
+# ---------------------------------------------------------------------------- systemd
+
+
+def sd_notify(message: str) -> bool:
+    """Send a state line to systemd's notify socket; a no-op outside systemd."""
+    addr = os.environ.get("NOTIFY_SOCKET")
+    if not addr:
+        return False
+    if addr.startswith("@"):
+        addr = "\0" + addr[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.connect(addr)
+            s.sendall(message.encode())
+        return True
+    except OSError as exc:
+        log.debug("sd_notify failed: %s", exc)
+        return False
+
+
+def _watchdog_interval() -> float | None:
+    usec = os.environ.get("WATCHDOG_USEC")
+    if not usec:
+        return None
+    pid = os.environ.get("WATCHDOG_PID")
+    if pid and pid != str(os.getpid()):
+        return None
+    return int(usec) / 2e6
+
+
+def run_daemon(daemon: Daemon, name: str, healthy: Any = None) -> int:
+    """Start `daemon`, notify systemd, keep the watchdog fed, stop cleanly on SIGTERM/SIGINT."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        log.info("%s: signal %d, stopping", name, signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    daemon.start()
+    sd_notify("READY=1")
+    log.info("%s running", name)
+    interval = _watchdog_interval()
+    while not stop.wait(interval or 3600):
+        if interval and (healthy is None or healthy()):
+            sd_notify("WATCHDOG=1")
+    sd_notify("STOPPING=1")
+    daemon.stop()
+    log.info("%s stopped", name)
+    return 0

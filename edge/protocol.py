@@ -1,0 +1,423 @@
+"""The office MQTT contract (PROTOCOL.md v1) in code: topics, payload models, replies.
+
+Every daemon imports its topics and payloads from here and nowhere else, so the wire
+format has one source of truth. docs/protocol.md describes the same contract in prose.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+VERSION = "v1"
+ROOT = f"motcua/{VERSION}"
+MAX_PAYLOAD = 64 * 1024
+OFFICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+Priority = Literal["none", "elderly", "disabled", "pregnant", "child", "other"]
+PRIORITIES: tuple[str, ...] = ("none", "elderly", "disabled", "pregnant", "child", "other")
+TicketStatus = Literal["waiting", "called", "done", "no_show", "cancelled"]
+CounterStatus = Literal["closed", "open", "paused"]
+CounterAction = Literal["open", "close", "pause", "resume", "next", "recall", "skip",
+                        "finish", "transfer", "call"]
+TicketEventAction = Literal["issued", "called", "recalled", "done", "no_show",
+                            "transferred", "cancelled"]
+TICKET_EVENT_ACTIONS: tuple[str, ...] = ("issued", "called", "recalled", "done", "no_show",
+                                         "transferred", "cancelled")
+DeviceKind = Literal["engine", "hub", "kiosk", "printer", "led", "display", "voice",
+                     "scanner", "tablet", "keypad", "camera"]
+DEVICE_KINDS: tuple[str, ...] = ("engine", "hub", "kiosk", "printer", "led", "display",
+                                 "voice", "scanner", "tablet", "keypad", "camera")
+DeviceState = Literal["ok", "warning", "error"]
+RatingLevel = Literal["very_satisfied", "satisfied", "unsatisfied"]
+
+ERROR_CODES: tuple[str, ...] = (
+    "bad_request", "unknown_service", "unknown_counter", "service_closed", "quota_reached",
+    "not_serving", "counter_closed", "not_found", "rate_limited", "unavailable", "internal",
+)
+
+#: Default Vietnamese sentence for each error code; a responder may say something more precise.
+ERROR_MESSAGES: dict[str, str] = {
+    "bad_request": "Yêu cầu không hợp lệ.",
+    "unknown_service": "Dịch vụ này không có tại bộ phận một cửa.",
+    "unknown_counter": "Không có quầy này.",
+    "service_closed": "Dịch vụ hiện không nhận lấy số.",
+    "quota_reached": "Đã hết số thứ tự của dịch vụ này trong ngày hôm nay.",
+    "not_serving": "Quầy chưa gọi số nào.",
+    "counter_closed": "Quầy đang đóng.",
+    "not_found": "Không tìm thấy.",
+    "rate_limited": "Thao tác quá nhanh, vui lòng thử lại sau ít giây.",
+    "unavailable": "Hệ thống tạm thời không phục vụ được, vui lòng thử lại sau.",
+    "internal": "Có lỗi trong hệ thống, vui lòng báo cán bộ.",
+}
+
+
+def nfc(text: str) -> str:
+    """Text for people travels NFC-normalised (PROTOCOL.md)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def rfc3339(dt: datetime) -> str:
+    """RFC 3339 with the office's UTC offset, to the second: 2026-11-21T08:15:02+07:00."""
+    if dt.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return dt.isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- topics
+
+
+class Topics:
+    """Topic builders for one office; the only place topic strings are spelled."""
+
+    def __init__(self, office: str) -> None:
+        if not OFFICE_RE.match(office):
+            raise ValueError(f"invalid office id {office!r}: must match {OFFICE_RE.pattern}")
+        self.office = office
+        self.root = f"{ROOT}/{office}"
+
+    # requests
+    @property
+    def ticket_issue(self) -> str:
+        return f"{self.root}/ticket/issue"
+
+    def counter_command(self, counter: int | str) -> str:
+        return f"{self.root}/counter/{counter}/command"
+
+    @property
+    def counter_command_all(self) -> str:
+        return f"{self.root}/counter/+/command"
+
+    @property
+    def dossier_lookup(self) -> str:
+        return f"{self.root}/dossier/lookup"
+
+    @property
+    def rating_submit(self) -> str:
+        return f"{self.root}/rating/submit"
+
+    @property
+    def reply_prefix(self) -> str:
+        return f"{self.root}/reply/"
+
+    def reply(self, client: str) -> str:
+        return f"{self.root}/reply/{client}"
+
+    # state (retained)
+    def counter_state(self, counter: int | str) -> str:
+        return f"{self.root}/counter/{counter}/state"
+
+    @property
+    def counter_state_all(self) -> str:
+        return f"{self.root}/counter/+/state"
+
+    @property
+    def queue_state(self) -> str:
+        return f"{self.root}/queue/state"
+
+    def device_status(self, device: str) -> str:
+        return f"{self.root}/device/{device}/status"
+
+    @property
+    def device_status_all(self) -> str:
+        return f"{self.root}/device/+/status"
+
+    @property
+    def display_notice(self) -> str:
+        return f"{self.root}/display/notice"
+
+    # events
+    def ticket_event(self, action: str) -> str:
+        if action not in TICKET_EVENT_ACTIONS:
+            raise ValueError(f"unknown ticket event {action!r}")
+        return f"{self.root}/event/ticket/{action}"
+
+    @property
+    def ticket_event_all(self) -> str:
+        return f"{self.root}/event/ticket/+"
+
+    def scan(self, device: str) -> str:
+        return f"{self.root}/scan/{device}"
+
+    @property
+    def scan_all(self) -> str:
+        return f"{self.root}/scan/+"
+
+    @property
+    def error(self) -> str:
+        return f"{self.root}/error"
+
+    # ---- project topics (not in PROTOCOL.md v1; documented in docs/protocol.md) ----
+
+    def print_job(self, printer: str) -> str:
+        """Print jobs for one printer daemon (kiosk -> printer)."""
+        return f"{self.root}/print/{printer}/job"
+
+    def print_result(self, printer: str) -> str:
+        """Outcome of each print job (printer -> kiosk, engine)."""
+        return f"{self.root}/print/{printer}/result"
+
+    @property
+    def engine_admin(self) -> str:
+        """Technician requests to the engine (reload config, cancel a ticket)."""
+        return f"{self.root}/admin/engine"
+
+    def event(self, name: str) -> str:
+        """Other project events (camera snapshots, presence, ratings)."""
+        return f"{self.root}/event/{name}"
+
+    # ---- parsing ----
+
+    def counter_from_topic(self, topic: str) -> str | None:
+        """The `{counter}` level of a counter topic, or None if the topic is not one."""
+        parts = topic.split("/")
+        root_parts = self.root.split("/")
+        if parts[: len(root_parts)] != root_parts or len(parts) != len(root_parts) + 3:
+            return None
+        if parts[len(root_parts)] != "counter":
+            return None
+        return parts[len(root_parts) + 1]
+
+    def last_level(self, topic: str) -> str:
+        return topic.rsplit("/", 1)[-1]
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+class Payload(BaseModel):
+    """Base for wire payloads: unknown fields are ignored on input (PROTOCOL.md)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Ticket(Payload):
+    ticket_id: str
+    number: str
+    seq: int
+    service: str
+    service_name: str
+    priority: Priority = "none"
+    day: str
+    issued_at: str
+    status: TicketStatus
+    counter: int | None = None
+
+
+class CounterState(Payload):
+    counter: int
+    name: str
+    status: CounterStatus
+    staff: str | None = None
+    services: list[str]
+    serving: Ticket | None = None
+    ts: str
+
+
+class QueueServiceState(Payload):
+    code: str
+    name: str
+    open: bool
+    waiting: int
+    last_issued: str | None = None
+    last_called: str | None = None
+    estimated_wait_s: int | None = None
+
+
+class RecentCall(Payload):
+    number: str
+    counter: int
+    counter_name: str
+    ts: str
+
+
+class QueueState(Payload):
+    day: str
+    services: list[QueueServiceState]
+    recent_calls: list[RecentCall] = Field(default_factory=list, max_length=10)
+    ts: str
+
+
+class TicketEvent(Payload):
+    ticket: Ticket
+    counter: int | None = None
+    counter_name: str | None = None
+    ts: str
+
+
+class DeviceStatus(Payload):
+    device: str
+    kind: DeviceKind | None = None
+    online: bool
+    state: DeviceState | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    ts: str | None = None
+
+
+class Scan(Payload):
+    code: str
+    symbology: str
+    source: Literal["hid", "serial", "camera", "file"]
+    ts: str
+
+
+class Dossier(Payload):
+    code: str
+    procedure: str | None = None
+    status: int = Field(ge=1, le=10)
+    status_text: str
+    received_at: str | None = None
+    due_at: str | None = None
+    returned_at: str | None = None
+    overdue: bool = False
+    applicant: str | None = None
+    updated_at: str | None = None
+    stale: bool = False
+
+
+class Notice(Payload):
+    text: str
+    until: str | None = None
+
+
+class ErrorEvent(Payload):
+    topic: str
+    code: str = "bad_request"
+    message: str
+    ts: str
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class Request(Payload):
+    id: str
+    reply_to: str
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not REQUEST_ID_RE.match(v):
+            raise ValueError("id must be 1-64 characters of [A-Za-z0-9._:-]")
+        return v
+
+
+class IssueRequest(Request):
+    service: str = Field(min_length=1, max_length=32)
+    priority: Priority = "none"
+    source: str | None = Field(default=None, max_length=64)
+
+
+class CounterCommand(Request):
+    action: CounterAction
+    staff: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=200)
+    service: str | None = Field(default=None, max_length=32)
+    to_counter: int | None = None
+    number: str | int | None = None
+
+    @field_validator("number")
+    @classmethod
+    def _number(cls, v: str | int | None) -> str | None:
+        return None if v is None else str(v)
+
+
+class LookupRequest(Request):
+    code: str = Field(min_length=1, max_length=2048)
+
+
+class RatingRequest(Request):
+    counter: int
+    ticket_id: str | None = Field(default=None, max_length=64)
+    level: RatingLevel
+    reasons: list[str] = Field(default_factory=list, max_length=20)
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class BadPayload(Exception):
+    """A payload with nowhere safe to reply: reported on the error topic."""
+
+
+class RequestInvalid(Exception):
+    """A well-formed request whose fields are invalid: replied with bad_request."""
+
+    def __init__(self, req_id: str, reply_to: str, message: str) -> None:
+        super().__init__(message)
+        self.req_id = req_id
+        self.reply_to = reply_to
+        self.message = message
+
+
+def decode_json(payload: bytes) -> dict[str, Any]:
+    """Decode a payload into a JSON object, or raise BadPayload with the precise reason."""
+    if len(payload) > MAX_PAYLOAD:
+        raise BadPayload(f"payload is {len(payload)} bytes, more than {MAX_PAYLOAD}")
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadPayload(f"payload is not UTF-8: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise BadPayload(f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise BadPayload(f"payload is a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def parse_request(payload: bytes, model: type[Request], reply_prefix: str) -> Request:
+    """Validate a request payload.
+
+    Raises BadPayload when there is no usable id/reply_to, RequestInvalid when there is
+    one but the other fields are wrong.
+    """
+    data = decode_json(payload)
+    req_id, reply_to = data.get("id"), data.get("reply_to")
+    if not isinstance(req_id, str) or not REQUEST_ID_RE.match(req_id):
+        raise BadPayload("missing or invalid 'id' (1-64 characters of [A-Za-z0-9._:-])")
+    if not isinstance(reply_to, str) or not valid_reply_topic(reply_to, reply_prefix):
+        raise BadPayload(f"missing or invalid 'reply_to' (a topic under {reply_prefix})")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestInvalid(req_id, reply_to, describe_validation(exc)) from None
+
+
+def valid_reply_topic(topic: str, reply_prefix: str) -> bool:
+    return (topic.startswith(reply_prefix) and len(topic) > len(reply_prefix)
+            and "+" not in topic and "#" not in topic and "\x00" not in topic
+            and len(topic.encode("utf-8")) <= 65535)
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """One line per field error: `field.path: message`."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(payload)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def ok_reply(req_id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": req_id, "ok": True, **fields}
+
+
+def error_reply(req_id: str, code: str, message: str | None = None) -> dict[str, Any]:
+    if code not in ERROR_CODES:
+        raise ValueError(f"unknown error code {code!r}")
+    return {"id": req_id, "ok": False,
+            "error": {"code": code, "message": nfc(message or ERROR_MESSAGES[code])}}
+
+
+def dumps(payload: dict[str, Any] | Payload) -> bytes:
+    """Serialise a payload as compact UTF-8 JSON (Vietnamese kept as text, not escapes)."""
+    if isinstance(payload, Payload):
+        payload = payload.wire()
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

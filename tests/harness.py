@@ -1,0 +1,89 @@
+"""Test and bench harness: a real mosquitto (generated config, auth on) on a free loopback port.
+
+Used by tests/conftest.py and bench/; not by production code.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from edge.broker import BrokerProcess, free_port, load_credentials, write_broker_files
+from edge.bus import BrokerURL, Bus
+from edge.clock import Clock
+from edge.config import OfficeConfig, load
+from edge.daemon import DaemonContext
+from edge.protocol import Topics
+
+DATA = Path(__file__).parent / "data"
+SMALL = DATA / "small.toml"
+
+
+class TestOffice:
+    """A broker plus helpers to build daemon contexts and clients for one office config."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, data_dir: Path, config: Path | str = SMALL) -> None:
+        self.config_path = Path(config)
+        self.cfg: OfficeConfig = load(self.config_path)
+        self.data = Path(data_dir)
+        self.topics = Topics(self.cfg.office.id)
+        self.port = free_port()
+        self.files = write_broker_files(self.cfg, self.data, port=self.port, bind="127.0.0.1")
+        self.creds = load_credentials(self.data)
+        self.broker = BrokerProcess(self.files.conf, "127.0.0.1", self.port)
+        self._closers: list[Any] = []
+
+    def start(self) -> "TestOffice":
+        self.broker.start()
+        return self
+
+    def url(self, user: str = "admin") -> BrokerURL:
+        return BrokerURL("127.0.0.1", self.port, user, self.creds[user])
+
+    def ctx(self, device_id: str, kind: str, clock: Clock | None = None, device: Any = None) -> DaemonContext:
+        if device is None:
+            device = self.cfg.device(device_id)
+        return DaemonContext(self.cfg, self.topics, clock or Clock(self.cfg.office.tz), self.data,
+                             self.url(device_id), device_id, kind, device)
+
+    def client(self, user: str = "admin", kind: str = "engine", clock: Clock | None = None) -> Bus:
+        """A started bus client (stopped at close)."""
+        bus = Bus(self.url(user), self.topics, user, kind, clock or Clock(self.cfg.office.tz))
+        bus.start(wait=10)
+        self._closers.append(bus.stop)
+        return bus
+
+    def start_engine(self, clock: Clock | None = None) -> Any:
+        from edge.engine.daemon import create
+        eng = create(self.ctx("engine", "engine", clock))
+        eng.start()
+        self._closers.append(eng.stop)
+        return eng
+
+    def restart_broker(self) -> None:
+        self.broker.stop()
+        self.broker.start()
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - best-effort teardown
+                pass
+        self.broker.stop()
+
+
+def copy_config(tmp: Path, src: Path = SMALL, replace: dict[str, str] | None = None) -> Path:
+    """A copy of a config with text replacements, for tests that need a variant."""
+    text = src.read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    dst = tmp / src.name
+    dst.write_text(text, encoding="utf-8")
+    return dst
+
+
+__all__ = ["TestOffice", "SMALL", "DATA", "copy_config", "shutil"]
