@@ -1,0 +1,217 @@
+"""Event-driven UI loop: waits for events, redraws only when dirty, idles at near-zero CPU.
+
+Usage::
+
+    loop = UiLoop(size=(1080, 1920), fullscreen=True, title="motcua")
+    loop.on_draw = lambda surface: ...      # paint the whole screen
+    loop.on_tap = lambda tap: ...           # one Tap per touch or click (never both)
+    loop.on_press = lambda pos: ...         # optional: finger/mouse went down (feedback)
+    loop.call_soon(fn, *args)               # from ANY thread (MQTT handlers): run on UI thread
+    handle = loop.call_later(8.0, fn)       # UI thread: timer; handle.cancel()
+    loop.invalidate()                       # mark dirty; the next turn redraws once
+    loop.run()                              # blocks until loop.stop() (thread-safe)
+
+Touch vs mouse: SDL reports a touch both as FINGERDOWN/FINGERUP and as synthesized mouse
+events whose ``.touch`` is true. We take fingers from FINGER* events and ignore mouse events
+flagged ``touch``; real mice come through MOUSEBUTTON*. Only the first finger counts until it
+is lifted (a palm or second finger does not tap). A ``Tap`` is emitted on release and carries
+the press position (the screen hit-tests that) and the release position.
+
+Other threads never touch pygame: they enqueue callables and post one wakeup event.
+``step(timeout)`` runs one turn (handy for tests and screenshot tools).
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pygame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tap:
+    """One completed touch or click: ``pos`` where it went down, ``up`` where it was lifted."""
+
+    pos: tuple[int, int]
+    up: tuple[int, int]
+    source: str  # "touch" or "mouse"
+    t_down: float  # time.monotonic() at press
+
+
+class TimerHandle:
+    """Cancellable timer returned by ``UiLoop.call_later``."""
+
+    def __init__(self, when: float, fn: Callable[[], Any]) -> None:
+        self.when = when
+        self.fn = fn
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class UiLoop:
+    """One pygame window and its event loop (create and run it on the same thread)."""
+
+    def __init__(self, size: tuple[int, int] = (1080, 1920), fullscreen: bool = False,
+                 title: str = "motcua", hide_cursor: bool = False) -> None:
+        pygame.display.init()
+        pygame.font.init()
+        flags = pygame.FULLSCREEN if fullscreen else 0
+        if fullscreen and size == (0, 0):
+            self.surface = pygame.display.set_mode((0, 0), flags)
+        else:
+            self.surface = pygame.display.set_mode(size, flags)
+        pygame.display.set_caption(title)
+        if hide_cursor:
+            pygame.mouse.set_visible(False)
+        self.size = self.surface.get_size()
+        self.wake_type = pygame.event.custom_type()
+        self.on_draw: Callable[[pygame.Surface], None] | None = None
+        self.on_tap: Callable[[Tap], None] | None = None
+        self.on_press: Callable[[tuple[int, int]], None] | None = None
+        self.on_event: Callable[[pygame.event.Event], None] | None = None
+        self.redraws = 0
+        self._calls: queue.SimpleQueue[tuple[Callable[..., Any], tuple]] = queue.SimpleQueue()
+        self._timers: list[tuple[float, int, TimerHandle]] = []
+        self._seq = itertools.count()
+        self._dirty = True
+        self._running = False
+        self._stop = threading.Event()
+        self._finger: tuple[int, tuple[int, int], float] | None = None  # (finger id, pos, t)
+        self._mouse: tuple[tuple[int, int], float] | None = None
+        pygame.event.set_blocked([pygame.MOUSEMOTION, pygame.FINGERMOTION])
+
+    # ---- thread-safe API -------------------------------------------------
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the UI thread soon. Safe from any thread."""
+        self._calls.put((fn, args))
+        self._wake()
+
+    def stop(self) -> None:
+        """Ask ``run()`` to return. Safe from any thread."""
+        self._stop.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            pygame.event.post(pygame.event.Event(self.wake_type))
+        except pygame.error:  # queue full or video gone: the queued call still runs next turn
+            log.debug("wakeup post failed", exc_info=True)
+
+    # ---- UI-thread API ---------------------------------------------------
+    def invalidate(self) -> None:
+        """Mark the screen dirty: it is redrawn once at the end of this turn."""
+        self._dirty = True
+
+    def call_later(self, delay_s: float, fn: Callable[[], Any]) -> TimerHandle:
+        """Run ``fn`` on the UI thread after ``delay_s`` seconds (monotonic)."""
+        h = TimerHandle(time.monotonic() + max(0.0, delay_s), fn)
+        heapq.heappush(self._timers, (h.when, next(self._seq), h))
+        return h
+
+    def run(self) -> None:
+        """Loop until ``stop()``; exceptions in callbacks are logged, never fatal."""
+        self._running = True
+        try:
+            while not self._stop.is_set():
+                self.step(None)
+        finally:
+            self._running = False
+
+    def step(self, timeout: float | None = 0.0) -> None:
+        """One turn: wait for an event (at most ``timeout`` s, None = until a timer/event)."""
+        wait_s = self._next_timer_delay()
+        if timeout is not None:
+            wait_s = timeout if wait_s is None else min(wait_s, timeout)
+        if self._dirty or not self._calls.empty():
+            wait_s = 0.0
+        if wait_s is None:
+            ev = pygame.event.wait()
+        elif wait_s <= 0:
+            ev = pygame.event.poll()
+        else:
+            ev = pygame.event.wait(max(1, int(wait_s * 1000 + 0.5)))
+        events = [ev] + pygame.event.get()
+        for e in events:
+            self._guard(self._handle, e)
+        while True:
+            try:
+                fn, args = self._calls.get_nowait()
+            except queue.Empty:
+                break
+            self._guard(fn, *args)
+        self._run_timers()
+        if self._dirty:
+            self._dirty = False
+            if self.on_draw is not None:
+                self._guard(self.on_draw, self.surface)
+            self.redraws += 1
+            pygame.display.flip()
+
+    # ---- internals -------------------------------------------------------
+    def _guard(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a bad callback must not kill the screen
+            log.exception("UI callback %r failed", fn)
+
+    def _next_timer_delay(self) -> float | None:
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
+        if not self._timers:
+            return None
+        return max(0.0, self._timers[0][0] - time.monotonic())
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, h = heapq.heappop(self._timers)
+            if not h.cancelled:
+                self._guard(h.fn)
+
+    def _finger_pos(self, e: pygame.event.Event) -> tuple[int, int]:
+        w, h = self.size
+        return (min(w - 1, max(0, int(e.x * w))), min(h - 1, max(0, int(e.y * h))))
+
+    def _handle(self, e: pygame.event.Event) -> None:
+        t = e.type
+        if t == pygame.QUIT:
+            self._stop.set()
+        elif t == self.wake_type or t == pygame.NOEVENT:
+            return
+        elif t == pygame.FINGERDOWN:
+            if self._finger is None:
+                pos = self._finger_pos(e)
+                self._finger = (e.finger_id, pos, time.monotonic())
+                if self.on_press:
+                    self.on_press(pos)
+        elif t == pygame.FINGERUP:
+            if self._finger is not None and self._finger[0] == e.finger_id:
+                _, pos, t0 = self._finger
+                self._finger = None
+                if self.on_tap:
+                    self.on_tap(Tap(pos, self._finger_pos(e), "touch", t0))
+        elif t == pygame.MOUSEBUTTONDOWN:
+            if not getattr(e, "touch", False) and e.button == 1 and self._mouse is None:
+                self._mouse = (tuple(e.pos), time.monotonic())
+                if self.on_press:
+                    self.on_press(tuple(e.pos))
+        elif t == pygame.MOUSEBUTTONUP:
+            if not getattr(e, "touch", False) and e.button == 1 and self._mouse is not None:
+                pos, t0 = self._mouse
+                self._mouse = None
+                if self.on_tap:
+                    self.on_tap(Tap(pos, tuple(e.pos), "mouse", t0))
+        elif t in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE, pygame.WINDOWRESTORED):
+            self._dirty = True
+        if self.on_event:
+            self.on_event(e)
