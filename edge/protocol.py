@@ -172,6 +172,15 @@ class Topics:
         """Other project events (camera snapshots, presence, ratings)."""
         return f"{self.root}/event/{name}"
 
+    @property
+    def rating_event(self) -> str:
+        """Stored ratings (engine -> hub outbox, cameras, reports)."""
+        return self.event("rating")
+
+    def camera_event(self, kind: str) -> str:
+        """Camera daemon events: snapshot, clip, presence, occupancy."""
+        return self.event(f"camera/{kind}")
+
     # ---- parsing ----
 
     def counter_from_topic(self, topic: str) -> str | None:
@@ -293,6 +302,43 @@ class ErrorEvent(Payload):
     topic: str
     code: str = "bad_request"
     message: str
+    ts: str
+
+
+class RatingEvent(Payload):
+    """A stored rating, on `Topics.event("rating")` (engine -> hub outbox, camera, reports).
+
+    `rating_id` is stable per ticket; a replacement comes with a higher `revision`.
+    """
+
+    rating_id: str
+    ticket_id: str
+    number: str
+    day: str
+    counter: int
+    staff: str | None = None
+    service: str
+    level: RatingLevel
+    reasons: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    submitted_at: str
+    revision: int = 1
+    ts: str
+
+
+class CameraEvent(Payload):
+    """Camera daemon events on `Topics.camera_event(kind)`: snapshot, clip, presence, occupancy."""
+
+    device: str
+    counter: int | None = None
+    area: str | None = None
+    ticket_id: str | None = None
+    trigger: str | None = None
+    path: str | None = None
+    bytes: int | None = None
+    state: str | None = None
+    absent_s: float | None = None
+    people: int | None = None
     ts: str
 
 
