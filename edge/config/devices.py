@@ -119,6 +119,14 @@ class CameraDevice(DeviceBase):
     absent_minutes: float = Field(5, gt=0, description="Warn when an open counter's desk is empty this long")
     budget_mb: int = Field(2048, ge=10, description="Disk budget for snapshots and clips")
     retention_days: int = Field(30, ge=1, description="Days snapshots are kept")
+    width: int = Field(1280, ge=64, le=3840, description="Frame width asked of the camera (virtual: generated)")
+    height: int = Field(720, ge=48, le=2160, description="Frame height asked of the camera (virtual: generated)")
+    roi: tuple[float, float, float, float] = Field(
+        (0.2, 0.15, 0.6, 0.6), description="Counter cameras: desk region x, y, w, h as fractions of the frame")
+    clip_pre_s: float = Field(5, ge=0, le=30, description="Seconds kept before an unsatisfied rating's clip")
+    clip_post_s: float = Field(5, ge=0, le=30, description="Seconds recorded after it")
+    occupancy_interval_s: float = Field(60, ge=1, description="Waiting-area cameras: seconds between occupancy estimates")
+    jpeg_quality: int = Field(80, ge=30, le=100, description="JPEG quality of snapshots and clip frames")
 
 
 Device = Annotated[
