@@ -105,6 +105,8 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
             lines.append(f"topic write {t.rating_submit}")
         elif d.kind == "scanner":
             lines.append(f"topic write {t.scan(d.id)}")
+        elif d.kind == "voice":
+            lines.append(f"topic write {root}/event/voice/#")
         elif d.kind == "camera":
             lines.append(f"topic write {root}/event/camera/#")
         rules[d.id] = lines

@@ -172,6 +172,12 @@ class Topics:
         """Other project events (camera snapshots, presence, ratings)."""
         return f"{self.root}/event/{name}"
 
+    def voice_event(self, action: str) -> str:
+        """Voice daemon events: `started` (an announcement begins), `finished`, `dropped`."""
+        if action not in ("started", "finished", "dropped"):
+            raise ValueError(f"unknown voice event {action!r}")
+        return f"{self.root}/event/voice/{action}"
+
     @property
     def rating_event(self) -> str:
         """Stored ratings (engine -> hub outbox, cameras, reports)."""

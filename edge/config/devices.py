@@ -77,6 +77,8 @@ class VoiceDevice(DeviceBase):
     dialect: Literal["north", "south"] = Field("north", description="Number words: north (linh, nghìn) or south (lẻ, ngàn)")
     digit_by_digit: bool = Field(False, description="Read numbers digit by digit")
     repeat: int = Field(2, ge=1, le=5, description="Times each announcement is said")
+    max_delay_s: float = Field(120, ge=5, description="A call still unannounced this long after it arrived is dropped (reported), not said late")
+    max_files: int = Field(500, ge=1, description="wav backend: newest announcements kept in output_dir")
 
 
 class ScannerDevice(DeviceBase):
