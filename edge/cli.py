@@ -178,7 +178,7 @@ def _daemon(args: argparse.Namespace, cfg) -> int:
         return 3
     try:
         ctx = make_context(cfg, device_id, name, broker=args.broker, data_dir=args.data,
-                           clock=args.clock, device=device)
+                           clock=args.clock, device=device, config_path=args.config)
     except ValueError as exc:
         print(f"motcua {name}: {exc}", file=sys.stderr)
         return 2

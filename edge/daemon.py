@@ -40,6 +40,7 @@ class DaemonContext:
     kind: str
     device: Any = None  # the device's config model, for device daemons
     options: dict[str, Any] = field(default_factory=dict)
+    config_path: Path | None = None
 
     def bus(self, **kw: Any) -> Bus:
         return Bus(self.broker, self.topics, self.device_id, self.kind, self.clock,
@@ -59,7 +60,7 @@ def default_data_dir() -> Path:
 
 def make_context(cfg: OfficeConfig, device_id: str, kind: str, *, broker: str | None = None,
                  data_dir: Path | str | None = None, clock: str | Clock | None = None,
-                 device: Any = None) -> DaemonContext:
+                 device: Any = None, config_path: Path | str | None = None) -> DaemonContext:
     """Build a daemon's context; credentials come from the URL or DATA/broker/credentials.json."""
     data = Path(data_dir) if data_dir else default_data_dir()
     data.mkdir(parents=True, exist_ok=True)
@@ -75,7 +76,8 @@ def make_context(cfg: OfficeConfig, device_id: str, kind: str, *, broker: str | 
         anchor = os.environ.get("MOTCUA_CLOCK_ANCHOR")
         clock = parse_clock(clock or os.environ.get("MOTCUA_CLOCK"), cfg.office.tz,
                             float(anchor) if anchor else None)
-    return DaemonContext(cfg, Topics(cfg.office.id), clock, data, url, device_id, kind, device)
+    return DaemonContext(cfg, Topics(cfg.office.id), clock, data, url, device_id, kind, device,
+                         config_path=Path(config_path) if config_path else None)
 
 
 # ---------------------------------------------------------------------------- logging

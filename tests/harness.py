@@ -46,7 +46,7 @@ class TestOffice:
         if device is None:
             device = self.cfg.device(device_id)
         return DaemonContext(self.cfg, self.topics, clock or Clock(self.cfg.office.tz), self.data,
-                             self.url(device_id), device_id, kind, device)
+                             self.url(device_id), device_id, kind, device, config_path=self.config_path)
 
     def client(self, user: str = "admin", kind: str = "engine", clock: Clock | None = None) -> Bus:
         """A started bus client (stopped at close)."""

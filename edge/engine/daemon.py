@@ -1,0 +1,303 @@
+"""The engine daemon: MQTT requests in, one SQLite writer, replies/events/state out.
+
+Requests are group-committed: the commit thread takes every request waiting, runs each in
+its own savepoint inside one BEGIN IMMEDIATE transaction, commits once, and only then
+publishes replies and events (so a ticket is never printed before it is durable).
+Queue state snapshots are coalesced so that a burst of changes publishes few of them.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from edge import protocol as P
+from edge.config import ConfigError, load
+from edge.daemon import DaemonContext
+from edge.engine import store
+from edge.engine.errors import EngineError
+from edge.engine.queue import Effects, QueueEngine
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 128
+REPLY_TTL_S = 24 * 3600
+QUEUE_STATE_MIN_INTERVAL_S = 0.05
+
+try:  # ratings are an optional module of the engine (issue 6)
+    from edge.engine import ratings as _ratings
+except ImportError:  # pragma: no cover - present in full builds
+    _ratings = None  # type: ignore[assignment]
+
+
+class AdminRequest(P.Request):
+    action: Literal["reload", "cancel", "snapshot"]
+    ticket_id: str | None = Field(default=None, max_length=64)
+
+
+class Engine:
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self.clock = ctx.clock
+        self.topics = ctx.topics
+        self.db_path: Path = ctx.state_dir / "engine.db"
+        self.conn = store.connect(self.db_path)
+        store.create_schema(self.conn)
+        with store.immediate(self.conn):
+            for c in self.cfg.counters:
+                self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
+        self.rconn = store.connect(self.db_path)
+        self.q = QueueEngine(self.cfg, self.conn)
+        self.rq = QueueEngine(self.cfg, self.rconn)
+        self.bus = ctx.bus()
+        self.inbox: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._dirty = threading.Condition()
+        self._dirty_counters: set[int] = set()
+        self._dirty_queue = False
+        self._last_queue_pub = 0.0
+        self._last_queue_payload: dict[str, Any] | None = None
+        self._threads = [
+            threading.Thread(target=self._commit_loop, name="engine-commit", daemon=True),
+            threading.Thread(target=self._publish_loop, name="engine-publish", daemon=True),
+            threading.Thread(target=self._tick_loop, name="engine-tick", daemon=True),
+        ]
+        self.healthy_flag = True
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        t = self.topics
+        self.bus.subscribe(t.ticket_issue, self._receiver("issue", P.IssueRequest))
+        self.bus.subscribe(t.counter_command_all, self._receiver("command", P.CounterCommand))
+        self.bus.subscribe(t.engine_admin, self._receiver("admin", AdminRequest))
+        if _ratings is not None:
+            self.bus.subscribe(t.rating_submit, self._receiver("rating", P.RatingRequest))
+        self.bus.on_connect(lambda: self._mark(set(c.number for c in self.cfg.counters), True))
+        self.inbox.put(("tick", None, ""))  # roll the day over before the first request
+        self._mark({c.number for c in self.cfg.counters}, True)
+        self.bus.set_status("ok", {"db": str(self.db_path)})
+        for th in self._threads:
+            th.start()
+        self.bus.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.inbox.put(None)
+        with self._dirty:
+            self._dirty.notify_all()
+        for th in self._threads:
+            th.join(timeout=5)
+        self.bus.stop()
+        self.conn.close()
+        self.rconn.close()
+
+    def healthy(self) -> bool:
+        return self.healthy_flag and all(th.is_alive() for th in self._threads)
+
+    # ------------------------------------------------------------------ intake
+
+    def _receiver(self, kind: str, model: type[P.Request]):
+        prefix = self.topics.reply_prefix
+
+        def receive(topic: str, payload: bytes) -> None:
+            try:
+                req = P.parse_request(payload, model, prefix)
+            except P.BadPayload as exc:
+                self.bus.report_bad(topic, str(exc))
+                return
+            except P.RequestInvalid as exc:
+                self.bus.publish(exc.reply_to, P.error_reply(exc.req_id, "bad_request",
+                                                             f"Yêu cầu không hợp lệ: {exc.message}"))
+                return
+            self.inbox.put((kind, req, topic))
+
+        return receive
+
+    # ------------------------------------------------------------------ the single writer
+
+    def _commit_loop(self) -> None:
+        while True:
+            item = self.inbox.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < BATCH_MAX:
+                try:
+                    nxt = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self.inbox.put(None)
+                    break
+                batch.append(nxt)
+            try:
+                self._commit_batch(batch)
+            except Exception:
+                log.exception("engine transaction failed")
+
+    def _commit_batch(self, batch: list[tuple[str, Any, str]]) -> None:
+        replies: list[tuple[str, dict[str, Any]]] = []
+        extra: list[tuple[str, dict[str, Any]]] = []
+        fx = Effects()
+        now = self.clock.now()
+        try:
+            with store.immediate(self.conn):
+                fx.merge(self.q.rollover(now))
+                for kind, req, topic in batch:
+                    if kind == "tick":
+                        continue
+                    if kind == "prune":
+                        store.prune_replies(self.conn, time.time() - REPLY_TTL_S)
+                        continue
+                    prev = store.stored_reply(self.conn, req.id)
+                    if prev is not None:
+                        replies.append((req.reply_to, prev))
+                        continue
+                    try:
+                        with store.savepoint(self.conn):
+                            fields, f, ev = self._dispatch(kind, req, topic, now)
+                            reply = P.ok_reply(req.id, **fields)
+                            store.store_reply(self.conn, req.id, reply, time.time())
+                        fx.merge(f)
+                        extra.extend(ev)
+                    except EngineError as exc:
+                        reply = P.error_reply(req.id, exc.code, exc.message)
+                        store.store_reply(self.conn, req.id, reply, time.time())
+                    except Exception:
+                        log.exception("%s request %s on %s failed", kind, req.id, topic)
+                        reply = P.error_reply(req.id, "internal")
+                    replies.append((req.reply_to, reply))
+        except Exception as exc:
+            # The transaction did not commit (disk full, I/O error): nothing happened, say so.
+            log.error("engine could not commit %d request(s): %s", len(batch), exc)
+            self.healthy_flag = False
+            self.bus.set_status("error", {"db": str(self.db_path), "error": str(exc)[:200]})
+            for kind, req, _ in batch:
+                if kind not in ("tick", "prune"):
+                    self.bus.publish(req.reply_to, P.error_reply(req.id, "unavailable"))
+            return
+        if not self.healthy_flag:
+            self.healthy_flag = True
+            self.bus.set_status("ok", {"db": str(self.db_path)})
+        # After COMMIT only: replies, then events, then state.
+        for reply_to, reply in replies:
+            self.bus.publish(reply_to, reply)
+        ts = P.rfc3339(now)
+        for action, ticket, counter in fx.events:
+            c = self.cfg.counter(counter) if counter is not None else None
+            self.bus.publish(self.topics.ticket_event(action),
+                             {"ticket": ticket, "counter": counter,
+                              "counter_name": c.label if c else None, "ts": ts})
+        for topic, payload in extra:
+            self.bus.publish(topic, payload)
+        if fx.counters or fx.queue:
+            self._mark(fx.counters, fx.queue)
+
+    def _dispatch(self, kind: str, req: Any, topic: str, now) -> tuple[dict[str, Any], Effects, list]:
+        if kind == "issue":
+            fields, fx = self.q.issue(req.service, req.priority, req.source, now)
+            return fields, fx, []
+        if kind == "command":
+            raw = self.topics.counter_from_topic(topic)
+            try:
+                number = int(raw or "")
+            except ValueError:
+                raise EngineError("unknown_counter", f"Không có quầy {raw!r}.") from None
+            fields, fx = self.q.command(number, req, now)
+            return fields, fx, []
+        if kind == "rating":
+            fields = dict(_ratings.submit(self.conn, req, now))
+            event = fields.pop("_event", None)
+            extra = [(self.topics.event("rating"), event)] if event else []
+            return fields, Effects(), extra
+        if kind == "admin":
+            return self._admin(req, now)
+        raise EngineError("bad_request")
+
+    def _admin(self, req: AdminRequest, now) -> tuple[dict[str, Any], Effects, list]:
+        if req.action == "cancel":
+            if not req.ticket_id:
+                raise EngineError("bad_request", "Thiếu mã vé cần hủy.")
+            fields, fx = self.q.cancel(req.ticket_id, now)
+            return fields, fx, []
+        if req.action == "reload":
+            path = self.ctx.config_path
+            if path is None:
+                raise EngineError("unavailable", "Không biết tệp cấu hình để nạp lại.")
+            try:
+                cfg = load(path)
+            except ConfigError as exc:
+                raise EngineError("bad_request", f"Cấu hình lỗi: {exc}") from None
+            if cfg.office.id != self.cfg.office.id:
+                raise EngineError("bad_request", "Mã cơ quan trong cấu hình mới khác cấu hình đang chạy.")
+            for c in cfg.counters:
+                self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
+            self.cfg = self.q.cfg = self.rq.cfg = cfg
+            log.info("configuration reloaded from %s", path)
+            fx = Effects(counters={c.number for c in cfg.counters}, queue=True)
+            return {"reloaded": str(path)}, fx, []
+        fx = Effects(counters={c.number for c in self.cfg.counters}, queue=True)
+        return {}, fx, []
+
+    # ------------------------------------------------------------------ state publishing
+
+    def _mark(self, counters: set[int], queue_changed: bool) -> None:
+        with self._dirty:
+            self._dirty_counters |= counters
+            self._dirty_queue = self._dirty_queue or queue_changed
+            self._dirty.notify()
+
+    def _publish_loop(self) -> None:
+        while not self._stop.is_set():
+            with self._dirty:
+                while not (self._dirty_counters or self._dirty_queue) and not self._stop.is_set():
+                    self._dirty.wait()
+                if self._stop.is_set():
+                    return
+                counters, self._dirty_counters = self._dirty_counters, set()
+                want_queue = self._dirty_queue
+            try:
+                now = self.clock.now()
+                for n in sorted(counters):
+                    if self.cfg.counter(n) is not None:
+                        self.bus.publish(self.topics.counter_state(n), self.rq.counter_payload(n, now), retain=True)
+                if want_queue:
+                    wait = self._last_queue_pub + QUEUE_STATE_MIN_INTERVAL_S - time.monotonic()
+                    if wait > 0:  # coalesce a burst: at most one snapshot per interval
+                        self._stop.wait(wait)
+                    with self._dirty:
+                        self._dirty_queue = False
+                    self._publish_queue(self.clock.now())
+            except Exception:
+                log.exception("publishing state failed")
+                self._stop.wait(0.5)
+
+    def _publish_queue(self, now) -> None:
+        payload = self.rq.queue_state(now)
+        comparable = {k: v for k, v in payload.items() if k != "ts"}
+        self._last_queue_pub = time.monotonic()
+        if comparable == self._last_queue_payload:
+            return
+        self._last_queue_payload = comparable
+        self.bus.publish(self.topics.queue_state, payload, retain=True)
+
+    def _tick_loop(self) -> None:
+        """Roll the day over without a cron job, refresh time-dependent state, prune old replies."""
+        last_prune = 0.0
+        while not self._stop.wait(1.0):
+            self.inbox.put(("tick", None, ""))
+            self._mark(set(), True)
+            if time.monotonic() - last_prune > 600:
+                last_prune = time.monotonic()
+                self.inbox.put(("prune", None, ""))
+
+
+def create(ctx: DaemonContext) -> Engine:
+    return Engine(ctx)

@@ -1,0 +1,410 @@
+"""Queue rules: issuing, calling, priority, transfers, day rollover.
+
+Pure logic over an open SQLite transaction: no MQTT here. Each operation returns its
+reply fields and the Effects (events, changed counters) the daemon publishes after COMMIT.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from edge import protocol as P
+from edge.config import OfficeConfig
+from edge.config.model import Counter, Service
+from edge.engine.errors import EngineError
+from edge.engine.store import get_meta, set_meta
+
+log = logging.getLogger(__name__)
+
+RECENT_SERVICE_TIMES = 20
+
+
+@dataclass
+class Effects:
+    events: list[tuple[str, dict[str, Any], int | None]] = field(default_factory=list)
+    counters: set[int] = field(default_factory=set)
+    queue: bool = False
+
+    def event(self, action: str, ticket: dict[str, Any], counter: int | None) -> None:
+        self.events.append((action, ticket, counter))
+        self.queue = True
+
+    def merge(self, other: "Effects") -> None:
+        self.events.extend(other.events)
+        self.counters |= other.counters
+        self.queue = self.queue or other.queue
+
+
+class QueueEngine:
+    """The only writer of ticket state; every method runs inside the caller's transaction."""
+
+    def __init__(self, cfg: OfficeConfig, conn: sqlite3.Connection) -> None:
+        self.cfg = cfg
+        self.conn = conn
+
+    # ------------------------------------------------------------------ helpers
+
+    def ticket_payload(self, row: sqlite3.Row | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        svc = self.cfg.service(row["service"])
+        return {
+            "ticket_id": row["ticket_id"], "number": row["number"], "seq": row["seq"],
+            "service": row["service"], "service_name": svc.name if svc else row["service"],
+            "priority": row["priority"], "day": row["day"], "issued_at": row["issued_at"],
+            "status": row["status"],
+            "counter": row["counter"] if row["counter"] is not None else row["reserved_counter"],
+        }
+
+    def _ticket(self, ticket_id: str | None) -> sqlite3.Row | None:
+        if not ticket_id:
+            return None
+        return self.conn.execute("SELECT * FROM tickets WHERE ticket_id = ?", (ticket_id,)).fetchone()
+
+    def _counter_row(self, number: int) -> sqlite3.Row:
+        row = self.conn.execute("SELECT * FROM counters WHERE number = ?", (number,)).fetchone()
+        if row is None:
+            self.conn.execute("INSERT INTO counters(number, status) VALUES (?, 'closed')", (number,))
+            row = self.conn.execute("SELECT * FROM counters WHERE number = ?", (number,)).fetchone()
+        return row
+
+    def counter_payload(self, number: int, now: datetime) -> dict[str, Any]:
+        c = self.cfg.counter(number)
+        assert c is not None
+        row = self._counter_row(number)
+        return {"counter": number, "name": c.label, "status": row["status"], "staff": row["staff"],
+                "services": list(c.services), "serving": self.ticket_payload(self._ticket(row["serving"])),
+                "ts": P.rfc3339(now)}
+
+    @staticmethod
+    def day_of(now: datetime) -> str:
+        return now.date().isoformat()
+
+    def service_open(self, svc: Service, now: datetime) -> tuple[bool, str]:
+        if not svc.enabled:
+            return False, f"Dịch vụ {svc.name} tạm ngừng cấp số."
+        if now.date() in self.cfg.office.holidays:
+            return False, "Hôm nay là ngày nghỉ, bộ phận một cửa không cấp số."
+        if not self.cfg.windows_for(svc).is_open(now.weekday(), now.time()):
+            return False, f"Dịch vụ {svc.name} hiện ngoài giờ cấp số thứ tự."
+        return True, ""
+
+    # ------------------------------------------------------------------ day rollover
+
+    def rollover(self, now: datetime) -> Effects:
+        """Start a new local day: numbering restarts, yesterday's open tickets are cancelled."""
+        fx = Effects()
+        today = self.day_of(now)
+        stored = get_meta(self.conn, "day")
+        if stored == today:
+            return fx
+        if stored is not None and stored > today:
+            log.warning("office clock went back from %s to %s; keeping the stored day", stored, today)
+            return fx
+        stale = self.conn.execute(
+            "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called')", (today,)).fetchall()
+        for row in stale:
+            self.conn.execute("UPDATE tickets SET status = 'cancelled', finished_at = ? WHERE ticket_id = ?",
+                              (P.rfc3339(now), row["ticket_id"]))
+            fx.event("cancelled", self.ticket_payload(self._ticket(row["ticket_id"])), row["counter"])
+        for c in self.cfg.counters:
+            row = self._counter_row(c.number)
+            if row["status"] != "closed" or row["serving"]:
+                self.conn.execute("UPDATE counters SET status = 'closed', serving = NULL, staff = NULL, "
+                                  "reason = NULL, updated_at = ? WHERE number = ?", (P.rfc3339(now), c.number))
+                fx.counters.add(c.number)
+        set_meta(self.conn, "day", today)
+        fx.queue = True
+        if stored is not None:
+            log.info("new day %s: %d tickets of earlier days cancelled", today, len(stale))
+        return fx
+
+    # ------------------------------------------------------------------ issuing
+
+    def issue(self, service: str, priority: str, source: str | None, now: datetime) -> tuple[dict[str, Any], Effects]:
+        svc = self.cfg.service(service)
+        if svc is None:
+            raise EngineError("unknown_service", f"Không có dịch vụ mã {service}.")
+        is_open, why = self.service_open(svc, now)
+        if not is_open:
+            raise EngineError("service_closed", why)
+        day = self.day_of(now)
+        issued = self.conn.execute("SELECT COUNT(*), MAX(seq) FROM tickets WHERE day = ? AND original_service = ?",
+                                   (day, svc.code)).fetchone()
+        count, last_seq = issued[0], issued[1] or 0
+        seq = last_seq + 1
+        n = svc.number_start + seq - 1
+        if (svc.daily_quota is not None and count >= svc.daily_quota) or n > svc.number_end:
+            raise EngineError("quota_reached", f"Dịch vụ {svc.name} đã hết số thứ tự hôm nay.")
+        number = svc.format_number(n)
+        ticket_id = f"{day.replace('-', '')}-{svc.code}-{seq:04d}"
+        issued_at = P.rfc3339(now)
+        self.conn.execute(
+            "INSERT INTO tickets(ticket_id, day, service, original_service, seq, number, priority, status, "
+            "issued_at, sort_key, source, calls) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, 0)",
+            (ticket_id, day, svc.code, svc.code, seq, number, priority, issued_at,
+             now.isoformat(timespec="microseconds"), source))
+        ticket = self.ticket_payload(self._ticket(ticket_id))
+        ahead = self.waiting_ahead(svc, ticket_id, day)
+        fx = Effects()
+        fx.event("issued", ticket, None)
+        return {"ticket": ticket, "waiting_ahead": ahead,
+                "estimated_wait_s": self.estimate_wait(svc, ahead, day)}, fx
+
+    def _since_priority(self, day: str, service: str) -> int:
+        row = self.conn.execute("SELECT since_priority FROM service_state WHERE day = ? AND service = ?",
+                                (day, service)).fetchone()
+        return row[0] if row else 0
+
+    def _set_since_priority(self, day: str, service: str, value: int) -> None:
+        self.conn.execute("INSERT INTO service_state(day, service, since_priority) VALUES (?, ?, ?) "
+                          "ON CONFLICT(day, service) DO UPDATE SET since_priority = excluded.since_priority",
+                          (day, service, value))
+
+    def waiting_ahead(self, svc: Service, ticket_id: str, day: str) -> int:
+        """Tickets of this service called before `ticket_id` if no new priority ticket arrives."""
+        rows = self.conn.execute(
+            "SELECT ticket_id, priority FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
+            "ORDER BY sort_key, rowid", (day, svc.code)).fetchall()
+        ordinary = [r["ticket_id"] for r in rows if r["priority"] == "none"]
+        prio = [r["ticket_id"] for r in rows if r["priority"] != "none"]
+        order = [r["ticket_id"] for r in rows]
+        pol = svc.priority
+        if pol.policy == "none":
+            return order.index(ticket_id)
+        if pol.policy == "strict":
+            return (prio + ordinary).index(ticket_id)
+        pos = {t: i for i, t in enumerate(order)}
+        since, count, o, p = self._since_priority(day, svc.code), 0, 0, 0
+        while o < len(ordinary) or p < len(prio):
+            take_prio = p < len(prio) and (o >= len(ordinary) or since >= pol.every
+                                           or pos[prio[p]] < pos[ordinary[o]])
+            if take_prio:
+                picked, p, since = prio[p], p + 1, 0
+            else:
+                picked, o, since = ordinary[o], o + 1, since + 1
+            if picked == ticket_id:
+                return count
+            count += 1
+        return count
+
+    def estimate_wait(self, svc: Service, ahead: int, day: str) -> int | None:
+        """Seconds until a ticket with `ahead` tickets before it is called; None with no counter open."""
+        open_counters = [c for c in self.cfg.counters_for(svc.code)
+                         if self._counter_row(c.number)["status"] == "open"]
+        if not open_counters:
+            return None
+        rows = self.conn.execute(
+            "SELECT called_at, finished_at FROM tickets WHERE day = ? AND service = ? AND status = 'done' "
+            "AND called_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+            (day, svc.code, RECENT_SERVICE_TIMES)).fetchall()
+        durations = [(datetime.fromisoformat(r[1]) - datetime.fromisoformat(r[0])).total_seconds() for r in rows]
+        durations = [d for d in durations if d > 0]
+        mean = sum(durations) / len(durations) if durations else float(svc.default_service_s)
+        return int(math.ceil(ahead * mean / len(open_counters)))
+
+    # ------------------------------------------------------------------ calling
+
+    def _pick(self, counter: Counter, day: str) -> sqlite3.Row | None:
+        best: sqlite3.Row | None = None
+        for code in counter.services:
+            best = self._pick_in_service(code, counter.number, day)
+            if best is not None:
+                break
+        reserved = self.conn.execute(
+            "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND reserved_counter = ? "
+            "ORDER BY sort_key, rowid LIMIT 1", (day, counter.number)).fetchone()
+        if reserved is not None and (best is None or reserved["sort_key"] <= best["sort_key"]):
+            return reserved
+        return best
+
+    def _pick_in_service(self, code: str, counter_no: int, day: str) -> sqlite3.Row | None:
+        svc = self.cfg.service(code)
+        if svc is None:
+            return None
+        base = ("SELECT * FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
+                "AND reserved_counter IS NULL AND priority {} 'none' ORDER BY sort_key, rowid LIMIT 1")
+        ordinary = self.conn.execute(base.format("="), (day, code)).fetchone()
+        prio = self.conn.execute(base.format("!="), (day, code)).fetchone()
+        pol = svc.priority
+        if pol.policy == "none":
+            cands = [r for r in (ordinary, prio) if r is not None]
+            return min(cands, key=lambda r: r["sort_key"]) if cands else None
+        if pol.policy == "strict":
+            return prio or ordinary
+        since = self._since_priority(day, code)
+        if prio is not None and (ordinary is None or since >= pol.every or prio["sort_key"] <= ordinary["sort_key"]):
+            return prio
+        return ordinary
+
+    def _note_pick(self, row: sqlite3.Row, day: str) -> None:
+        svc = self.cfg.service(row["service"])
+        if svc is None or svc.priority.policy != "interleave" or row["reserved_counter"] is not None:
+            return
+        since = 0 if row["priority"] != "none" else self._since_priority(day, svc.code) + 1
+        self._set_since_priority(day, svc.code, since)
+
+    def _call(self, row: sqlite3.Row, counter: Counter, staff: str | None, now: datetime,
+              fx: Effects) -> dict[str, Any]:
+        ts = P.rfc3339(now)
+        self.conn.execute(
+            "UPDATE tickets SET status = 'called', counter = ?, reserved_counter = NULL, called_at = ?, "
+            "staff = ?, calls = calls + 1 WHERE ticket_id = ?", (counter.number, ts, staff, row["ticket_id"]))
+        self.conn.execute("UPDATE counters SET serving = ?, updated_at = ? WHERE number = ?",
+                          (row["ticket_id"], ts, counter.number))
+        self.conn.execute("INSERT INTO calls(ticket_id, number, counter, ts, kind) VALUES (?, ?, ?, ?, 'call')",
+                          (row["ticket_id"], row["number"], counter.number, ts))
+        ticket = self.ticket_payload(self._ticket(row["ticket_id"]))
+        fx.event("called", ticket, counter.number)
+        fx.counters.add(counter.number)
+        return ticket
+
+    def _end_serving(self, crow: sqlite3.Row, status: str, now: datetime, fx: Effects) -> dict[str, Any] | None:
+        """Finish the ticket being served at a counter with `status` (done / no_show)."""
+        tid = crow["serving"]
+        if not tid:
+            return None
+        ts = P.rfc3339(now)
+        self.conn.execute("UPDATE tickets SET status = ?, finished_at = ? WHERE ticket_id = ? AND status = 'called'",
+                          (status, ts, tid))
+        self.conn.execute("UPDATE counters SET serving = NULL, updated_at = ? WHERE number = ?", (ts, crow["number"]))
+        ticket = self.ticket_payload(self._ticket(tid))
+        fx.event(status, ticket, crow["number"])
+        fx.counters.add(crow["number"])
+        return ticket
+
+    def command(self, number: int, req: P.CounterCommand, now: datetime) -> tuple[dict[str, Any], Effects]:
+        counter = self.cfg.counter(number)
+        if counter is None:
+            raise EngineError("unknown_counter", f"Không có quầy số {number}.")
+        fx = Effects()
+        crow = self._counter_row(number)
+        action = req.action
+        ts = P.rfc3339(now)
+        day = self.day_of(now)
+        if crow["status"] == "closed" and action != "open":
+            raise EngineError("counter_closed", f"{counter.label} đang đóng. Hãy mở quầy trước.")
+        ticket: dict[str, Any] | None = None
+        if action == "open":
+            self.conn.execute("UPDATE counters SET status = 'open', staff = ?, reason = NULL, updated_at = ? "
+                              "WHERE number = ?", (req.staff or crow["staff"], ts, number))
+            fx.queue = True
+        elif action == "close":
+            self._end_serving(crow, "done", now, fx)
+            self.conn.execute("UPDATE counters SET status = 'closed', staff = NULL, reason = NULL, updated_at = ? "
+                              "WHERE number = ?", (ts, number))
+            fx.queue = True
+        elif action == "pause":
+            self.conn.execute("UPDATE counters SET status = 'paused', reason = ?, updated_at = ? WHERE number = ?",
+                              (req.reason, ts, number))
+            fx.queue = True
+        elif action == "resume":
+            self.conn.execute("UPDATE counters SET status = 'open', reason = NULL, updated_at = ? WHERE number = ?",
+                              (ts, number))
+            fx.queue = True
+        elif action == "next":
+            if crow["status"] == "paused":  # the clerk is back: Next resumes the counter
+                self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
+            self._end_serving(crow, "done", now, fx)
+            row = self._pick(counter, day)
+            if row is not None:
+                self._note_pick(row, day)
+                ticket = self._call(row, counter, crow["staff"], now, fx)
+        elif action in ("recall", "skip", "finish", "transfer"):
+            serving = self._ticket(crow["serving"])
+            if serving is None:
+                raise EngineError("not_serving", f"{counter.label} chưa gọi số nào.")
+            if action == "recall":
+                self.conn.execute("UPDATE tickets SET calls = calls + 1 WHERE ticket_id = ?", (serving["ticket_id"],))
+                self.conn.execute("INSERT INTO calls(ticket_id, number, counter, ts, kind) VALUES (?, ?, ?, ?, 'recall')",
+                                  (serving["ticket_id"], serving["number"], number, ts))
+                ticket = self.ticket_payload(serving)
+                fx.event("recalled", ticket, number)
+            elif action == "skip":
+                ticket = self._end_serving(crow, "no_show", now, fx)
+            elif action == "finish":
+                ticket = self._end_serving(crow, "done", now, fx)
+            else:
+                ticket = self._transfer(counter, serving, req, now, fx)
+        elif action == "call":
+            if req.number is None:
+                raise EngineError("bad_request", "Thiếu số thứ tự cần gọi.")
+            row = self.conn.execute("SELECT * FROM tickets WHERE day = ? AND number = ?", (day, req.number)).fetchone()
+            if row is None or row["status"] not in ("waiting", "no_show"):
+                raise EngineError("not_found", f"Không có số {req.number} đang chờ hôm nay.")
+            if crow["status"] == "paused":
+                self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
+            self._end_serving(crow, "done", now, fx)
+            ticket = self._call(row, counter, crow["staff"], now, fx)
+        fx.counters.add(number)
+        return {"counter": self.counter_payload(number, now), "ticket": ticket}, fx
+
+    def _transfer(self, counter: Counter, serving: sqlite3.Row, req: P.CounterCommand, now: datetime,
+                  fx: Effects) -> dict[str, Any]:
+        if req.service is None and req.to_counter is None:
+            raise EngineError("bad_request", "Cần chọn dịch vụ hoặc quầy để chuyển.")
+        service = serving["service"]
+        if req.service is not None:
+            if self.cfg.service(req.service) is None:
+                raise EngineError("unknown_service", f"Không có dịch vụ mã {req.service}.")
+            service = req.service
+        if req.to_counter is not None and self.cfg.counter(req.to_counter) is None:
+            raise EngineError("unknown_counter", f"Không có quầy số {req.to_counter}.")
+        ts = P.rfc3339(now)
+        self.conn.execute(
+            "UPDATE tickets SET status = 'waiting', service = ?, counter = NULL, reserved_counter = ? "
+            "WHERE ticket_id = ?", (service, req.to_counter, serving["ticket_id"]))
+        self.conn.execute("UPDATE counters SET serving = NULL, updated_at = ? WHERE number = ?", (ts, counter.number))
+        ticket = self.ticket_payload(self._ticket(serving["ticket_id"]))
+        fx.event("transferred", ticket, counter.number)
+        fx.counters.add(counter.number)
+        return ticket
+
+    def cancel(self, ticket_id: str, now: datetime) -> tuple[dict[str, Any], Effects]:
+        row = self._ticket(ticket_id)
+        if row is None or row["status"] not in ("waiting", "called", "no_show"):
+            raise EngineError("not_found", f"Không có vé {ticket_id} để hủy.")
+        fx = Effects()
+        self.conn.execute("UPDATE tickets SET status = 'cancelled', finished_at = ? WHERE ticket_id = ?",
+                          (P.rfc3339(now), ticket_id))
+        if row["status"] == "called" and row["counter"] is not None:
+            self.conn.execute("UPDATE counters SET serving = NULL WHERE number = ? AND serving = ?",
+                              (row["counter"], ticket_id))
+            fx.counters.add(row["counter"])
+        ticket = self.ticket_payload(self._ticket(ticket_id))
+        fx.event("cancelled", ticket, row["counter"])
+        return {"ticket": ticket}, fx
+
+    # ------------------------------------------------------------------ snapshots
+
+    def queue_state(self, now: datetime) -> dict[str, Any]:
+        day = self.day_of(now)
+        services = []
+        for svc in self.cfg.services:
+            waiting = self.conn.execute(
+                "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting'",
+                (day, svc.code)).fetchone()[0]
+            last_issued = self.conn.execute(
+                "SELECT number FROM tickets WHERE day = ? AND original_service = ? ORDER BY seq DESC LIMIT 1",
+                (day, svc.code)).fetchone()
+            last_called = self.conn.execute(
+                "SELECT number FROM tickets WHERE day = ? AND service = ? AND called_at IS NOT NULL "
+                "ORDER BY called_at DESC, rowid DESC LIMIT 1", (day, svc.code)).fetchone()
+            services.append({
+                "code": svc.code, "name": svc.name, "open": self.service_open(svc, now)[0],
+                "waiting": waiting, "last_issued": last_issued[0] if last_issued else None,
+                "last_called": last_called[0] if last_called else None,
+                "estimated_wait_s": self.estimate_wait(svc, waiting, day),
+            })
+        recent = self.conn.execute(
+            "SELECT number, counter, ts FROM calls WHERE ts >= ? ORDER BY id DESC LIMIT 10", (day,)).fetchall()
+        calls = []
+        for r in recent:
+            c = self.cfg.counter(r["counter"])
+            calls.append({"number": r["number"], "counter": r["counter"],
+                          "counter_name": c.label if c else f"Quầy {r['counter']}", "ts": r["ts"]})
+        return {"day": day, "services": services, "recent_calls": calls, "ts": P.rfc3339(now)}

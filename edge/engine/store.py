@@ -1,0 +1,127 @@
+"""The engine's SQLite file: schema and the connection settings that make tickets durable.
+
+WAL with synchronous=FULL so a committed (and so printed) ticket survives power loss;
+BEGIN IMMEDIATE for every read-then-write transaction; pragmas set on every connection.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the engine database with the pragmas every connection needs."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                               check_same_thread=False)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 5000")
+    if not readonly:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise RuntimeError(f"{path}: SQLite refused WAL mode (got {mode})")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction taken with BEGIN IMMEDIATE (never upgraded later, so no SQLITE_BUSY)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def savepoint(conn: sqlite3.Connection, name: str = "req") -> Iterator[None]:
+    """Undo one request's writes on error without losing the rest of a group commit."""
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    db = sqlite_utils.Database(conn)
+    with immediate(conn):
+        if "tickets" not in db.table_names():
+            db["tickets"].create({
+                "ticket_id": str, "day": str, "service": str, "seq": int, "number": str,
+                "priority": str, "status": str, "counter": int, "reserved_counter": int,
+                "issued_at": str, "sort_key": str, "called_at": str, "finished_at": str,
+                "staff": str, "source": str, "calls": int, "original_service": str,
+            }, pk="ticket_id", not_null={"day", "service", "seq", "number", "status", "issued_at"},
+                defaults={"priority": "none", "calls": 0})
+            db["tickets"].create_index(["day", "original_service", "seq"], unique=True)
+            db["tickets"].create_index(["day", "number"], unique=True)
+            db["tickets"].create_index(["status", "service", "sort_key"])
+        if "counters" not in db.table_names():
+            db["counters"].create({
+                "number": int, "status": str, "staff": str, "serving": str, "reason": str,
+                "updated_at": str,
+            }, pk="number", defaults={"status": "closed"})
+        if "requests" not in db.table_names():
+            db["requests"].create({"id": str, "reply": str, "created": float}, pk="id")
+            db["requests"].create_index(["created"])
+        if "calls" not in db.table_names():
+            db["calls"].create({"id": int, "ticket_id": str, "number": str, "counter": int,
+                                "ts": str, "kind": str}, pk="id")
+        if "service_state" not in db.table_names():
+            db["service_state"].create({"day": str, "service": str, "since_priority": int},
+                                       pk=("day", "service"), defaults={"since_priority": 0})
+        if "meta" not in db.table_names():
+            db["meta"].create({"key": str, "value": str}, pk="key")
+            conn.execute("INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        try:
+            from edge.engine import ratings
+        except ImportError:
+            ratings = None  # type: ignore[assignment]
+        if ratings is not None and "ratings" not in db.table_names():
+            for stmt in [s for s in ratings.SCHEMA.split(";") if s.strip()]:
+                conn.execute(stmt)
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+def stored_reply(conn: sqlite3.Connection, req_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT reply FROM requests WHERE id = ?", (req_id,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def store_reply(conn: sqlite3.Connection, req_id: str, reply: dict[str, Any], created: float) -> None:
+    conn.execute("INSERT OR REPLACE INTO requests(id, reply, created) VALUES (?, ?, ?)",
+                 (req_id, json.dumps(reply, ensure_ascii=False), created))
+
+
+def prune_replies(conn: sqlite3.Connection, older_than: float) -> int:
+    return conn.execute("DELETE FROM requests WHERE created < ?", (older_than,)).rowcount
