@@ -5,9 +5,10 @@ backend needs; device packages read these and nothing else.
 """
 from __future__ import annotations
 
+import string
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class DeviceBase(BaseModel):
@@ -55,9 +56,26 @@ class LedDevice(DeviceBase):
     baudrate: int = Field(9600, description="Line speed")
     protocol: Literal["modbus", "ascii"] = Field("modbus", description="Board protocol")
     address: int = Field(1, ge=0, le=255, description="Board address on the line")
-    template: str = Field("\x02{address:02d}{text}\x03", description="ASCII protocol frame template")
+    template: str = Field("\x02{address:02d}{text}\x03", description="ASCII protocol frame template; fields {address} {counter} {text} {blink} {xor}")
     digits: int = Field(4, ge=1, le=16, description="Digits on the board")
     blink_s: float = Field(3, ge=0, description="Blink this long on a new call (0: never)")
+
+    @model_validator(mode="after")
+    def _led(self) -> "LedDevice":
+        if self.counter is None:
+            raise ValueError("an LED board needs the `counter` it shows")
+        if self.backend == "serial" and not self.port:
+            raise ValueError("backend 'serial' needs `port` (the RS-485 adapter, e.g. /dev/ttyUSB0)")
+        if self.protocol == "ascii":
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None}
+            except ValueError as exc:
+                raise ValueError(f"template {self.template!r}: {exc}") from None
+            unknown = fields - {"address", "counter", "text", "blink", "xor"}
+            if unknown or "text" not in fields:
+                raise ValueError(f"template {self.template!r} needs {{text}} and may use only "
+                                 "{address} {counter} {text} {blink} {xor}")
+        return self
 
 
 class DisplayDevice(DeviceBase):
@@ -99,7 +117,30 @@ class KeypadDevice(DeviceBase):
     usb: str | None = Field(None, pattern=r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$", description="evdev: vendor:product when no path")
     port: str | None = Field(None, description="Serial port")
     baudrate: int = Field(9600, description="Serial speed")
-    keymap: dict[str, str] = Field(default_factory=dict, description="Key name -> action (next, recall, skip, finish, pause, transfer:SERVICE)")
+    keymap: dict[str, str] = Field(default_factory=dict, description="Key name -> action (next, recall, skip, finish, pause, resume, open, close, transfer, transfer:SERVICE, service:SERVICE); empty: the backend's default map")
+    repeat_guard_s: float = Field(1.0, ge=0, description="A second press of the same key within this time is ignored (no double call)")
+    transfer_timeout_s: float = Field(5.0, gt=0, description="After `transfer`, wait this long for the service key")
+    width: int = Field(480, ge=240, description="screen: window width")
+    height: int = Field(320, ge=200, description="screen: window height")
+    fullscreen: bool = Field(False, description="screen: fullscreen window")
+    locale: Literal["vi", "en"] = Field("vi", description="screen: language of the on-screen keypad")
+
+    @model_validator(mode="after")
+    def _keypad(self) -> "KeypadDevice":
+        if self.counter is None:
+            raise ValueError("a keypad needs the `counter` whose commands it sends")
+        if self.backend == "serial" and not self.port:
+            raise ValueError("backend 'serial' needs `port`")
+        if self.backend == "evdev" and not (self.path or self.usb):
+            raise ValueError("backend 'evdev' needs `path` (/dev/input/by-id/...) or `usb` (vendor:product)")
+        actions = ("next", "recall", "skip", "finish", "pause", "resume", "open", "close", "transfer")
+        for key, action in self.keymap.items():
+            verb, _, arg = action.partition(":")
+            if verb not in actions + ("service",) or (verb == "service" and not arg) \
+                    or (arg and verb not in ("transfer", "service")):
+                raise ValueError(f"keymap {key!r}: unknown action {action!r} "
+                                 f"(one of {', '.join(actions)}, transfer:SERVICE, service:SERVICE)")
+        return self
 
 
 class TabletDevice(DeviceBase):

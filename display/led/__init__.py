@@ -1,0 +1,173 @@
+"""The `led` daemon: counter number boards on an RS-485 line.
+
+A board shows the number its counter is serving (from the retained counter state) and
+blinks it on every `called`/`recalled` event for that counter; it is blank while the
+counter is closed. Several boards may share one line (`port`): the daemon of the first
+enabled LED device on that port (config order, same host) drives every board on it; the
+daemons of the others only mirror that line's status onto their own status topic, so no
+two processes ever open one port. See docs/led-and-keypads.md.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import serial
+
+from display.led.line import Board, LineDriver
+from display.led.protocols import BoardProtocol, make_protocol
+from display.led.virtual import PtyPair, SimulatedBoards
+from edge import protocol as P
+from edge.daemon import DaemonContext
+
+log = logging.getLogger(__name__)
+
+__all__ = ["create", "LedDaemon", "line_group"]
+
+
+def line_group(cfg: Any, device: Any) -> list[Any]:
+    """The LED devices whose boards hang on `device`'s line, in config order (owner first)."""
+    if device.port is None:
+        return [device]
+    return [d for d in cfg.devices
+            if d.kind == "led" and d.enabled and d.host == device.host
+            and d.backend == device.backend and d.port == device.port]
+
+
+class LedDaemon:
+    """Drives one line (owner) or mirrors the owner's status (other boards on the line)."""
+
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.device = ctx.device
+        group = line_group(ctx.cfg, self.device)
+        if self.device not in group:  # a disabled device run by hand drives its own line
+            group = [self.device]
+        self.group = group
+        self.owner = group[0]
+        self.is_owner = self.owner.id == self.device.id
+        self.topics = ctx.topics
+        self.bus = ctx.bus()
+        self.line: LineDriver | None = None
+        self.sim: SimulatedBoards | None = None
+        self._pty: PtyPair | None = None
+        self.by_counter: dict[int, list[Any]] = {}
+        self.clashes: list[str] = []
+
+    # -------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        if self.is_owner:
+            self._start_line()
+        else:
+            log.info("%s: boards on %s are driven by %s", self.device.id, self.device.port, self.owner.id)
+            self.bus.subscribe(self.topics.device_status(self.owner.id), self._on_owner_status)
+            self.bus.set_status("warning", {"line": self.device.port, "driven_by": self.owner.id,
+                                            "state": "waiting for the line owner"})
+        self.bus.start()
+
+    def stop(self) -> None:
+        if self.line is not None:
+            self.line.stop()
+        if self.sim is not None:
+            self.sim.stop()
+        if self._pty is not None:
+            self._pty.close()
+        self.bus.stop()
+
+    def healthy(self) -> bool:
+        return self.line is None or self.line.healthy()
+
+    # -------------------------------------------------------------- the line owner
+
+    def _start_line(self) -> None:
+        boards: dict[int, Board] = {}
+        for dev in self.group:
+            if dev.address in boards:
+                self.clashes.append(f"{dev.id}: address {dev.address} is already used on this line")
+                log.error("%s", self.clashes[-1])
+                continue
+            boards[dev.address] = Board(dev.address, make_protocol(dev))
+            if dev.counter is not None:
+                self.by_counter.setdefault(dev.counter, []).append(dev)
+        name = self.device.port or self.device.id
+        self.line = LineDriver(name, self._opener(boards[self.device.address].protocol),
+                               list(boards.values()), self._on_line_status)
+        for topic in (self.topics.ticket_event("called"), self.topics.ticket_event("recalled")):
+            self.bus.subscribe(topic, self._on_call)
+        self.bus.subscribe(self.topics.counter_state_all, self._on_counter_state)
+        self.line.start()
+
+    def _opener(self, protocol: BoardProtocol):
+        dev = self.device
+        if dev.backend == "virtual":
+            self._pty = PtyPair()
+            self.sim = SimulatedBoards(self._pty.master, protocol, name=dev.id,
+                                       out_dir=self.ctx.state_dir / "board").start()
+            path = self._pty.path
+            log.info("%s: virtual board on %s (pictures in %s)", dev.id, path, self.ctx.state_dir / "board")
+        else:
+            if not dev.port:
+                raise ValueError(f"LED device {dev.id}: backend 'serial' needs a port")
+            path = dev.port
+
+        def open_port() -> serial.Serial:
+            return serial.Serial(path, dev.baudrate, bytesize=8, parity="N", stopbits=1,
+                                 timeout=0.3, write_timeout=1.0, exclusive=True)
+
+        return open_port
+
+    def _on_line_status(self, level: str, detail: dict[str, Any]) -> None:
+        if self.clashes:
+            level, detail = "error", {**detail, "config": self.clashes}
+        self.bus.set_status(level, detail)
+
+    def _on_call(self, topic: str, payload: bytes) -> None:
+        try:
+            ev = P.TicketEvent.model_validate(P.decode_json(payload))
+        except (P.BadPayload, ValueError) as exc:
+            log.warning("ignoring bad ticket event on %s: %s", topic, exc)
+            return
+        counter = ev.counter if ev.counter is not None else ev.ticket.counter
+        for dev in self.by_counter.get(counter or -1, []):
+            assert self.line is not None
+            self.line.show(dev.address, ev.ticket.number, dev.blink_s)
+
+    def _on_counter_state(self, topic: str, payload: bytes) -> None:
+        if not payload:  # a cleared retained message
+            return
+        try:
+            st = P.CounterState.model_validate(P.decode_json(payload))
+        except (P.BadPayload, ValueError) as exc:
+            log.warning("ignoring bad counter state on %s: %s", topic, exc)
+            return
+        for dev in self.by_counter.get(st.counter, []):
+            assert self.line is not None
+            if st.status == "closed":
+                self.line.show(dev.address, "")
+            elif st.serving is not None:
+                self.line.show(dev.address, st.serving.number)
+            # open with nobody served: the last number stays up, as counter boards do
+
+    # -------------------------------------------------------------- boards driven by another daemon
+
+    def _on_owner_status(self, topic: str, payload: bytes) -> None:
+        try:
+            st = P.DeviceStatus.model_validate(P.decode_json(payload))
+        except (P.BadPayload, ValueError):
+            return
+        mine = str(self.device.address)
+        board = (st.detail.get("boards") or {}).get(mine)
+        detail = {"line": self.device.port, "driven_by": self.owner.id, "board": board}
+        if not st.online:
+            self.bus.set_status("error", {**detail, "error": f"{self.owner.id} is offline"})
+        elif st.state == "error":
+            self.bus.set_status("error", {**detail, "error": st.detail.get("error")})
+        elif board not in (None, "ok"):
+            self.bus.set_status("warning", detail)
+        else:
+            self.bus.set_status("ok", detail)
+
+
+def create(ctx: DaemonContext) -> LedDaemon:
+    return LedDaemon(ctx)
