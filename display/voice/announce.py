@@ -1,0 +1,99 @@
+"""From a call to one announcement: the script of segments and its joined samples.
+
+One announcement is one buffer (HARDWARE.md: a pygame channel queues only one pending
+sound), so it plays without gaps between clips and can never interleave with another.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from display.voice.numbers import Dialect, number_words, ticket_words
+from display.voice.pack import VoicePack
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of the sentence: the chime, a phrase, the ticket number or the counter."""
+
+    kind: str  # chime | phrase | number | counter
+    text: str
+    words: tuple[str, ...] = ()  # for number/counter: the words to look up
+    key: str | None = None  # for chime/phrase: the clip key
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call (or recall) to announce, taken from a ticket event."""
+
+    number: str
+    counter: int
+    ticket_id: str = ""
+    counter_name: str | None = None
+    recall: bool = False
+    event_ts: str | None = None
+
+
+@dataclass
+class Announcement:
+    call: Call
+    samples: np.ndarray
+    rate: int
+    sequence: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.rate
+
+
+def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False) -> list[Segment]:
+    """The sentence "xin mời công dân có số thứ tự <số> đến quầy số <quầy>" as segments.
+
+    Raises ValueError when the ticket number cannot be read (a character that is neither
+    a digit nor a letter).
+    """
+    number = ticket_words(call.number, dialect, digit_by_digit)
+    counter = number_words(call.counter, dialect)
+    return [
+        Segment("chime", "", key="chime"),
+        Segment("phrase", "", key="call"),
+        Segment("number", " ".join(number), tuple(number)),
+        Segment("phrase", "", key="to_counter"),
+        Segment("counter", " ".join(counter), tuple(counter)),
+    ]
+
+
+def render(pack: VoicePack, segments: list[Segment], repeat: int, call: Call) -> Announcement:
+    """Join the clips of `segments`, `repeat` times, into one buffer with its record."""
+    gap = pack.silence(pack.manifest.gap_ms)
+    pause = pack.silence(pack.manifest.repeat_pause_ms)
+    one: list[np.ndarray] = []
+    record: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for seg in segments:
+        if seg.key is not None:
+            keys = [seg.key] if seg.key in pack.clips else []
+            missed = [] if keys else [seg.key]
+            text = seg.text or pack.texts.get(seg.key, "")
+        else:
+            keys, missed = pack.match(list(seg.words))
+            text = seg.text
+        missing += missed
+        if not keys:
+            continue
+        if one:
+            one.append(gap)
+        one += [pack.clips[k] for k in keys]
+        record.append({"kind": seg.kind, "text": text, "clips": keys})
+    parts: list[np.ndarray] = []
+    sequence: list[dict[str, Any]] = []
+    for i in range(repeat):
+        if i:
+            parts.append(pause)
+        parts += one
+        sequence += [dict(r, repeat=i + 1) for r in record]
+    samples = np.concatenate(parts) if parts else np.zeros(0, np.int16)
+    return Announcement(call, samples, pack.rate, sequence, sorted(set(missing)))

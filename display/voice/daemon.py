@@ -1,0 +1,226 @@
+"""The voice daemon: says every call and recall, in order, one at a time.
+
+Events arrive on the bus worker and go into a FIFO; one named thread takes them in turn,
+assembles the announcement from the voice pack and plays it to the end before taking the
+next, so two voices never overlap. A call the speaker could not say within `max_delay_s`
+is dropped and reported on `event/voice/dropped` rather than said late or silently lost.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from display.voice.announce import Announcement, Call, render, script
+from display.voice.pack import PackError, VoicePack, build_pack, default_pack_dir
+from display.voice.players import Player, PlayerError, create_player
+from edge import protocol as P
+from edge.daemon import DaemonContext
+
+log = logging.getLogger(__name__)
+
+RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+@dataclass
+class _Item:
+    call: Call
+    received: float  # time.monotonic() when the event arrived
+
+
+class VoiceDaemon:
+    def __init__(self, ctx: DaemonContext, player: Player | None = None) -> None:
+        self.ctx = ctx
+        self.dev = ctx.device
+        self.topics = ctx.topics
+        self.default_pack = self.dev.pack is None
+        self.pack_dir = Path(self.dev.pack) if self.dev.pack else default_pack_dir(ctx.data_dir)
+        self.output_dir = (Path(self.dev.output_dir) if self.dev.output_dir
+                           else ctx.state_dir / "announcements")
+        self.player = player or self._make_player()
+        self.pack: VoicePack | None = None
+        self.bus = ctx.bus()
+        self.announced = 0
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"voice-{ctx.device_id}", daemon=True)
+
+    def _make_player(self) -> Player:
+        if self.dev.backend == "wav":
+            return create_player("wav", output_dir=self.output_dir, max_files=self.dev.max_files)
+        return create_player(self.dev.backend)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        for action in ("called", "recalled"):
+            self.bus.subscribe(self.topics.ticket_event(action), self._on_event)
+        self.bus.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._queue.put(None)
+        self.player.interrupt()
+        self._thread.join(timeout=10)
+        self.player.close()
+        self.bus.stop()
+
+    def healthy(self) -> bool:
+        return self._thread.is_alive()
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    # ------------------------------------------------------------------ input
+
+    def _on_event(self, topic: str, payload: bytes) -> None:
+        action = self.topics.last_level(topic)
+        try:
+            ev = P.TicketEvent.model_validate(P.decode_json(payload))
+        except P.BadPayload as exc:
+            self.bus.report_bad(topic, str(exc))
+            return
+        except ValidationError as exc:
+            self.bus.report_bad(topic, P.describe_validation(exc))
+            return
+        counter = ev.counter if ev.counter is not None else ev.ticket.counter
+        if counter is None:
+            self.bus.report_bad(topic, "ticket event has no counter to announce")
+            return
+        key = (action, ev.ticket.ticket_id, ev.ts)
+        if key in self._seen:  # a QoS 1 redelivery of the same event
+            log.info("duplicate %s event for %s ignored", action, ev.ticket.number)
+            return
+        self._seen[key] = None
+        while len(self._seen) > 1000:
+            self._seen.popitem(last=False)
+        call = Call(number=ev.ticket.number, counter=counter, ticket_id=ev.ticket.ticket_id,
+                    counter_name=ev.counter_name, recall=action == "recalled", event_ts=ev.ts)
+        self._queue.put(_Item(call, time.monotonic()))
+
+    # ------------------------------------------------------------------ worker
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            item = self._queue.get()
+            if item is None:
+                return
+            try:
+                self._announce(item)
+            except Exception:  # one bad call must not silence the rest of the day
+                log.exception("announcement of %s failed", item.call.number)
+
+    def _wait_retry(self, attempt: int) -> bool:
+        """Back off before retrying; False when the daemon is stopping."""
+        return not self._stopping.wait(RETRY_S[min(attempt, len(RETRY_S) - 1)])
+
+    def _ready(self, item: _Item) -> bool:
+        """Make sure the pack is loaded and the output open, retrying until the call is stale."""
+        attempt = 0
+        while not self._stopping.is_set():
+            if time.monotonic() - item.received > self.dev.max_delay_s:
+                return False
+            try:
+                if self.pack is None:
+                    self.pack = self._load_pack()
+                if self.player.state.value in ("closed", "error"):
+                    self.player.open(self.pack.rate)
+                    self._report_ok()
+                return True
+            except (PackError, PlayerError) as exc:
+                log.error("voice not ready: %s", exc)
+                self.bus.set_status("error", {"backend": self.dev.backend, "error": str(exc)})
+            if not self._wait_retry(attempt):
+                return False
+            attempt += 1
+        return False
+
+    def _load_pack(self) -> VoicePack:
+        try:
+            return VoicePack.load(self.pack_dir)
+        except PackError:
+            if not self.default_pack or (self.pack_dir / "manifest.json").exists():
+                raise
+        log.info("no voice pack at %s: building one with espeak-ng", self.pack_dir)
+        self.bus.set_status("warning", {"backend": self.dev.backend, "pack": "building"})
+        build_pack(self.pack_dir, dialect=self.dev.dialect)
+        return VoicePack.load(self.pack_dir)
+
+    def _report_ok(self) -> None:
+        assert self.pack is not None
+        missing = self.pack.missing()
+        detail: dict[str, Any] = {"backend": self.dev.backend, "pack": self.pack.manifest.name}
+        if missing:
+            detail["missing"] = missing
+        self.bus.set_status("warning" if missing else "ok", detail)
+
+    def compose(self, call: Call) -> Announcement:
+        assert self.pack is not None
+        segments = script(call, self.dev.dialect, self.dev.digit_by_digit)
+        return render(self.pack, segments, self.dev.repeat, call)
+
+    def _announce(self, item: _Item) -> None:
+        call = item.call
+        attempt = 0
+        while True:
+            if not self._ready(item):
+                if not self._stopping.is_set():
+                    self._publish("dropped", call, reason="not announced within max_delay_s")
+                return
+            try:
+                ann = self.compose(call)
+            except ValueError as exc:
+                self._publish("dropped", call, reason=str(exc))
+                return
+            if ann.missing:
+                log.warning("voice pack has no clip for %s", ", ".join(ann.missing))
+            started = P.rfc3339(self.ctx.clock.now())
+            record = self._record(ann, started)
+            self._publish("started", call, duration_s=round(ann.duration_s, 3), repeat=self.dev.repeat)
+            try:
+                extra = self.player.play(ann, record)
+            except PlayerError as exc:
+                log.error("playing %s failed: %s", call.number, exc)
+                self.bus.set_status("error", {"backend": self.dev.backend, "error": str(exc)})
+                if not self._wait_retry(attempt):
+                    return
+                attempt += 1
+                continue
+            self.announced += 1
+            self._publish("finished", call, **extra)
+            return
+
+    def _record(self, ann: Announcement, started: str) -> dict[str, Any]:
+        c = ann.call
+        assert self.pack is not None
+        return {"device": self.ctx.device_id, "number": c.number, "counter": c.counter,
+                "counter_name": c.counter_name, "ticket_id": c.ticket_id, "recall": c.recall,
+                "event_ts": c.event_ts, "started_at": started, "repeat": self.dev.repeat,
+                "dialect": self.dev.dialect, "digit_by_digit": self.dev.digit_by_digit,
+                "pack": self.pack.manifest.name, "sample_rate": ann.rate,
+                "duration_s": round(ann.duration_s, 3), "missing": ann.missing,
+                "sequence": ann.sequence}
+
+    def _publish(self, action: str, call: Call, **fields: Any) -> None:
+        if action == "dropped":
+            log.warning("call %s to counter %s dropped: %s", call.number, call.counter, fields.get("reason"))
+        self.bus.publish(self.topics.voice_event(action), {
+            "device": self.ctx.device_id, "number": call.number, "counter": call.counter,
+            "ticket_id": call.ticket_id, "recall": call.recall, "event_ts": call.event_ts,
+            "ts": P.rfc3339(self.ctx.clock.now()), **fields})
+
+
+def create(ctx: DaemonContext) -> VoiceDaemon:
+    return VoiceDaemon(ctx)
+
+
+__all__ = ["VoiceDaemon", "create"]
