@@ -279,7 +279,7 @@ class _AsciiDecoder(FrameDecoder):
         self.rx = re.compile(rx.encode("latin-1"), re.S)
 
     def _one(self) -> tuple[Shown, bytes] | None:
-        m = self.rx.search(self.buf)
+        m = self.rx.search(bytes(self.buf))  # a copy: the match must not see the deletion below
         if m is None:
             return None
         if m.start():
