@@ -105,8 +105,10 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
             lines.append(f"topic write {t.rating_submit}")
         elif d.kind == "scanner":
             lines.append(f"topic write {t.scan(d.id)}")
-        elif d.kind == "voice":
-            lines.append(f"topic write {root}/event/voice/#")
+        elif d.kind == "voice":  # bad ticket events are reported on the error topic
+            lines += [f"topic write {root}/event/voice/#", f"topic write {t.error}"]
+        elif d.kind == "display":
+            lines.append(f"topic write {t.error}")
         elif d.kind == "camera":
             lines.append(f"topic write {root}/event/camera/#")
         rules[d.id] = lines

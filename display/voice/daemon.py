@@ -110,6 +110,12 @@ class VoiceDaemon:
     # ------------------------------------------------------------------ worker
 
     def _run(self) -> None:
+        # Get ready before the first call: the status tells the office at once if the pack
+        # or the sound card is missing (published once connected, after our subscriptions).
+        while not self.bus.connected.wait(1.0):
+            if self._stopping.is_set():
+                return
+        self._prepare()
         while not self._stopping.is_set():
             item = self._queue.get()
             if item is None:
@@ -123,22 +129,27 @@ class VoiceDaemon:
         """Back off before retrying; False when the daemon is stopping."""
         return not self._stopping.wait(RETRY_S[min(attempt, len(RETRY_S) - 1)])
 
+    def _prepare(self) -> bool:
+        try:
+            if self.pack is None:
+                self.pack = self._load_pack()
+            if self.player.state.value in ("closed", "error"):
+                self.player.open(self.pack.rate)
+                self._report_ok()
+            return True
+        except (PackError, PlayerError) as exc:
+            log.error("voice not ready: %s", exc)
+            self.bus.set_status("error", {"backend": self.dev.backend, "error": str(exc)})
+            return False
+
     def _ready(self, item: _Item) -> bool:
         """Make sure the pack is loaded and the output open, retrying until the call is stale."""
         attempt = 0
         while not self._stopping.is_set():
             if time.monotonic() - item.received > self.dev.max_delay_s:
                 return False
-            try:
-                if self.pack is None:
-                    self.pack = self._load_pack()
-                if self.player.state.value in ("closed", "error"):
-                    self.player.open(self.pack.rate)
-                    self._report_ok()
+            if self._prepare():
                 return True
-            except (PackError, PlayerError) as exc:
-                log.error("voice not ready: %s", exc)
-                self.bus.set_status("error", {"backend": self.dev.backend, "error": str(exc)})
             if not self._wait_retry(attempt):
                 return False
             attempt += 1

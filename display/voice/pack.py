@@ -92,7 +92,7 @@ def read_wav(path: Path, rate: int) -> np.ndarray:
     if src_rate != rate and len(data):
         n = max(1, round(len(data) * rate / src_rate))
         data = np.interp(np.arange(n) * (src_rate / rate), np.arange(len(data)), data)
-    return np.clip(np.round(data * 32767.0), -32768, 32767).astype(np.int16)
+    return np.clip(np.round(data * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
