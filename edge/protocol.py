@@ -187,6 +187,16 @@ class Topics:
         """Camera daemon events: snapshot, clip, presence, occupancy."""
         return self.event(f"camera/{kind}")
 
+    @property
+    def hub_admin(self) -> str:
+        """Technician requests to the hub (sync now, full resync, status)."""
+        return f"{self.root}/admin/hub"
+
+    @property
+    def queue_stats_event(self) -> str:
+        """A day's queue figures per field, for the hub to push upstream (DongBoSoLieuXepHang)."""
+        return self.event("queue_stats")
+
     # ---- parsing ----
 
     def counter_from_topic(self, topic: str) -> str | None:
@@ -332,6 +342,27 @@ class RatingEvent(Payload):
     ts: str
 
 
+class QueueStatsRow(Payload):
+    """One field's figures for a day (DongBoSoLieuXepHang's DanhSach entry, in our names)."""
+
+    field: str
+    tickets: int = Field(ge=0)
+    avg_wait_s: float = Field(ge=0)
+    avg_service_s: float = Field(ge=0)
+    no_show: int = Field(ge=0)
+
+
+class QueueStatsEvent(Payload):
+    """A day's queue figures on `Topics.queue_stats_event` (engine/reports -> hub outbox).
+
+    Republishing a day replaces its figures upstream (the day is the push's own id).
+    """
+
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    rows: list[QueueStatsRow]
+    ts: str
+
+
 class CameraEvent(Payload):
     """Camera daemon events on `Topics.camera_event(kind)`: snapshot, clip, presence, occupancy."""
 
@@ -393,6 +424,12 @@ class RatingRequest(Request):
     level: RatingLevel
     reasons: list[str] = Field(default_factory=list, max_length=20)
     comment: str | None = Field(default=None, max_length=500)
+
+
+class HubAdminRequest(Request):
+    """On `Topics.hub_admin`: `sync` (now), `resync` (full, from the beginning), `status`."""
+
+    action: Literal["sync", "resync", "status"]
 
 
 class BadPayload(Exception):

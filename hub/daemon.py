@@ -1,0 +1,143 @@
+"""The `hub` daemon: dossier cache synced with the provincial system, lookups over MQTT, outbox.
+
+Threads: the bus worker answers lookups from the cache; ``hub-sync`` syncs; ``hub-outbox``
+pushes; ``hub-lookup-*`` ask upstream for lookups the cache cannot answer fresh. With
+``adapter = "simulator"`` the hub runs the upstream simulator in-process and talks to it over
+HTTP like to a real gateway.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from edge.config.model import Hub as HubConfig
+from edge.daemon import DaemonContext
+from edge.protocol import (BadPayload, HubAdminRequest, QueueStatsEvent, RatingEvent, decode_json,
+                           describe_validation, ok_reply)
+from hub.lookup import HubLookupRequest, LookupService
+from hub.outbox import Outbox
+from hub.simulator import SimulatorServer, Upstream
+from hub.store import Store
+from hub.sync import Health, SyncResult, Syncer, SyncWorker
+from hub.upstream import RestAdapter
+
+log = logging.getLogger(__name__)
+
+
+def build_adapter(cfg: HubConfig, madonvi: str) -> tuple[RestAdapter, SimulatorServer | None]:
+    """The configured adapter; for ``simulator`` also the started in-process simulator."""
+    if cfg.adapter == "simulator":
+        password = secrets.token_hex(12)
+        sim = SimulatorServer(Upstream(cfg.simulator_dossiers, agency=_agency(madonvi),
+                                       username=cfg.username or "hub", password=password),
+                              port=cfg.simulator_port, auth_path=cfg.auth_path,
+                              service_path=cfg.service_path).start()
+        return RestAdapter(sim.url, username=cfg.username or "hub", password=password, madonvi=madonvi,
+                           dstcode=cfg.dstcode, auth_path=cfg.auth_path, service_path=cfg.service_path,
+                           timeout=cfg.timeout_s), sim
+    if not cfg.base_url or not cfg.username:
+        raise ValueError("hub.adapter = 'rest' needs hub.base_url and hub.username")
+    password = Path(cfg.password_file).read_text(encoding="utf-8").strip() if cfg.password_file else ""
+    return RestAdapter(cfg.base_url, username=cfg.username, password=password, madonvi=madonvi,
+                       dstcode=cfg.dstcode, auth_path=cfg.auth_path, service_path=cfg.service_path,
+                       field_map=cfg.field_map, service_names=cfg.service_names, timeout=cfg.timeout_s), None
+
+
+def _agency(office_id: str) -> str:
+    """An agency code usable in dossier codes (upper case, groups of [0-9A-Z])."""
+    parts = [p for p in "".join(c if c.isalnum() else "." for c in office_id.upper()).split(".") if p]
+    return ".".join(parts) or "000.00.00.H00"
+
+
+class HubDaemon:
+    def __init__(self, ctx: DaemonContext, *, backoff_base: float = 1.0) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.cfg.hub
+        self.tz = ctx.cfg.office.tz
+        self.bus = ctx.bus()
+        self.store = Store(ctx.state_dir / "hub.sqlite")
+        self.adapter, self.simulator = build_adapter(self.cfg, self.cfg.madonvi or ctx.cfg.office.id)
+        self.health = Health(ctx.clock, self._on_health)
+        self.syncer = Syncer(self.store, self.adapter, self.tz, page_size=self.cfg.page_size,
+                             timeout=self.cfg.timeout_s)
+        self.sync = SyncWorker(self.syncer, self.health, self.cfg.sync_interval_s,
+                               backoff_base=backoff_base, on_synced=self._on_synced)
+        self.outbox = Outbox(self.store, self.adapter, self.health, ctx.clock, timeout=self.cfg.timeout_s)
+        self.lookup = LookupService(self.store, self.adapter, self.health, ctx.clock, self.tz,
+                                    publish=self.bus.publish, rate_per_min=self.cfg.lookup_rate_per_min,
+                                    timeout=self.cfg.lookup_timeout_s,
+                                    fresh_s=max(60.0, 3 * self.cfg.sync_interval_s),
+                                    return_place=self.cfg.return_counter)
+
+    def start(self) -> None:
+        t = self.ctx.topics
+        self.bus.serve(t.dossier_lookup, HubLookupRequest, self.lookup.handle)
+        self.bus.serve(t.hub_admin, HubAdminRequest, self._admin)
+        self.bus.subscribe(t.rating_event, self._on_rating)
+        self.bus.subscribe(t.queue_stats_event, self._on_stats)
+        self.bus.start(wait=10)
+        self.bus.set_status("ok", {"upstream": "starting", "dossiers": self.store.count()})
+        self.sync.start()
+        self.outbox.start()
+
+    def stop(self) -> None:
+        self.sync.stop()
+        self.outbox.stop()
+        self.lookup.close()
+        self.bus.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        self.store.close()
+
+    def healthy(self) -> bool:
+        return self.bus.connected.is_set()
+
+    # ------------------------------------------------------------------ status
+
+    def _on_health(self, state: str, detail: dict[str, Any]) -> None:
+        self.bus.set_status(state, detail)
+
+    def _on_synced(self, result: SyncResult) -> None:
+        state, detail = self.health.status()
+        self.bus.set_status(state, detail)
+
+    # ------------------------------------------------------------------ requests and events
+
+    def _admin(self, req: HubAdminRequest, topic: str) -> dict[str, Any]:
+        if req.action in ("sync", "resync"):
+            self.sync.trigger(full=req.action == "resync")
+        state, detail = self.health.status()
+        last = self.sync.last
+        return ok_reply(req.id, action=req.action, state=state, detail=detail,
+                        dossiers=self.store.count(), cursor=self.store.cursor,
+                        last_sync={"pages": last.pages, "records": last.records} if last else None,
+                        outbox=self.store.outbox_counts())
+
+    def _event(self, topic: str, payload: bytes, model: type) -> Any:
+        try:
+            return model.model_validate(decode_json(payload))
+        except BadPayload as exc:
+            self.bus.report_bad(topic, str(exc))
+        except ValidationError as exc:
+            self.bus.report_bad(topic, describe_validation(exc))
+        return None
+
+    def _on_rating(self, topic: str, payload: bytes) -> None:
+        ev = self._event(topic, payload, RatingEvent)
+        if ev is not None:
+            self.outbox.enqueue_rating(ev)
+
+    def _on_stats(self, topic: str, payload: bytes) -> None:
+        ev = self._event(topic, payload, QueueStatsEvent)
+        if ev is not None:
+            rows = [{"LinhVuc": r.field, "SoPhieu": r.tickets, "ThoiGianChoTB": round(r.avg_wait_s),
+                     "ThoiGianPhucVuTB": round(r.avg_service_s), "VangMat": r.no_show} for r in ev.rows]
+            self.outbox.enqueue_stats(ev.day, rows)
+
+
+def create(ctx: DaemonContext) -> HubDaemon:
+    return HubDaemon(ctx)

@@ -1,0 +1,204 @@
+"""Sync against the real upstream simulator over HTTP, into a real SQLite file.
+
+Covers the fragile-paging cases UPSTREAM.md lists: an outage in the middle of a sync,
+records changing between pages, a block of records sharing one NgayCapNhat bigger than a
+page, duplicates, older versions after newer, expired sessions, a renamed dialect.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hub.dossier import EPOCH
+from hub.simulator import SimulatorServer, Upstream
+from hub.store import Store
+from hub.sync import Syncer
+from hub.upstream import RestAdapter, UpstreamDown, UpstreamInvalid
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorServer]:
+    s = SimulatorServer(Upstream(300, seed=7, agency="000.17.22.H56")).start()
+    yield s
+    s.stop()
+
+
+def adapter_for(server: SimulatorServer, **kw: Any) -> RestAdapter:
+    up = server.upstream
+    return RestAdapter(server.url, username=up.username, password=up.password, madonvi="000.17.22.H56",
+                       dstcode="H56", timeout=2, **kw)
+
+
+def make(server: SimulatorServer, tmp_path: Path, page: int = 50, **kw: Any) -> tuple[Store, Syncer]:
+    store = Store(tmp_path / "hub.sqlite")
+    return store, Syncer(store, adapter_for(server, **kw), TZ, page_size=page, timeout=2)
+
+
+def test_initial_sync_copies_everything_without_personal_data(sim: SimulatorServer, tmp_path: Path) -> None:
+    store, syncer = make(sim, tmp_path)
+    res = syncer.run()
+    assert store.all_versions() == sim.upstream.versions()
+    assert res.applied == 300
+    assert store.cursor == max(sim.upstream.versions().values())
+    # a second run re-reads only the last timestamp and writes nothing
+    again = syncer.run()
+    assert again.applied == 0 and again.pages == 1
+    code, rec = next(iter(sim.upstream.records.items()))
+    cached, _ = store.get(code)
+    assert cached.applicant != rec["ChuHoSo"] and cached.applicant.split()[0] == rec["ChuHoSo"].split()[0]
+    dump = b"".join(Path(p).read_bytes() for p in tmp_path.glob("hub.sqlite*"))
+    for r in sim.upstream.records.values():
+        assert r["SoDienThoai"].encode() not in dump
+        assert r["DiaChi"].encode() not in dump
+    assert all(req[1].get("SoLuong") == 50 for req in sim.upstream.requests)
+
+
+def test_outage_mid_sync_resumes_from_durable_cursor(sim: SimulatorServer, tmp_path: Path) -> None:
+    up = sim.upstream
+    store, syncer = make(sim, tmp_path)
+    ordered = [c for _, c in up._keys]
+    seen_early, unseen = ordered[:20], ordered[-20:]
+
+    def hook(page: int, data: dict[str, Any]) -> None:
+        if len(up.requests) == 3:   # after the third page is cut: changes, then the outage
+            up.advance(60)
+            for c in seen_early[:5] + unseen[:5]:
+                up.change(c, TrangThaiHoSo=9)
+            up.faults.down = "drop"
+    up.page_hooks.append(hook)
+    with pytest.raises(UpstreamDown):
+        syncer.run()
+    cursor = store.cursor
+    assert EPOCH < cursor < max(up.versions().values())
+    cached_mid = store.all_versions()
+    assert 100 <= len(cached_mid) < 300
+    # a fresh process (new Store on the same file) after upstream comes back
+    up.page_hooks.clear()
+    up.faults.down = ""
+    store2 = Store(tmp_path / "hub.sqlite")
+    syncer2 = Syncer(store2, adapter_for(sim), TZ, page_size=50, timeout=2)
+    first_request = len(up.requests)
+    res = syncer2.run()
+    assert up.requests[first_request][1]["TuNgay"] == cursor      # resumed, not restarted
+    assert store2.all_versions() == up.versions()                # nothing lost
+    # each record written once, each change once: 300 inserts + 5 updates of records already
+    # cached (the 5 changed before they were first read arrive in their new version)
+    assert all(c in cached_mid for c in seen_early[:5]) and not any(c in cached_mid for c in unseen[:5])
+    assert len(cached_mid) + res.applied == 300 + 5
+    for c in seen_early[:5] + unseen[:5]:
+        assert store2.get(c)[0].status == 9
+
+
+def test_block_sharing_one_timestamp_with_changes_between_pages(tmp_path: Path) -> None:
+    up = Upstream(400, seed=3, shared_ts_block=260)
+    server = SimulatorServer(up).start()
+    try:
+        store, syncer = make(server, tmp_path, page=50)
+        bulk_ts, n = Counter(r["NgayCapNhat"] for r in up.records.values()).most_common(1)[0]
+        block = sorted(c for c, r in up.records.items() if r["NgayCapNhat"] == bulk_ts)
+        assert n == len(block) == 260
+
+        def hook(page: int, data: dict[str, Any]) -> None:
+            if data["TuNgay"] == bulk_ts and data["SoLuong"] == 50 and page == 2 and not up.previous:
+                up.advance(5)
+                for c in block[:3]:      # already read on page 1: they leave the block
+                    up.change(c, TrangThaiHoSo=10)
+        up.page_hooks.append(hook)
+        res = syncer.run()
+        assert res.block_restarts >= 1
+        assert store.all_versions() == up.versions()
+    finally:
+        server.stop()
+
+
+def test_duplicates_and_older_versions_never_win(sim: SimulatorServer, tmp_path: Path) -> None:
+    up = sim.upstream
+    store, syncer = make(sim, tmp_path)
+    syncer.run()
+    up.advance(30)
+    changed = up.change_random(40)
+    up.faults.duplicate_rate, up.faults.stale_rate = 0.3, 0.5
+    store.set_state(cursor=EPOCH)     # re-read everything through the faulty gateway
+    for _ in range(3):
+        syncer.run()
+        cached = store.all_versions()
+        assert all(cached[c] <= v for c, v in up.versions().items())   # never newer than upstream
+    fresh = up.versions()
+    got_new = [c for c in changed if cached[c] == fresh[c]]
+    assert got_new   # some new versions arrived despite the stale copies
+    up.faults.duplicate_rate = up.faults.stale_rate = 0.0
+    store.set_state(cursor=EPOCH)
+    syncer.run()
+    assert store.all_versions() == up.versions()
+
+
+def test_expired_sessions_reauthenticate(sim: SimulatorServer, tmp_path: Path) -> None:
+    sim.upstream.faults.session_ttl_calls = 2
+    store, syncer = make(sim, tmp_path)
+    syncer.run()
+    assert store.all_versions() == sim.upstream.versions()
+    assert len(sim.upstream.sessions) <= 1
+
+
+def test_errors_are_classified(sim: SimulatorServer, tmp_path: Path) -> None:
+    up = sim.upstream
+    store, syncer = make(sim, tmp_path)
+    up.faults.invalid_services = ("LayDanhSachHoSoCapNhat",)
+    with pytest.raises(UpstreamInvalid):
+        syncer.run()
+    up.faults.invalid_services = ()
+    up.faults.error_rate = 1.0
+    with pytest.raises(UpstreamDown, match="503"):
+        syncer.run()
+    up.faults.error_rate, up.faults.throttle_rate = 0.0, 1.0
+    with pytest.raises(UpstreamDown, match="429") as exc:
+        syncer.run()
+    assert exc.value.retry_after == 1
+    up.faults.throttle_rate = 0.0
+    up.faults.latency_s = 0.5
+    slow = Syncer(store, adapter_for(sim), TZ, page_size=50, timeout=0.1)
+    with pytest.raises(UpstreamDown):
+        slow.run()
+    up.faults.latency_s = 0.0
+    sim.stop()
+    with pytest.raises(UpstreamDown):
+        syncer.run()
+    sim.start()
+    syncer.run()
+    assert store.all_versions() == up.versions()
+    bad = RestAdapter(sim.url, username="hub", password="wrong", madonvi="X", timeout=2)
+    with pytest.raises(UpstreamInvalid, match="refused the login"):
+        bad.fetch("000.17.22.H56-210531-0001")
+
+
+def test_renamed_fields_and_services(sim: SimulatorServer, tmp_path: Path) -> None:
+    up = sim.upstream
+    up.field_names = {"MaHoSo": "SoHoSo", "TrangThaiHoSo": "TrangThai", "NgayCapNhat": "ThoiGianCapNhat",
+                      "DanhSach": "Data", "TuNgay": "FromDate"}
+    up.service_names = {"LayDanhSachHoSoCapNhat": "GetChangedDossiers", "TraCuuHoSo": "LookupDossier"}
+    plain = Syncer(Store(tmp_path / "plain.sqlite"), adapter_for(sim), TZ, page_size=50)
+    with pytest.raises(UpstreamInvalid):
+        plain.run()
+    store, syncer = make(sim, tmp_path, field_map=up.field_names, service_names=up.service_names)
+    syncer.run()
+    assert store.all_versions() == up.versions()
+    code = next(iter(up.records))
+    assert syncer.adapter.fetch(code)["MaHoSo"] == code
+
+
+def test_full_resync_restores_a_damaged_cache(sim: SimulatorServer, tmp_path: Path) -> None:
+    store, syncer = make(sim, tmp_path)
+    syncer.run()
+    store.conn.execute("DELETE FROM dossiers WHERE rowid % 3 = 0")
+    assert store.count() == 200
+    syncer.run()
+    assert store.count() <= 201               # incremental re-reads only the newest timestamp
+    missing = 300 - store.count()
+    res = syncer.run(full=True)
+    assert res.applied == missing and store.all_versions() == sim.upstream.versions()
