@@ -85,6 +85,10 @@ class DisplayDevice(DeviceBase):
     height: int = Field(1080, ge=240, description="Screen height")
     fullscreen: bool = Field(True, description="Fullscreen window")
     highlight_s: float = Field(6, ge=0, description="The latest call blinks this long")
+    counters: list[int] | None = Field(None, description="calling: counters shown (default all; one zone's TV in a large centre)")
+    english: bool = Field(False, description="calling: English subtitles under the Vietnamese headings")
+    scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
+    scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
 
 
 class VoiceDevice(DeviceBase):
