@@ -1,0 +1,256 @@
+"""The waiting-room calling board: bus in, pygame out, idle when nothing moves.
+
+The bus worker applies retained state and events to a BoardState; the UI thread redraws
+the whole screen only when that state changed, and otherwise wakes for three small things:
+the minute (the clock region), the blink of a new call (the hero region, for `highlight_s`)
+and, only when a notice is too long to stand still, the ticker strip.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pygame
+from pydantic import ValidationError
+
+from display.calling.model import BoardState
+from display.calling.render import Painter
+from edge import protocol as P
+from edge.daemon import DaemonContext
+from edge.ui import UiLoop, save_screenshot
+
+log = logging.getLogger(__name__)
+
+BLINK_S = 0.5
+CONNECTION_CHECK_S = 2.0
+
+
+class CallingBoard:
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.dev = ctx.device
+        self.topics = ctx.topics
+        self.clock = ctx.clock
+        self.state = BoardState.from_config(ctx.cfg, self.dev.counters)
+        self.bus = ctx.bus()
+        self.loop: UiLoop | None = None
+        self.painter: Painter | None = None
+        self.ready = threading.Event()
+        self.partial_updates = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._ui_main, name=f"display-{ctx.device_id}", daemon=True)
+        self._blink_seq = 0
+        self._blink_until = 0.0
+        self._blink_on = True
+        self._shown_connected = False
+        self._ticker_offset = 0.0
+        self._ticker_running = False
+        self._ticker_notice: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        t = self.topics
+        self.bus.subscribe(t.queue_state, self._on_queue)
+        self.bus.subscribe(t.counter_state_all, self._on_counter)
+        self.bus.subscribe(t.display_notice, self._on_notice)
+        for action in ("called", "recalled"):
+            self.bus.subscribe(t.ticket_event(action), self._on_call)
+        self.bus.on_connect(lambda: self._post(self._check_connection))
+        self.bus.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.loop is not None:
+            self.loop.stop()
+        self._thread.join(timeout=10)
+        self.bus.stop()
+
+    def healthy(self) -> bool:
+        return self._thread.is_alive()
+
+    def run_on_ui(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run `fn` on the UI thread and return its result (tools, tests, screenshots)."""
+        if not self.ready.wait(timeout) or self.loop is None:
+            raise RuntimeError("the board is not running")
+        done = threading.Event()
+        box: list[Any] = []
+
+        def call() -> None:
+            try:
+                box.append(fn())
+            finally:
+                done.set()
+
+        self.loop.call_soon(call)
+        if not done.wait(timeout):
+            raise TimeoutError("the UI thread did not answer")
+        return box[0] if box else None
+
+    def screenshot(self, path: Path | str) -> Path:
+        """Draw the current state and save it as PNG."""
+        def shot() -> Path:
+            assert self.loop is not None
+            self._draw(self.loop.surface)
+            return save_screenshot(self.loop.surface, path)
+        return self.run_on_ui(shot)
+
+    # ------------------------------------------------------------------ bus side
+
+    def _post(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self.loop is not None:
+            self.loop.call_soon(fn, *args)
+
+    def _parse(self, topic: str, payload: bytes, model: type[P.Payload]) -> Any:
+        try:
+            return model.model_validate(P.decode_json(payload))
+        except P.BadPayload as exc:
+            self.bus.report_bad(topic, str(exc))
+        except ValidationError as exc:
+            self.bus.report_bad(topic, P.describe_validation(exc))
+        return None
+
+    def _on_queue(self, topic: str, payload: bytes) -> None:
+        qs = self._parse(topic, payload, P.QueueState)
+        if qs is not None and self.state.apply_queue(qs):
+            self._post(self._changed)
+
+    def _on_counter(self, topic: str, payload: bytes) -> None:
+        cs = self._parse(topic, payload, P.CounterState)
+        if cs is not None and self.state.apply_counter(cs):
+            self._post(self._changed)
+
+    def _on_notice(self, topic: str, payload: bytes) -> None:
+        notice = None if not payload else self._parse(topic, payload, P.Notice)  # empty: notice cleared
+        if (notice is not None or not payload) and self.state.apply_notice(notice):
+            self._post(self._changed)
+
+    def _on_call(self, topic: str, payload: bytes) -> None:
+        ev = self._parse(topic, payload, P.TicketEvent)
+        if ev is not None and self.state.apply_call(ev, self.topics.last_level(topic) == "recalled"):
+            self._post(self._changed)
+
+    # ------------------------------------------------------------------ UI thread
+
+    def _ui_main(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                self.loop = UiLoop((self.dev.width, self.dev.height), self.dev.fullscreen,
+                                   title=f"motcua {self.ctx.device_id}", hide_cursor=self.dev.fullscreen)
+                break
+            except pygame.error as exc:
+                log.error("cannot open the screen: %s", exc)
+                self.bus.set_status("error", {"mode": "calling", "error": f"no screen: {exc}"})
+                if self._stopping.wait(min(30.0, 2.0 * 2 ** attempt)):
+                    return
+                attempt += 1
+        if self.loop is None:
+            return
+        loop = self.loop
+        self.painter = Painter(loop.size, self.ctx.cfg.office.name, self.dev.english)
+        loop.on_draw = self._draw
+        self._schedule_clock()
+        loop.call_later(CONNECTION_CHECK_S, self._connection_tick)
+        self.bus.set_status("ok", {"mode": "calling", "size": list(loop.size)})
+        self.ready.set()
+        try:
+            loop.run()
+        finally:
+            pygame.display.quit()
+
+    def _draw(self, surface: pygame.Surface) -> None:
+        assert self.painter is not None
+        now = self.clock.now()
+        snap = self.state.snapshot(now)
+        self._shown_connected = self.bus.connected.is_set()
+        self.painter.draw_all(surface, snap, now, self._blink_on, self._shown_connected, self._ticker_offset)
+        self._update_ticker(snap.notice)
+
+    def _partial(self, rect: pygame.Rect) -> None:
+        pygame.display.update(rect)
+        self.partial_updates += 1
+
+    def _changed(self) -> None:
+        """State changed: redraw once; a new live call starts blinking."""
+        assert self.loop is not None
+        self.loop.invalidate()
+        latest = self.state.snapshot().latest
+        if latest is not None and latest.live and latest.seq != self._blink_seq:
+            self._blink_seq = latest.seq
+            self._blink_on = True
+            if self.dev.highlight_s <= 0:
+                self.state.settle()
+                return
+            first = self._blink_until <= time.monotonic()  # no blink timer running yet
+            self._blink_until = time.monotonic() + self.dev.highlight_s
+            if first:
+                self.loop.call_later(BLINK_S, self._blink_tick)
+
+    def _blink_tick(self) -> None:
+        assert self.loop is not None and self.painter is not None
+        if time.monotonic() >= self._blink_until:
+            self._blink_on = True
+            self.state.settle()
+            self.loop.invalidate()  # full redraw: the counter tile loses its highlight too
+            return
+        self._blink_on = not self._blink_on
+        snap = self.state.snapshot()
+        self._partial(self.painter.draw_hero(self.loop.surface, snap.latest, self._blink_on))
+        self.loop.call_later(BLINK_S, self._blink_tick)
+
+    def _schedule_clock(self) -> None:
+        assert self.loop is not None
+        now = self.clock.now()
+        office_s = 60.0 - now.second - now.microsecond / 1e6
+        self.loop.call_later(max(0.05, office_s / max(self.clock.speed, 1e-6)) + 0.01, self._clock_tick)
+
+    def _clock_tick(self) -> None:
+        assert self.loop is not None and self.painter is not None
+        now = self.clock.now()
+        snap = self.state.snapshot(now)
+        if snap.notice != self._ticker_notice:  # a notice expired
+            self.loop.invalidate()
+        else:
+            self._partial(self.painter.draw_header(self.loop.surface, now, self._shown_connected))
+        self._schedule_clock()
+
+    def _connection_tick(self) -> None:
+        self._check_connection()
+        assert self.loop is not None
+        self.loop.call_later(CONNECTION_CHECK_S, self._connection_tick)
+
+    def _check_connection(self) -> None:
+        if self.loop is None or self.painter is None:
+            return
+        if self.bus.connected.is_set() != self._shown_connected:
+            self._shown_connected = self.bus.connected.is_set()
+            self._partial(self.painter.draw_header(self.loop.surface, self.clock.now(), self._shown_connected))
+
+    def _update_ticker(self, notice: str) -> None:
+        assert self.loop is not None and self.painter is not None
+        if notice != self._ticker_notice:
+            self._ticker_notice = notice
+            self._ticker_offset = 0.0
+        if self.painter.ticker_scrolls(notice) and not self._ticker_running:
+            self._ticker_running = True
+            self.loop.call_later(1.0 / self.dev.scroll_fps, self._ticker_tick)
+
+    def _ticker_tick(self) -> None:
+        assert self.loop is not None and self.painter is not None
+        notice = self._ticker_notice or ""
+        if not self.painter.ticker_scrolls(notice):
+            self._ticker_running = False
+            return
+        self._ticker_offset = (self._ticker_offset + self.dev.scroll_px_s / self.dev.scroll_fps) \
+            % self.painter.ticker_period(notice)
+        self._partial(self.painter.draw_ticker(self.loop.surface, notice, self._ticker_offset))
+        self.loop.call_later(1.0 / self.dev.scroll_fps, self._ticker_tick)
+
+
+def create_board(ctx: DaemonContext) -> CallingBoard:
+    return CallingBoard(ctx)

@@ -1,0 +1,181 @@
+"""What the waiting-room board shows, kept apart from pygame so it can be tested plainly.
+
+Bus handlers feed it the retained queue/counter state, the notice and call events; the
+painter takes a `snapshot()` under the lock. Every `apply_*` returns True when something
+visible changed, so the screen redraws only then.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from edge import protocol as P
+from edge.protocol import nfc
+
+WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def vn_clock(dt: datetime) -> str:
+    """"08:15": 24-hour clock, as Vietnamese offices write it."""
+    return f"{dt.hour:02d}:{dt.minute:02d}"
+
+
+def vn_date(dt: datetime) -> str:
+    """"Thứ Hai, 23/11/2026"."""
+    return f"{WEEKDAYS_VI[dt.weekday()]}, {dt.day:02d}/{dt.month:02d}/{dt.year}"
+
+
+def en_date(dt: datetime) -> str:
+    return f"{WEEKDAYS_EN[dt.weekday()]}, {dt.day:02d}/{dt.month:02d}/{dt.year}"
+
+
+@dataclass(frozen=True)
+class CounterView:
+    number: int
+    name: str
+    status: str = "closed"  # closed | open | paused
+    serving: str | None = None  # ticket number being served
+    service_name: str | None = None
+    staff: str | None = None
+
+
+@dataclass(frozen=True)
+class LatestCall:
+    number: str
+    counter: int
+    counter_name: str
+    recall: bool = False
+    live: bool = False  # from an event (blinks), not from retained state after a (re)start
+    seq: int = 0  # increases with every live call, so the UI knows to start blinking
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    code: str
+    name: str
+    open: bool
+    waiting: int
+    last_called: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    counters: tuple[CounterView, ...]
+    services: tuple[ServiceView, ...]
+    recent: tuple[tuple[str, int, str], ...]  # (number, counter, counter name), newest first
+    latest: LatestCall | None
+    notice: str
+    notice_until: datetime | None
+    has_queue_state: bool
+
+
+@dataclass
+class BoardState:
+    """Thread-safe board contents for the counters this display shows."""
+
+    counter_names: dict[int, str]
+    counter_services: dict[int, tuple[str, ...]]
+    shown: frozenset[int] | None = None
+    recent_max: int = 8
+    _counters: dict[int, CounterView] = field(default_factory=dict)
+    _services: tuple[ServiceView, ...] = ()
+    _recent: tuple[tuple[str, int, str], ...] = ()
+    _latest: LatestCall | None = None
+    _notice: str = ""
+    _notice_until: datetime | None = None
+    _has_queue: bool = False
+    _seq: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_config(cls, cfg: Any, shown: list[int] | None = None) -> "BoardState":
+        names = {c.number: nfc(c.name or f"Quầy {c.number}") for c in cfg.counters}
+        services = {c.number: tuple(c.services) for c in cfg.counters}
+        state = cls(names, services, frozenset(shown) if shown else None)
+        for n, name in names.items():
+            if state.shows(n):
+                state._counters[n] = CounterView(n, name)
+        return state
+
+    def shows(self, counter: int) -> bool:
+        return self.shown is None or counter in self.shown
+
+    def _shown_services(self) -> set[str] | None:
+        if self.shown is None:
+            return None
+        return {s for n in self.shown for s in self.counter_services.get(n, ())}
+
+    # ------------------------------------------------------------------ inputs
+
+    def apply_counter(self, cs: P.CounterState) -> bool:
+        if not self.shows(cs.counter):
+            return False
+        view = CounterView(cs.counter, nfc(self.counter_names.get(cs.counter) or cs.name), cs.status,
+                           cs.serving.number if cs.serving else None,
+                           nfc(cs.serving.service_name) if cs.serving else None,
+                           nfc(cs.staff) if cs.staff else None)
+        with self._lock:
+            if self._counters.get(cs.counter) == view:
+                return False
+            self._counters[cs.counter] = view
+            return True
+
+    def apply_queue(self, qs: P.QueueState) -> bool:
+        wanted = self._shown_services()
+        services = tuple(ServiceView(s.code, nfc(s.name), s.open, s.waiting, s.last_called)
+                         for s in qs.services if wanted is None or s.code in wanted)
+        recent = tuple((r.number, r.counter, nfc(self.counter_names.get(r.counter) or r.counter_name))
+                       for r in qs.recent_calls if self.shows(r.counter))[: self.recent_max]
+        with self._lock:
+            before = (self._services, self._recent, self._latest, self._has_queue)
+            self._services, self._recent, self._has_queue = services, recent, True
+            if self._latest is None and recent:
+                number, counter, name = recent[0]
+                self._latest = LatestCall(number, counter, name)
+            return before != (self._services, self._recent, self._latest, self._has_queue)
+
+    def apply_call(self, ev: P.TicketEvent, recall: bool) -> bool:
+        counter = ev.counter if ev.counter is not None else ev.ticket.counter
+        if counter is None or not self.shows(counter):
+            return False
+        name = nfc(self.counter_names.get(counter) or ev.counter_name or f"Quầy {counter}")
+        with self._lock:
+            self._seq += 1
+            self._latest = LatestCall(ev.ticket.number, counter, name, recall, True, self._seq)
+            entry = (ev.ticket.number, counter, name)
+            if not recall and (not self._recent or self._recent[0] != entry):
+                self._recent = ((entry,) + tuple(r for r in self._recent if r != entry))[: self.recent_max]
+            return True
+
+    def apply_notice(self, notice: P.Notice | None) -> bool:
+        text = nfc(" ".join(notice.text.split())) if notice else ""
+        until = None
+        if notice and notice.until:
+            try:
+                until = datetime.fromisoformat(notice.until)
+            except ValueError:
+                until = None
+        with self._lock:
+            if (self._notice, self._notice_until) == (text, until):
+                return False
+            self._notice, self._notice_until = text, until
+            return True
+
+    def settle(self) -> None:
+        """The latest call stops being 'live' (its blinking is over)."""
+        with self._lock:
+            if self._latest is not None and self._latest.live:
+                self._latest = replace(self._latest, live=False)
+
+    # ------------------------------------------------------------------ output
+
+    def snapshot(self, now: datetime | None = None) -> Snapshot:
+        with self._lock:
+            notice = self._notice
+            if self._notice_until is not None and now is not None and now >= self._notice_until:
+                notice = ""
+            return Snapshot(tuple(self._counters[n] for n in sorted(self._counters)), self._services,
+                            self._recent, self._latest, notice, self._notice_until, self._has_queue)

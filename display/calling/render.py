@@ -1,0 +1,339 @@
+"""Painting the waiting-room board: one function per region, so a tick redraws only its region.
+
+Layout scales with the screen (1920x1080 TV by default; portrait screens stack the
+regions). Every region records the texts it drew in `drawn`, which tests read instead of
+guessing from pixels.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime
+
+import pygame
+
+from display.calling.model import CounterView, LatestCall, ServiceView, Snapshot, en_date, vn_clock, vn_date
+from edge.ui import font, nfc
+
+log = logging.getLogger(__name__)
+
+BG = (10, 31, 58)
+PANEL = (20, 52, 92)
+PANEL_DIM = (24, 36, 52)
+HEADER = (142, 12, 12)
+RED = (190, 26, 26)
+YELLOW = (255, 214, 0)
+WHITE = (245, 245, 245)
+GREY = (150, 160, 175)
+ORANGE = (255, 152, 0)
+GREEN = (102, 214, 120)
+TICKER = (6, 20, 40)
+
+LABELS: dict[str, tuple[str, str]] = {
+    "calling": ("XIN MỜI CÔNG DÂN CÓ SỐ", "Now calling"),
+    "to": ("ĐẾN", "to"),
+    "recall": ("Gọi lại", "Recall"),
+    "none": ("Chưa gọi số", "No call yet"),
+    "counters": ("Các quầy", "Counters"),
+    "serving": ("Đang phục vụ", "Serving"),
+    "paused": ("Tạm dừng", "Paused"),
+    "closed": ("Đóng", "Closed"),
+    "idle": ("Đang chờ gọi", "Waiting to call"),
+    "recent": ("Số vừa gọi", "Recent calls"),
+    "waiting": ("Số người đang chờ", "People waiting"),
+    "not_issuing": ("ngừng lấy số", "not issuing"),
+    "offline": ("Mất kết nối", "Offline"),
+    "hint": ("Xin vui lòng chú ý số thứ tự trên màn hình và loa gọi số.",
+             "Please watch the screen and listen for your number."),
+    "loading": ("Đang tải dữ liệu…", "Loading…"),
+}
+
+
+class Painter:
+    """Draws a Snapshot onto a surface of the given size."""
+
+    def __init__(self, size: tuple[int, int], office_name: str = "", english: bool = False) -> None:
+        self.w, self.h = size
+        self.office_name = nfc(office_name)
+        self.english = english
+        self.rects = self._layout()
+        self.drawn: dict[str, list[str]] = {}
+        self._cache: dict[tuple, pygame.Surface] = {}
+        self._ticker_surface: tuple[str, pygame.Surface] | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def _layout(self) -> dict[str, pygame.Rect]:
+        w, h = self.w, self.h
+        header_h, ticker_h = round(h * 0.10), round(h * 0.085)
+        top, bottom = header_h, h - ticker_h
+        body = bottom - top
+        r: dict[str, pygame.Rect] = {"header": pygame.Rect(0, 0, w, header_h),
+                                     "ticker": pygame.Rect(0, bottom, w, ticker_h)}
+        pad = max(6, round(min(w, h) * 0.012))
+        if w >= h:  # landscape TV
+            left_w = round(w * 0.40)
+            hero_h = round(body * 0.60)
+            r["hero"] = pygame.Rect(pad, top + pad, left_w - 2 * pad, hero_h - 2 * pad)
+            r["recent"] = pygame.Rect(pad, top + hero_h, left_w - 2 * pad, body - hero_h - pad)
+            r["counters"] = pygame.Rect(left_w, top + pad, w - left_w - pad, hero_h - 2 * pad)
+            r["services"] = pygame.Rect(left_w, top + hero_h, w - left_w - pad, body - hero_h - pad)
+        else:  # portrait screen
+            hero_h, counters_h = round(body * 0.30), round(body * 0.38)
+            r["hero"] = pygame.Rect(pad, top + pad, w - 2 * pad, hero_h - 2 * pad)
+            r["counters"] = pygame.Rect(pad, top + hero_h, w - 2 * pad, counters_h - pad)
+            rest = top + hero_h + counters_h
+            half = w // 2
+            r["services"] = pygame.Rect(pad, rest, half - pad - pad // 2, bottom - rest - pad)
+            r["recent"] = pygame.Rect(half + pad // 2, rest, w - half - pad - pad // 2, bottom - rest - pad)
+        return r
+
+    # ------------------------------------------------------------------ text helpers
+
+    def label(self, key: str) -> str:
+        vi, en = LABELS[key]
+        return f"{vi} / {en}" if self.english else vi
+
+    def _text(self, text: str, size: int, color: tuple[int, int, int], bold: bool = False) -> pygame.Surface:
+        key = (text, size, color, bold)
+        surf = self._cache.get(key)
+        if surf is None:
+            if len(self._cache) > 600:
+                self._cache.clear()
+            surf = font(size, bold).render(nfc(text), True, color)
+            self._cache[key] = surf
+        return surf
+
+    def _put(self, surface: pygame.Surface, region: str, text: str, rect: pygame.Rect, size: int,
+             color: tuple[int, int, int], bold: bool = False, align: str = "center") -> pygame.Rect:
+        """One line shrunk to fit `rect`, aligned inside it; recorded under `region`."""
+        text = nfc(text)
+        size = _fit_size(text, rect.width, size, bold)
+        surf = self._text(text, size, color, bold)
+        x = {"left": rect.left, "right": rect.right - surf.get_width()}.get(
+            align, rect.centerx - surf.get_width() // 2)
+        y = rect.centery - surf.get_height() // 2
+        self.drawn.setdefault(region, []).append(text)
+        return surface.blit(surf, (x, y))
+
+    def _begin(self, surface: pygame.Surface, region: str, color: tuple[int, int, int]) -> pygame.Rect:
+        rect = self.rects[region]
+        surface.fill(BG, rect.inflate(4, 4).clip(surface.get_rect()))
+        if color != BG:
+            pygame.draw.rect(surface, color, rect, border_radius=max(4, rect.height // 40))
+        self.drawn[region] = []
+        return rect
+
+    # ------------------------------------------------------------------ regions
+
+    def draw_all(self, surface: pygame.Surface, snap: Snapshot, now: datetime, blink_on: bool,
+                 connected: bool, ticker_offset: float = 0.0) -> None:
+        surface.fill(BG)
+        self.draw_header(surface, now, connected)
+        self.draw_hero(surface, snap.latest, blink_on, snap.has_queue_state or snap.latest is not None)
+        self.draw_counters(surface, snap.counters, snap.latest if snap.latest and snap.latest.live else None)
+        self.draw_recent(surface, snap.recent)
+        self.draw_services(surface, snap.services)
+        self.draw_ticker(surface, snap.notice, ticker_offset)
+
+    def draw_header(self, surface: pygame.Surface, now: datetime, connected: bool) -> pygame.Rect:
+        rect = self.rects["header"]
+        surface.fill(HEADER, rect)
+        self.drawn["header"] = []
+        pad = rect.height // 5
+        clock_w = round(rect.width * 0.14)
+        date_w = round(rect.width * 0.24)
+        clock = pygame.Rect(rect.right - clock_w - pad, rect.top, clock_w, rect.height)
+        date = pygame.Rect(clock.left - date_w - pad, rect.top, date_w, rect.height)
+        self._put(surface, "header", vn_clock(now), clock, round(rect.height * 0.62), YELLOW, True, "right")
+        if self.english:
+            self._put(surface, "header", vn_date(now), date.inflate(0, -rect.height // 2).move(0, -rect.height // 6),
+                      round(rect.height * 0.32), WHITE, False, "right")
+            self._put(surface, "header", en_date(now), date.inflate(0, -rect.height // 2).move(0, rect.height // 5),
+                      round(rect.height * 0.22), GREY, False, "right")
+        else:
+            self._put(surface, "header", vn_date(now), date, round(rect.height * 0.34), WHITE, False, "right")
+        name_rect = pygame.Rect(rect.left + pad, rect.top, date.left - 2 * pad - rect.left, rect.height)
+        if not connected:
+            badge_w = round(rect.width * 0.12)
+            badge = pygame.Rect(date.left - badge_w - pad, rect.top + pad, badge_w, rect.height - 2 * pad)
+            pygame.draw.rect(surface, ORANGE, badge, border_radius=badge.height // 3)
+            self._put(surface, "header", LABELS["offline"][0], badge.inflate(-pad, -pad),
+                      round(rect.height * 0.3), (40, 20, 0), True)
+            name_rect.width = badge.left - pad - name_rect.left
+        self._put(surface, "header", self.office_name.upper(), name_rect, round(rect.height * 0.4),
+                  YELLOW, True, "left")
+        return rect
+
+    def draw_hero(self, surface: pygame.Surface, latest: LatestCall | None, blink_on: bool,
+                  loaded: bool = True) -> pygame.Rect:
+        inverted = latest is not None and latest.live and not blink_on
+        bg, fg, accent = (YELLOW, RED, RED) if inverted else (RED, YELLOW, WHITE)
+        rect = self._begin(surface, "hero", bg)
+        inner = rect.inflate(-rect.width // 16, -rect.height // 16)
+        title = pygame.Rect(inner.left, inner.top, inner.width, round(inner.height * 0.16))
+        big = pygame.Rect(inner.left, title.bottom, inner.width, round(inner.height * 0.50))
+        foot = pygame.Rect(inner.left, big.bottom, inner.width, inner.bottom - big.bottom)
+        if latest is None:
+            self._put(surface, "hero", self.label("calling"), title, round(title.height * 0.6), accent, True)
+            self._put(surface, "hero", self.label("none" if loaded else "loading"), big,
+                      round(big.height * 0.25), accent)
+            return rect
+        self._put(surface, "hero", self.label("calling"), title, round(title.height * 0.6), accent, True)
+        self._put(surface, "hero", latest.number, big, round(big.height * 0.95), fg, True)
+        to = f"{LABELS['to'][0]} {latest.counter_name.upper()}"
+        line = pygame.Rect(foot.left, foot.top, foot.width, round(foot.height * 0.62))
+        self._put(surface, "hero", to, line, round(line.height * 0.7), fg, True)
+        if latest.recall:
+            sub = pygame.Rect(foot.left, line.bottom, foot.width, foot.bottom - line.bottom)
+            self._put(surface, "hero", f"({self.label('recall')})", sub, round(sub.height * 0.7), accent)
+        return rect
+
+    def draw_counters(self, surface: pygame.Surface, counters: tuple[CounterView, ...],
+                      highlight: LatestCall | None = None) -> pygame.Rect:
+        rect = self._begin(surface, "counters", BG)
+        title = pygame.Rect(rect.left, rect.top, rect.width, round(rect.height * 0.11))
+        self._put(surface, "counters", self.label("counters"), title, round(title.height * 0.7), WHITE, True, "left")
+        area = pygame.Rect(rect.left, title.bottom, rect.width, rect.bottom - title.bottom)
+        shown = list(counters)
+        cols, rows = grid(len(shown), area.width, area.height)
+        min_h = max(48, self.h // 16)
+        if shown and area.height / rows < min_h:  # too many: leave out closed counters first
+            shown = [c for c in shown if c.status != "closed"]
+            cols, rows = grid(len(shown), area.width, area.height)
+            limit = cols * max(1, area.height // min_h)
+            if len(shown) > limit:
+                log.warning("%d open counters do not fit; showing %d", len(shown), limit)
+                shown = shown[:limit]
+                cols, rows = grid(len(shown), area.width, area.height)
+        gap = max(4, area.width // 120)
+        tw, th = (area.width - gap * (cols - 1)) // max(1, cols), (area.height - gap * (rows - 1)) // max(1, rows)
+        for i, c in enumerate(shown):
+            x, y = area.left + (i % cols) * (tw + gap), area.top + (i // cols) * (th + gap)
+            self._tile(surface, pygame.Rect(x, y, tw, th), c,
+                       highlight is not None and highlight.counter == c.number)
+        return rect
+
+    def _tile(self, surface: pygame.Surface, tile: pygame.Rect, c: CounterView, hot: bool) -> None:
+        closed = c.status == "closed"
+        pygame.draw.rect(surface, PANEL_DIM if closed else PANEL, tile, border_radius=max(4, tile.height // 12))
+        if hot:
+            pygame.draw.rect(surface, YELLOW, tile, width=max(3, tile.height // 30),
+                             border_radius=max(4, tile.height // 12))
+        inner = tile.inflate(-tile.width // 12, -tile.height // 10)
+        name = pygame.Rect(inner.left, inner.top, inner.width, round(inner.height * 0.26))
+        num = pygame.Rect(inner.left, name.bottom, inner.width, round(inner.height * 0.50))
+        status = pygame.Rect(inner.left, num.bottom, inner.width, inner.bottom - num.bottom)
+        self._put(surface, "counters", c.name, name, round(name.height * 0.8), GREY if closed else WHITE, True)
+        if c.status == "open":
+            self._put(surface, "counters", c.serving or "—", num, round(num.height * 0.95),
+                      YELLOW if c.serving else GREY, True)
+            line = c.service_name if c.serving and c.service_name else self.label("serving" if c.serving else "idle")
+            self._put(surface, "counters", line, status, round(status.height * 0.6), GREEN)
+        elif c.status == "paused":
+            self._put(surface, "counters", c.serving or "—", num, round(num.height * 0.95), GREY, True)
+            self._put(surface, "counters", self.label("paused"), status, round(status.height * 0.65), ORANGE, True)
+        else:
+            self._put(surface, "counters", self.label("closed"), num, round(num.height * 0.5), GREY)
+
+    def draw_recent(self, surface: pygame.Surface, recent: tuple[tuple[str, int, str], ...]) -> pygame.Rect:
+        rect = self._begin(surface, "recent", PANEL)
+        inner = rect.inflate(-rect.width // 20, -rect.height // 14)
+        title_h = self._title(surface, "recent", inner)
+        rows = 5 if self.w >= self.h else 6
+        row_h = (inner.height - title_h) // rows
+        for i, (number, _counter, name) in enumerate(recent[:rows]):
+            y = inner.top + title_h + i * row_h
+            color = YELLOW if i == 0 else WHITE
+            self._put(surface, "recent", number, pygame.Rect(inner.left, y, inner.width * 0.42, row_h),
+                      round(row_h * 0.72), color, True, "left")
+            self._put(surface, "recent", f"→ {name}", pygame.Rect(inner.left + inner.width * 0.42, y,
+                                                                   inner.width * 0.58, row_h),
+                      round(row_h * 0.6), color, False, "left")
+        return rect
+
+    def draw_services(self, surface: pygame.Surface, services: tuple[ServiceView, ...]) -> pygame.Rect:
+        rect = self._begin(surface, "services", PANEL)
+        inner = rect.inflate(-rect.width // 30, -rect.height // 14)
+        title_h = self._title(surface, "services", inner)
+        rows = max(4, min(len(services), 8))
+        row_h = (inner.height - title_h) // rows
+        for i, s in enumerate(services[:rows]):
+            y = inner.top + title_h + i * row_h
+            name = s.name if s.open else f"{s.name} ({self.label('not_issuing')})"
+            self._put(surface, "services", name, pygame.Rect(inner.left, y, inner.width * 0.8, row_h),
+                      round(row_h * 0.55), WHITE if s.open else GREY, False, "left")
+            self._put(surface, "services", str(s.waiting), pygame.Rect(inner.left + inner.width * 0.8, y,
+                                                                       inner.width * 0.2, row_h),
+                      round(row_h * 0.75), YELLOW if s.waiting else GREY, True, "right")
+        return rect
+
+    def _title(self, surface: pygame.Surface, region: str, inner: pygame.Rect) -> int:
+        """A panel heading of the same size in every panel; returns its height."""
+        title_h = round(self.h * 0.055)
+        key = {"recent": "recent", "services": "waiting"}[region]
+        self._put(surface, region, self.label(key), pygame.Rect(inner.left, inner.top, inner.width, title_h),
+                  round(title_h * 0.62), WHITE, True, "left")
+        return title_h
+
+    # ------------------------------------------------------------------ ticker
+
+    def ticker_text(self, notice: str) -> str:
+        return notice or self.label("hint")
+
+    def ticker_scrolls(self, notice: str) -> bool:
+        """Only a notice wider than the screen scrolls; anything else stands still (no CPU)."""
+        return self._ticker(notice).get_width() > self.rects["ticker"].width * 0.96
+
+    def _ticker(self, notice: str) -> pygame.Surface:
+        text = self.ticker_text(notice)
+        if self._ticker_surface is None or self._ticker_surface[0] != text:
+            size = round(self.rects["ticker"].height * 0.55)
+            self._ticker_surface = (text, font(size, False).render(nfc(text), True, WHITE))
+        return self._ticker_surface[1]
+
+    def ticker_period(self, notice: str) -> float:
+        """Pixels the ticker scrolls before it repeats."""
+        return self._ticker(notice).get_width() + self.rects["ticker"].width * 0.3
+
+    def draw_ticker(self, surface: pygame.Surface, notice: str, offset: float) -> pygame.Rect:
+        rect = self.rects["ticker"]
+        surface.fill(TICKER, rect)
+        pygame.draw.line(surface, YELLOW, rect.topleft, rect.topright, max(2, rect.height // 20))
+        surf = self._ticker(notice)
+        y = rect.centery - surf.get_height() // 2
+        self.drawn["ticker"] = [self.ticker_text(notice)]
+        if not self.ticker_scrolls(notice):
+            surface.blit(surf, (rect.centerx - surf.get_width() // 2, y))
+            return rect
+        period = self.ticker_period(notice)
+        x = rect.right - (offset % period)
+        clip = surface.get_clip()
+        surface.set_clip(rect)
+        surface.blit(surf, (round(x), y))
+        if x + period < rect.right:
+            surface.blit(surf, (round(x + period), y))
+        surface.set_clip(clip)
+        return rect
+
+
+def grid(n: int, width: int, height: int, aspect: float = 1.5) -> tuple[int, int]:
+    """Columns and rows for n tiles in width x height, tiles as close to `aspect` as fits."""
+    if n <= 0:
+        return 1, 1
+    best, best_score = (1, n), -1.0
+    for cols in range(1, n + 1):
+        rows = math.ceil(n / cols)
+        tw, th = width / cols, height / rows
+        score = min(tw / aspect, th)  # the usable tile height at that aspect
+        if score > best_score:
+            best, best_score = (cols, rows), score
+    return best
+
+
+def _fit_size(text: str, width: float, size: int, bold: bool) -> int:
+    """Largest size not above `size` whose rendering fits `width` (cached fonts)."""
+    size = max(8, int(size))
+    while size > 8 and font(size, bold).size(text)[0] > width:
+        size = max(8, int(size * 0.92))
+    return size
