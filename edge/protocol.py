@@ -193,6 +193,11 @@ class Topics:
         return f"{self.root}/admin/hub"
 
     @property
+    def dossier_board(self) -> str:
+        """Retained summary for the dossier status board (hub -> display)."""
+        return self.event("hub/board")
+
+    @property
     def queue_stats_event(self) -> str:
         """A day's queue figures per field, for the hub to push upstream (DongBoSoLieuXepHang)."""
         return self.event("queue_stats")
@@ -360,6 +365,43 @@ class QueueStatsEvent(Payload):
 
     day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     rows: list[QueueStatsRow]
+    ts: str
+
+
+class BoardDossier(Payload):
+    """One line of the dossier status board (applicant masked by the hub)."""
+
+    code: str
+    procedure: str | None = None
+    applicant: str | None = None
+    status: int = Field(ge=1, le=10)
+    status_text: str
+    due_at: str | None = None
+    finished_at: str | None = None
+    overdue: bool = False
+
+
+class BoardCounts(Payload):
+    received: int = 0      # received today
+    finished: int = 0      # processing finished today
+    returned: int = 0      # results handed back today
+    overdue: int = 0       # open dossiers past their appointment now
+
+
+class DossierBoard(Payload):
+    """Retained on `Topics.dossier_board`: results ready, dossiers waiting for documents, today's counts.
+
+    Lists hold at most 100 entries each (newest first); the totals count them all. `stale` is
+    true while the hub cannot reach the provincial system.
+    """
+
+    day: str
+    ready: list[BoardDossier] = Field(default_factory=list)
+    ready_total: int = 0
+    needs_documents: list[BoardDossier] = Field(default_factory=list)
+    needs_documents_total: int = 0
+    today: BoardCounts = Field(default_factory=BoardCounts)
+    stale: bool = False
     ts: str
 
 
