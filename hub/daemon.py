@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from edge.config.model import Hub as HubConfig
 from edge.daemon import DaemonContext
 from edge.protocol import (BadPayload, HubAdminRequest, QueueStatsEvent, RatingEvent, decode_json,
                            describe_validation, ok_reply)
+from hub.board import board_snapshot
 from hub.lookup import HubLookupRequest, LookupService
 from hub.outbox import Outbox
 from hub.simulator import SimulatorServer, Upstream
@@ -72,6 +74,8 @@ class HubDaemon:
                                     timeout=self.cfg.lookup_timeout_s,
                                     fresh_s=max(60.0, 3 * self.cfg.sync_interval_s),
                                     return_place=self.cfg.return_counter)
+        self._board_key: dict[str, Any] | None = None
+        self._board_lock = threading.Lock()
 
     def start(self) -> None:
         t = self.ctx.topics
@@ -100,10 +104,22 @@ class HubDaemon:
 
     def _on_health(self, state: str, detail: dict[str, Any]) -> None:
         self.bus.set_status(state, detail)
+        self.publish_board()
 
     def _on_synced(self, result: SyncResult) -> None:
         state, detail = self.health.status()
         self.bus.set_status(state, detail)
+        self.publish_board()
+
+    def publish_board(self) -> None:
+        """Retained board summary, republished when anything on it changed (not just its ts)."""
+        board = board_snapshot(self.store.conn, self.ctx.clock.now(), self.tz, stale=not self.health.up)
+        key = board.model_dump(exclude={"ts"})
+        with self._board_lock:
+            if key == self._board_key:
+                return
+            self._board_key = key
+        self.bus.publish(self.ctx.topics.dossier_board, board, retain=True)
 
     # ------------------------------------------------------------------ requests and events
 

@@ -56,6 +56,11 @@ def format_ts(dt: datetime, tz: tzinfo) -> str:
     return dt.astimezone(tz).strftime(TS_FORMAT)
 
 
+def iso(value: str | None, tz: tzinfo) -> str | None:
+    """A cached ``yyyyMMddHHmmss`` as RFC 3339 with the office's offset."""
+    return rfc3339(datetime.strptime(value, TS_FORMAT).replace(tzinfo=tz)) if value else None
+
+
 def mask_name(name: str | None) -> str | None:
     """``Nguyễn Văn An`` -> ``Nguyễn V** A*``: the family name, then first letters only."""
     if not name:
@@ -106,6 +111,7 @@ class Record:
 
     COLUMNS = ("code", "updated", "status", "procedure", "procedure_code", "field", "applicant",
                "received", "due", "finished", "returned", "unit", "return_place")
+    SELECT = ", ".join(COLUMNS)
 
     @classmethod
     def from_upstream(cls, rec: dict[str, Any], tz: tzinfo) -> "Record":
@@ -150,15 +156,11 @@ class Record:
     def dossier(self, now: datetime, tz: tzinfo, *, stale: bool,
                 return_place: str | None = None) -> dict[str, Any]:
         """The PROTOCOL.md Dossier object, plus ``unit`` and ``return_place`` (extra fields)."""
-
-        def iso(v: str | None) -> str | None:
-            return rfc3339(datetime.strptime(v, TS_FORMAT).replace(tzinfo=tz)) if v else None
-
         d = Dossier(code=self.code, procedure=self.procedure, status=self.status,
-                    status_text=STATUS_TEXT[self.status], received_at=iso(self.received),
-                    due_at=iso(self.due), returned_at=iso(self.returned),
+                    status_text=STATUS_TEXT[self.status], received_at=iso(self.received, tz),
+                    due_at=iso(self.due, tz), returned_at=iso(self.returned, tz),
                     overdue=self.overdue(now, tz), applicant=self.applicant,
-                    updated_at=iso(self.updated if self.updated != EPOCH else None), stale=stale).wire()
+                    updated_at=iso(self.updated if self.updated != EPOCH else None, tz), stale=stale).wire()
         d["unit"] = self.unit
         d["return_place"] = self.return_place or return_place
         return d

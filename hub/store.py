@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 """
 
-_COLS = ", ".join(Record.COLUMNS)
+_COLS = Record.SELECT
 _UPSERT = (
     f"INSERT INTO dossiers ({_COLS}, seen_at) VALUES ({', '.join('?' * (len(Record.COLUMNS) + 1))}) "
     "ON CONFLICT(code) DO UPDATE SET "

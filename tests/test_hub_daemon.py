@@ -197,3 +197,26 @@ def test_ratings_and_queue_stats_go_upstream_once(hub_office: TestOffice, hub: H
     assert up.pushed["DongBoSoLieuXepHang"]["20261121"]["DanhSach"] == [
         {"LinhVuc": "Tư pháp", "SoPhieu": 57, "ThoiGianChoTB": 412, "ThoiGianPhucVuTB": 265, "VangMat": 3}]
     assert hub.store.outbox_counts() == {"pending": 0, "dead": 0, "sent": 2}
+
+
+def test_board_summary_is_published_retained(hub_office: TestOffice, hub: HubDaemon) -> None:
+    up = hub.simulator.upstream
+    client = hub_office.client("admin")
+    boards: list[dict[str, Any]] = []
+    client.subscribe(hub_office.topics.dossier_board, lambda t, p: boards.append(json.loads(p)))
+    assert wait_until(lambda: boards, 5)                       # retained: there for a late subscriber
+    b = boards[-1]
+    ready = [r for r in up.records.values() if int(r["TrangThaiHoSo"]) == 9]
+    assert b["ready_total"] == len(ready) and len(b["ready"]) == min(100, len(ready))
+    assert b["needs_documents_total"] == sum(1 for r in up.records.values() if int(r["TrangThaiHoSo"]) == 5)
+    assert b["stale"] is False and b["day"] == hub.ctx.clock.now().date().isoformat()
+    names = {r["ChuHoSo"] for r in up.records.values()}
+    assert all(line["applicant"] not in names and "*" in line["applicant"] for line in b["ready"])
+    new = up.add(TrangThaiHoSo=9, ChuHoSo="Phạm Minh Tuấn", NgayKetThucXuLy=up.records[next(iter(up.records))]["NgayCapNhat"])
+    client.request(hub_office.topics.hub_admin, {"action": "sync"}, timeout=5)
+    assert wait_until(lambda: boards[-1]["ready_total"] == len(ready) + 1, 10)
+    assert boards[-1]["today"]["received"] >= 1
+    assert any(line["code"] == new["MaHoSo"] and line["applicant"] == "Phạm M*** T***" for line in boards[-1]["ready"])
+    hub.simulator.stop()
+    client.request(hub_office.topics.hub_admin, {"action": "sync"}, timeout=5)
+    assert wait_until(lambda: boards[-1]["stale"] is True, 10)
