@@ -9,8 +9,6 @@ error_code 3 (already exists) turns a push into an update; error_code 2 sets the
 from __future__ import annotations
 
 import logging
-import random
-import threading
 import time
 from datetime import datetime, tzinfo
 from typing import Any
@@ -19,6 +17,7 @@ from edge.clock import Clock
 from edge.protocol import RatingEvent, rfc3339
 from hub.store import Store
 from hub.sync import Health
+from hub.worker import Worker, backoff
 from hub.upstream import PUSH_RATINGS, PUSH_STATS, Adapter, AlreadyExists, UpstreamDown, UpstreamError, UpstreamInvalid
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ def rating_record(ev: RatingEvent, tz: tzinfo) -> dict[str, Any]:
             "ThoiGian": _ts(ev.submitted_at, tz)}
 
 
-class Outbox:
+class Outbox(Worker):
     """Enqueue from any thread; one pusher thread drains it."""
 
     def __init__(self, store: Store, adapter: Adapter, health: Health, clock: Clock, *,
@@ -56,9 +55,7 @@ class Outbox:
         self.timeout = timeout
         self.idle_s = idle_s
         self.backoff_cap = backoff_cap
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="hub-outbox", daemon=True)
+        super().__init__("hub-outbox")
 
     # ------------------------------------------------------------------ producers
 
@@ -70,7 +67,7 @@ class Outbox:
             raise ValueError("a push needs its own key")
         fresh = self.store.enqueue(service, key, record, rfc3339(self.clock.now()))
         if fresh:
-            self._wake.set()
+            self.wake()
         return fresh
 
     def enqueue_rating(self, ev: RatingEvent) -> bool:
@@ -85,27 +82,14 @@ class Outbox:
 
     # ------------------------------------------------------------------ pusher
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.drain()
-            except Exception:
-                log.exception("outbox pass failed")
-            self._wake.wait(self.idle_s)
-            self._wake.clear()
+    def step(self) -> float:
+        self.drain()
+        return self.idle_s
 
     def drain(self) -> int:
         """Push everything due now; returns how many items upstream accepted."""
         sent = 0
-        while not self._stop.is_set():
+        while not self.stopping:
             items = self.store.due_pushes(time.time(), limit=500)
             if not items:
                 return sent
@@ -149,7 +133,7 @@ class Outbox:
             if isinstance(exc, UpstreamDown):
                 self.health.down(exc)
             for i in batch:
-                delay = min(self.backoff_cap, 2 ** min(i["attempts"], 16)) * random.uniform(0.5, 1.0)
+                delay = backoff(i["attempts"] + 1, cap=self.backoff_cap)
                 self.store.mark_failed(i["id"], str(exc), time.time() + delay)
             return 0
         self.health.ok()

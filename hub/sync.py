@@ -19,7 +19,6 @@ run resumes there: nothing is skipped and re-reading is harmless.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from edge.protocol import rfc3339
 from hub.dossier import EPOCH, Record, RecordError
 from hub.store import Store
 from hub.upstream import Adapter, UpstreamDown, UpstreamError, UpstreamInvalid
+from hub.worker import Worker, backoff
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class Syncer:
         return list(best.values()), rejected
 
 
-class SyncWorker:
+class SyncWorker(Worker):
     """The sync thread: every ``interval`` seconds, at once on demand, with backoff while upstream fails."""
 
     def __init__(self, syncer: Syncer, health: Health, interval: float, *,
@@ -204,60 +204,42 @@ class SyncWorker:
         self.failures = 0
         self.last: SyncResult | None = None
         self.runs = 0
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._full = False
-        self._thread = threading.Thread(target=self._loop, name="hub-sync", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
+        super().__init__("hub-sync")
 
     def trigger(self, full: bool = False) -> None:
         """Sync now (full: from the beginning)."""
         self._full = self._full or full
-        self._wake.set()
+        self.wake()
 
     def backoff(self) -> float:
-        delay = min(self.backoff_cap, self.backoff_base * 2 ** min(self.failures - 1, 20))
-        return delay * random.uniform(0.5, 1.0)
+        return backoff(self.failures, self.backoff_base, self.backoff_cap)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            full, self._full = self._full, False
-            wait = self.interval
-            try:
-                result = self.syncer.run(full=full)
-            except UpstreamDown as exc:
-                self.failures += 1
-                self._full = self._full or full
-                self.health.down(exc)
-                wait = max(self.backoff(), exc.retry_after or 0.0)
-                log.info("sync failed (%s); next try in %.1f s", exc, wait)
-            except UpstreamInvalid as exc:
-                self.failures += 1
-                self.health.refused(exc)
-            except UpstreamError as exc:
-                self.failures += 1
-                self.health.down(exc)
-                wait = self.backoff()
-            except Exception:
-                log.exception("sync run failed")
-                self.failures += 1
-                wait = self.backoff()
-            else:
-                self.failures = 0
-                self.runs += 1
-                self.last = result
-                self.health.ok(synced=True)
-                if result.records:
-                    log.info("synced %d records in %d pages; cursor %s", result.records, result.pages,
-                             result.cursor)
-                if self.on_synced:
-                    self.on_synced(result)
-            self._wake.wait(wait)
-            self._wake.clear()
+    def step(self) -> float:
+        full, self._full = self._full, False
+        try:
+            result = self.syncer.run(full=full)
+        except UpstreamDown as exc:
+            self.failures += 1
+            self._full = self._full or full
+            self.health.down(exc)
+            wait = max(self.backoff(), exc.retry_after or 0.0)
+            log.info("sync failed (%s); next try in %.1f s", exc, wait)
+            return wait
+        except UpstreamInvalid as exc:
+            self.failures += 1
+            self.health.refused(exc)
+            return self.interval
+        except UpstreamError as exc:
+            self.failures += 1
+            self.health.down(exc)
+            return self.backoff()
+        self.failures = 0
+        self.runs += 1
+        self.last = result
+        self.health.ok(synced=True)
+        if result.applied:
+            log.info("synced %d changes in %d pages; cursor %s", result.applied, result.pages, result.cursor)
+        if self.on_synced:
+            self.on_synced(result)
+        return self.interval
