@@ -104,6 +104,10 @@ class HubDaemon:
 
     def _on_health(self, state: str, detail: dict[str, Any]) -> None:
         self.bus.set_status(state, detail)
+        if state == "ok":  # upstream is back (seen by any part): sync and push now, not after backoff
+            self.store.retry_pushes_now()
+            self.outbox.wake()
+            self.sync.trigger()
         self.publish_board()
 
     def _on_synced(self, result: SyncResult) -> None:

@@ -183,6 +183,11 @@ class Store:
             c.execute("UPDATE outbox SET attempts=attempts+1, next_at=?, dead=?, last_error=? WHERE id=?",
                       (next_at, int(dead), error[:500], item_id))
 
+    def retry_pushes_now(self) -> None:
+        """Upstream is back: pending pushes need not wait out their backoff."""
+        with self._tx() as c:
+            c.execute("UPDATE outbox SET next_at=0 WHERE sent_revision < revision AND dead=0")
+
     def outbox_counts(self) -> dict[str, int]:
         row = self.conn.execute(
             "SELECT sum(sent_revision < revision AND dead=0), sum(dead), sum(sent_revision >= revision) "

@@ -220,3 +220,21 @@ def test_board_summary_is_published_retained(hub_office: TestOffice, hub: HubDae
     hub.simulator.stop()
     client.request(hub_office.topics.hub_admin, {"action": "sync"}, timeout=5)
     assert wait_until(lambda: boards[-1]["stale"] is True, 10)
+
+
+def test_pushes_wait_out_an_outage_and_go_when_upstream_returns(hub_office: TestOffice, hub: HubDaemon) -> None:
+    up, sim = hub.simulator.upstream, hub.simulator
+    engine = hub_office.client("engine")
+    sim.stop()
+    rating = {"rating_id": "R-9", "ticket_id": "T-9", "number": "1009", "day": "2026-11-21", "counter": 1,
+              "service": "HT", "level": "very_satisfied", "submitted_at": "2026-11-21T10:00:00+07:00",
+              "ts": "2026-11-21T10:00:00+07:00"}
+    engine.publish(hub_office.topics.rating_event, rating)
+    assert wait_until(lambda: hub.store.conn.execute("SELECT attempts FROM outbox").fetchone() == (1,), 10)
+    assert hub.store.outbox_counts()["pending"] == 1 and not hub.health.up
+    hub.store.conn.execute("UPDATE outbox SET next_at = next_at + 3600")   # a long backoff ahead
+    sim.start()
+    admin = hub_office.client("admin")
+    admin.request(hub_office.topics.hub_admin, {"action": "sync"}, timeout=5)
+    assert wait_until(lambda: "R-9" in up.pushed.get("DongBoDanhGia", {}), 10)
+    assert hub.store.outbox_counts() == {"pending": 0, "dead": 0, "sent": 1}
