@@ -1,0 +1,184 @@
+"""Office broker bridged to a central mosquitto: two real brokers, the link cut and restored."""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.broker import BrokerProcess, free_port
+from edge.bus import wait_until
+from edge.tools import bridge as B
+from harness import SMALL, TestOffice
+
+OFFICE = "TEST.01.H99"
+ROOT = f"motcua/v1/{OFFICE}"
+
+
+class Central:
+    """A central mosquitto (anonymous, persistent) and a durable subscriber on it."""
+
+    def __init__(self, base: Path) -> None:
+        base.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        (base / "persist").mkdir(exist_ok=True)
+        conf = base / "mosquitto.conf"
+        conf.write_text("\n".join([
+            f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence true",
+            f"persistence_location {base}/persist/", "max_queued_messages 100000", "log_dest stderr", ""]))
+        self.broker = BrokerProcess(conf, "127.0.0.1", self.port)
+        self.got: list[tuple[str, bytes, bool]] = []
+        self.lock = threading.Lock()
+        self.subscribed = threading.Event()
+        self.sub = self.client(f"central-sub-{uuid.uuid4().hex[:6]}", clean=False, topic=f"{ROOT}/#")
+        self.sub.on_subscribe = lambda *_: self.subscribed.set()
+
+    def client(self, client_id: str, clean: bool = True, topic: str | None = None) -> mqtt.Client:
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean)
+        c.reconnect_delay_set(0.1, 0.5)
+        if topic:
+            c.on_connect = lambda cl, *_: cl.subscribe(topic, 1)
+            c.on_message = self._collect
+        return c
+
+    def _collect(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            self.got.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def start(self) -> "Central":
+        self.broker.start()
+        return self
+
+    def connect_sub(self) -> None:
+        self.sub.connect("127.0.0.1", self.port)
+        self.sub.loop_start()
+        assert self.subscribed.wait(10), "central subscriber did not subscribe"
+
+    def seqs(self, topic: str) -> list[int]:
+        with self.lock:
+            return [json.loads(p)["seq"] for t, p, _ in self.got if t == topic]
+
+    def close(self) -> None:
+        self.sub.disconnect()
+        self.sub.loop_stop()
+        self.broker.stop()
+
+
+@pytest.fixture
+def bridged(tmp_path: Path):
+    central = Central(tmp_path / "central").start()
+    office = TestOffice(tmp_path / "office", SMALL)
+    B.write_bridge(office.data, OFFICE, B.CentralLink(f"127.0.0.1:{central.port}", restart=(1, 2),
+                                                      keepalive=5))
+    office.start()  # the generated mosquitto.conf includes conf.d/bridge.conf
+    central.connect_sub()
+    yield office, central
+    office.close()
+    central.close()
+
+
+def publish_events(office: TestOffice, seqs: range) -> None:
+    admin = office.client("admin")
+    topic = f"{ROOT}/event/ticket/issued"
+    infos = [admin.publish(topic, {"seq": n, "ticket": {"number": str(2000 + n)}}) for n in seqs]
+    for info in infos:
+        info.wait_for_publish(timeout=5)  # the office broker has the message (QoS 1 PUBACK)
+
+
+def test_office_topics_reach_central_and_queue_while_the_link_is_down(bridged) -> None:
+    office, central = bridged
+    topic = f"{ROOT}/event/ticket/issued"
+    status = office.client("printer-1", kind="printer")
+    status.set_status("warning", {"paper": "low"})
+    assert wait_until(lambda: any(t.endswith("/device/printer-1/status") for t, _, _ in central.got), 10)
+    publish_events(office, range(1, 6))
+    assert wait_until(lambda: central.seqs(topic) == [1, 2, 3, 4, 5], 10), central.seqs(topic)
+
+    central.broker.stop()  # the link goes down; the office goes on working
+    publish_events(office, range(6, 31))
+    central.broker.start()  # the durable subscriber's session comes back from persistence
+    assert wait_until(lambda: set(central.seqs(topic)) >= set(range(1, 31)), 20), central.seqs(topic)
+    got = central.seqs(topic)
+    assert sorted(set(got)) == list(range(1, 31))
+    assert [n for i, n in enumerate(got) if n not in got[:i]] == list(range(1, 31))  # in order
+
+    # retained state on the centre: a newcomer sees the printer's status at once
+    late: list[mqtt.MQTTMessage] = []
+    c = central.client("late-viewer", topic=f"{ROOT}/device/+/status")
+    c.on_message = lambda cl, u, m: late.append(m)
+    c.connect("127.0.0.1", central.port)
+    c.loop_start()
+    try:
+        assert wait_until(lambda: any(m.retain and b'"paper":"low"' in m.payload for m in late), 10)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
+def test_queued_messages_survive_an_office_broker_restart(bridged) -> None:
+    office, central = bridged
+    topic = f"{ROOT}/event/ticket/issued"
+    publish_events(office, range(1, 3))
+    assert wait_until(lambda: central.seqs(topic) == [1, 2], 10)
+    central.broker.stop()
+    publish_events(office, range(3, 11))
+    office.restart_broker()  # the bridge queue is in the office broker's persistence file
+    central.broker.start()
+    assert wait_until(lambda: set(central.seqs(topic)) >= set(range(1, 11)), 20), central.seqs(topic)
+
+
+def test_only_the_inbound_topics_come_from_the_centre(bridged) -> None:
+    office, central = bridged
+    admin = office.client("admin")
+    seen: list[str] = []
+    admin.subscribe(f"{ROOT}/#", lambda t, p: seen.append(t))
+    pub = central.client("central-ops")
+    pub.connect("127.0.0.1", central.port)
+    pub.loop_start()
+    try:
+        # the bridge subscribes on the centre once connected; retry until the notice crosses
+        def crossed() -> bool:
+            pub.publish(f"{ROOT}/ticket/issue", b'{"id":"x","reply_to":"motcua/v1/TEST.01.H99/reply/x"}', qos=1)
+            pub.publish(f"{ROOT}/display/notice", '{"text":"Nghỉ trưa từ 11:30"}'.encode(), qos=1).wait_for_publish(5)
+            return f"{ROOT}/display/notice" in seen
+        assert wait_until(crossed, 10, interval=0.3)
+        assert f"{ROOT}/ticket/issue" not in seen
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+
+
+def test_bridge_conf_text_and_validation(tmp_path: Path) -> None:
+    link = B.CentralLink("central.example.vn:8883", "office-h15", "s3cret", "/etc/motcua/central-ca.pem",
+                         inbound=("display/notice", "admin/engine"), try_private=False)
+    text = B.bridge_conf("000.21.17.H15", link)
+    assert "connection motcua-000.21.17.H15\n" in text
+    assert "cleansession false\n" in text and "local_cleansession false\n" in text
+    assert "topic motcua/v1/000.21.17.H15/# out 1\n" in text
+    assert "topic motcua/v1/000.21.17.H15/admin/engine in 1\n" in text
+    assert "try_private false\n" in text and "bridge_cafile /etc/motcua/central-ca.pem\n" in text
+    path = B.write_bridge(tmp_path, "000.21.17.H15", link)
+    assert path == tmp_path / "broker/conf.d/bridge.conf" and path.stat().st_mode & 0o777 == 0o600
+    for bad in (B.CentralLink("central:8883\nconnection evil"), B.CentralLink("c:1", inbound=("/abs",)),
+                B.CentralLink("c:1", password="a\nb"), B.CentralLink("c:1", restart=(10, 5)), B.CentralLink("")):
+        with pytest.raises(ValueError):
+            B.bridge_conf("X", bad)
+
+
+def test_bridge_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pw = tmp_path / "pw"
+    pw.write_text("s3cret\n")
+    data = tmp_path / "data"
+    assert B.cli_main([str(SMALL), "--central", "10.0.0.5:1883", "--user", "u1", "--password-file", str(pw),
+                       "--emqx", "--data", str(data)]) == 0
+    text = B.bridge_path(data).read_text()
+    assert "remote_password s3cret\n" in text and "try_private false" in text
+    assert B.cli_main([str(SMALL), "--data", str(data)]) == 2
+    assert B.cli_main([str(SMALL), "--central", "central:99999", "--data", str(data)]) == 2
+    assert "is not host[:port]" in capsys.readouterr().err
+    assert B.cli_main([str(SMALL), "--remove", "--data", str(data)]) == 0
+    assert not B.bridge_path(data).exists()
