@@ -13,7 +13,7 @@ from datetime import datetime
 import pygame
 
 from display.calling.model import CounterView, LatestCall, ServiceView, Snapshot, en_date, vn_clock, vn_date
-from edge.ui import font, nfc
+from edge.ui import blit_text, font, nfc
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,9 @@ class Painter:
 
     def _layout(self) -> dict[str, pygame.Rect]:
         w, h = self.w, self.h
-        header_h, ticker_h = round(h * 0.10), round(h * 0.085)
+        short = min(w, h)
+        header_h = round(short * (0.10 if w >= h else 0.17))
+        ticker_h = round(short * 0.085)
         top, bottom = header_h, h - ticker_h
         body = bottom - top
         r: dict[str, pygame.Rect] = {"header": pygame.Rect(0, 0, w, header_h),
@@ -141,8 +143,14 @@ class Painter:
         surface.fill(HEADER, rect)
         self.drawn["header"] = []
         pad = rect.height // 5
-        clock_w = round(rect.width * 0.14)
-        date_w = round(rect.width * 0.24)
+        if self.w < self.h:  # portrait: the office name on its own line above the clock
+            pad = rect.height // 10
+            name_line = pygame.Rect(rect.left + pad, rect.top, rect.width - 2 * pad, rect.height * 2 // 5)
+            self._put(surface, "header", self.office_name.upper(), name_line, round(name_line.height * 0.6),
+                      YELLOW, True)
+            rect = pygame.Rect(rect.left, name_line.bottom, rect.width, rect.height - name_line.height)
+        clock_w = round(self.w * 0.14) if self.w >= self.h else round(self.w * 0.25)
+        date_w = round(self.w * 0.24) if self.w >= self.h else round(self.w * 0.45)
         clock = pygame.Rect(rect.right - clock_w - pad, rect.top, clock_w, rect.height)
         date = pygame.Rect(clock.left - date_w - pad, rect.top, date_w, rect.height)
         self._put(surface, "header", vn_clock(now), clock, round(rect.height * 0.62), YELLOW, True, "right")
@@ -161,9 +169,10 @@ class Painter:
             self._put(surface, "header", LABELS["offline"][0], badge.inflate(-pad, -pad),
                       round(rect.height * 0.3), (40, 20, 0), True)
             name_rect.width = badge.left - pad - name_rect.left
-        self._put(surface, "header", self.office_name.upper(), name_rect, round(rect.height * 0.4),
-                  YELLOW, True, "left")
-        return rect
+        if self.w >= self.h:
+            self._put(surface, "header", self.office_name.upper(), name_rect, round(rect.height * 0.4),
+                      YELLOW, True, "left")
+        return self.rects["header"]
 
     def draw_hero(self, surface: pygame.Surface, latest: LatestCall | None, blink_on: bool,
                   loaded: bool = True) -> pygame.Rect:
@@ -242,6 +251,8 @@ class Painter:
         title_h = self._title(surface, "recent", inner)
         rows = 5 if self.w >= self.h else 6
         row_h = (inner.height - title_h) // rows
+        name_size = min((_fit_size(f"→ {r[2]}", inner.width * 0.58, round(row_h * 0.6), False)
+                         for r in recent[:rows]), default=round(row_h * 0.6))
         for i, (number, _counter, name) in enumerate(recent[:rows]):
             y = inner.top + title_h + i * row_h
             color = YELLOW if i == 0 else WHITE
@@ -249,7 +260,7 @@ class Painter:
                       round(row_h * 0.72), color, True, "left")
             self._put(surface, "recent", f"→ {name}", pygame.Rect(inner.left + inner.width * 0.42, y,
                                                                    inner.width * 0.58, row_h),
-                      round(row_h * 0.6), color, False, "left")
+                      name_size, color, False, "left")
         return rect
 
     def draw_services(self, surface: pygame.Surface, services: tuple[ServiceView, ...]) -> pygame.Rect:
@@ -258,11 +269,19 @@ class Painter:
         title_h = self._title(surface, "services", inner)
         rows = max(4, min(len(services), 8))
         row_h = (inner.height - title_h) // rows
-        for i, s in enumerate(services[:rows]):
+        names = [s.name if s.open else f"{s.name} ({self.label('not_issuing')})" for s in services[:rows]]
+        floor = round(row_h * 0.36)  # below this, long names wrap onto two lines instead
+        size = max(floor, min((_fit_size(n, inner.width * 0.8, round(row_h * 0.55), False) for n in names),
+                              default=floor))
+        for i, (s, name) in enumerate(zip(services, names)):
             y = inner.top + title_h + i * row_h
-            name = s.name if s.open else f"{s.name} ({self.label('not_issuing')})"
-            self._put(surface, "services", name, pygame.Rect(inner.left, y, inner.width * 0.8, row_h),
-                      round(row_h * 0.55), WHITE if s.open else GREY, False, "left")
+            cell = pygame.Rect(inner.left, y, inner.width * 0.8, row_h)
+            color = WHITE if s.open else GREY
+            if font(size).size(name)[0] <= cell.width:
+                self._put(surface, "services", name, cell, size, color, False, "left")
+            else:
+                blit_text(surface, name, cell, size, color, align="left", wrap=True, min_size=10)
+                self.drawn["services"].append(name)
             self._put(surface, "services", str(s.waiting), pygame.Rect(inner.left + inner.width * 0.8, y,
                                                                        inner.width * 0.2, row_h),
                       round(row_h * 0.75), YELLOW if s.waiting else GREY, True, "right")
@@ -270,7 +289,7 @@ class Painter:
 
     def _title(self, surface: pygame.Surface, region: str, inner: pygame.Rect) -> int:
         """A panel heading of the same size in every panel; returns its height."""
-        title_h = round(self.h * 0.055)
+        title_h = round(min(self.w, self.h) * 0.055)
         key = {"recent": "recent", "services": "waiting"}[region]
         self._put(surface, region, self.label(key), pygame.Rect(inner.left, inner.top, inner.width, title_h),
                   round(title_h * 0.62), WHITE, True, "left")
@@ -307,7 +326,7 @@ class Painter:
             surface.blit(surf, (rect.centerx - surf.get_width() // 2, y))
             return rect
         period = self.ticker_period(notice)
-        x = rect.right - (offset % period)
+        x = rect.left + rect.height // 3 - (offset % period)  # offset 0: the notice's start is visible
         clip = surface.get_clip()
         surface.set_clip(rect)
         surface.blit(surf, (round(x), y))
