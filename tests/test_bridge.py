@@ -1,6 +1,7 @@
 """Office broker bridged to a central mosquitto: two real brokers, the link cut and restored."""
 from __future__ import annotations
 
+import getpass
 import json
 import threading
 import uuid
@@ -182,3 +183,59 @@ def test_bridge_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "is not host[:port]" in capsys.readouterr().err
     assert B.cli_main([str(SMALL), "--remove", "--data", str(data)]) == 0
     assert not B.bridge_path(data).exists()
+
+
+def test_example_bridge_files_match_the_generator() -> None:
+    base = Path(__file__).parent.parent / "config/bridge"
+    for name, emqx in (("office-to-mosquitto.conf", False), ("office-to-emqx.conf", True)):
+        text = (base / name).read_text()
+        body = text[text.index("# Bridge of office"):]
+        lines = dict(line.split(" ", 1) for line in body.splitlines() if line and not line.startswith("#")
+                     and not line.startswith("topic "))
+        link = B.CentralLink(lines["address"], lines["remote_username"], lines["remote_password"],
+                             lines["bridge_cafile"], try_private=not emqx)
+        assert body == B.bridge_conf("000.21.17.H15", link), name
+
+
+def test_central_acl_lets_each_office_write_only_its_own_tree(tmp_path: Path) -> None:
+    """The example central.acl with real logins: the bridge logs in as its office id."""
+    from edge.broker import mosquitto_hash
+    base = tmp_path / "central"
+    base.mkdir()
+    port = free_port()
+    users = {OFFICE: "pw-office", "OTHER.02.H01": "pw-other", "dashboard": "pw-dash"}
+    (base / "passwd").write_text("".join(f"{u}:{mosquitto_hash(p)}\n" for u, p in users.items()))
+    acl = Path(__file__).parent.parent / "config/bridge/central.acl"
+    (base / "mosquitto.conf").write_text(f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
+                                         f"password_file {base}/passwd\nacl_file {acl}\n")
+    central = BrokerProcess(base / "mosquitto.conf", "127.0.0.1", port).start()
+    office = TestOffice(tmp_path / "office", SMALL)
+    B.write_bridge(office.data, OFFICE, B.CentralLink(f"127.0.0.1:{port}", OFFICE, "pw-office", restart=(1, 2)))
+    office.start()
+    got: list[str] = []
+    subscribed = threading.Event()
+    dash = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="dash")
+    dash.username_pw_set("dashboard", "pw-dash")
+    dash.on_connect = lambda cl, *_: cl.subscribe("motcua/v1/#", 1)
+    dash.on_subscribe = lambda *_: subscribed.set()
+    dash.on_message = lambda cl, u, m: got.append(f"{m.topic} {m.payload.decode()}")
+    rogue = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="rogue")
+    rogue.username_pw_set("OTHER.02.H01", "pw-other")
+    try:
+        dash.connect("127.0.0.1", port)
+        dash.loop_start()
+        assert subscribed.wait(10)
+        rogue.connect("127.0.0.1", port)
+        rogue.loop_start()
+        rogue.publish(f"{ROOT}/event/ticket/issued", b'{"seq": -1}', qos=1).wait_for_publish(5)
+        rogue.publish("motcua/v1/OTHER.02.H01/event/ticket/issued", b'{"seq": 0}', qos=1).wait_for_publish(5)
+        publish_events(office, range(1, 4))
+        assert wait_until(lambda: sum(ROOT in g for g in got) >= 3, 10), got
+        assert f'{ROOT}/event/ticket/issued {{"seq": -1}}' not in got  # denied: not its tree
+        assert 'motcua/v1/OTHER.02.H01/event/ticket/issued {"seq": 0}' in got
+    finally:
+        for c in (dash, rogue):
+            c.disconnect()
+            c.loop_stop()
+        office.close()
+        central.stop()
