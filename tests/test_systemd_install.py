@@ -176,3 +176,23 @@ def test_cli_install_root_and_bad_config(tmp_path: Path, capsys: pytest.CaptureF
     assert I.cli_main([str(bad), "--root", str(root)]) == 1
     err = capsys.readouterr().err
     assert "baud: unknown setting" in err and "small.toml:" in err
+
+
+def test_live_install_runs_sysusers_udev_and_systemctl(tmp_path: Path) -> None:
+    """On a running systemd the same plan goes through the real tools (recorded here: no systemd in CI)."""
+    root = tmp_path / "root"
+    I.install(load(SMALL), SMALL, root=root, host="office-pc", binary=VENV_BIN, live=True, runner=lambda c: None)
+    wants = root / "etc/systemd/system/motcua.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "motcua-camera@old-cam.service").symlink_to("/etc/systemd/system/motcua-camera@.service")
+    calls: list[list[str]] = []
+    res = I.install(load(SMALL), SMALL, root=root, host="office-pc", binary=VENV_BIN, live=True, now=True,
+                    runner=lambda c: calls.append(list(c)))
+    assert calls[0] == ["systemd-sysusers", str(root / "etc/sysusers.d/motcua.conf")]
+    assert calls[1] == ["udevadm", "control", "--reload-rules"]
+    assert calls[2][:3] == ["udevadm", "trigger", "--action=add"] and "--subsystem-match=tty" in calls[2]
+    assert calls[3] == ["systemctl", "daemon-reload"]
+    assert calls[4] == ["systemctl", "disable", "--now", "motcua-camera@old-cam.service"]
+    assert calls[5][:3] == ["systemctl", "enable", "motcua.target"] and calls[5][3:] == res.enabled
+    assert calls[6] == ["systemctl", "restart", "motcua.target"]
+    assert res.commands == calls

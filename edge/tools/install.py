@@ -143,16 +143,17 @@ def _write(path: Path, text: str, mode: int = 0o644) -> Path:
 
 def install(cfg: OfficeConfig, config_path: Path, *, root: Path | None = None, host: str | None = None,
             role: str = "auto", binary: str | None = None, enable: bool = True, now: bool = False,
-            units_dir: Path = UNITS_DIR, runner: Runner = _run) -> InstallResult:
+            units_dir: Path = UNITS_DIR, runner: Runner = _run, live: bool | None = None) -> InstallResult:
     """Write units, env file, udev rules and sysusers under `root` (default /), then enable.
 
     With a root folder (a test or an image being built) nothing is run: enabling is done
-    with the same symlinks `systemctl enable` makes. On a live system systemctl does it.
+    with the same symlinks `systemctl enable` makes. On a live system (systemd running,
+    no root folder; `live` overrides) systemctl, udevadm and systemd-sysusers do it.
     """
     host = host or this_host()
     binary = binary or default_binary()
     base = root or Path("/")
-    live = root is None and systemd_running()
+    live = (root is None and systemd_running()) if live is None else live
     plan = plan_units(cfg, host, role)
     res = InstallResult()
     unit_dir = base / "etc/systemd/system"
