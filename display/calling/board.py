@@ -7,6 +7,7 @@ and, only when a notice is too long to stand still, the ticker strip.
 """
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
@@ -49,6 +50,8 @@ class CallingBoard:
         self._ticker_offset = 0.0
         self._ticker_running = False
         self._ticker_notice: str | None = None
+        self._wake = threading.Event()
+        self._deadlines: list[float] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -65,6 +68,7 @@ class CallingBoard:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
         if self.loop is not None:
             self.loop.stop()
         self._thread.join(timeout=10)
@@ -86,7 +90,7 @@ class CallingBoard:
             finally:
                 done.set()
 
-        self.loop.call_soon(call)
+        self._post(call)
         if not done.wait(timeout):
             raise TimeoutError("the UI thread did not answer")
         return box[0] if box else None
@@ -104,6 +108,7 @@ class CallingBoard:
     def _post(self, fn: Callable[..., Any], *args: Any) -> None:
         if self.loop is not None:
             self.loop.call_soon(fn, *args)
+            self._wake.set()
 
     def _parse(self, topic: str, payload: bytes, model: type[P.Payload]) -> Any:
         try:
@@ -155,13 +160,37 @@ class CallingBoard:
         self.painter = Painter(loop.size, self.ctx.cfg.office.name, self.dev.english)
         loop.on_draw = self._draw
         self._schedule_clock()
-        loop.call_later(CONNECTION_CHECK_S, self._connection_tick)
+        self._later(CONNECTION_CHECK_S, self._connection_tick)
         self.bus.set_status("ok", {"mode": "calling", "size": list(loop.size)})
         self.ready.set()
         try:
-            loop.run()
+            self._run_loop()
         finally:
             pygame.display.quit()
+
+    def _run_loop(self) -> None:
+        """Sleep on a plain Event until the next tick or a bus update, then run one UI turn.
+
+        The board takes no input, so it need not block in SDL: pygame.event.wait polls
+        every millisecond on drivers without a native wait (dummy, and KMSDRM), which alone
+        costs about 2 % of a core; this loop sleeps at about zero CPU instead.
+        """
+        assert self.loop is not None
+        while not self._stopping.is_set():
+            stepped = time.monotonic()
+            self.loop.step(0.0)
+            while self._deadlines and self._deadlines[0] <= stepped:
+                heapq.heappop(self._deadlines)
+            timeout = 1.0  # window events (expose, close) are handled within a second
+            if self._deadlines:
+                timeout = min(timeout, max(0.0, self._deadlines[0] - time.monotonic()))
+            self._wake.wait(timeout)
+            self._wake.clear()
+
+    def _later(self, delay_s: float, fn: Callable[[], Any]) -> None:
+        assert self.loop is not None
+        self.loop.call_later(delay_s, fn)
+        heapq.heappush(self._deadlines, time.monotonic() + delay_s)
 
     def _draw(self, surface: pygame.Surface) -> None:
         assert self.painter is not None
@@ -189,7 +218,7 @@ class CallingBoard:
             first = self._blink_until <= time.monotonic()  # no blink timer running yet
             self._blink_until = time.monotonic() + self.dev.highlight_s
             if first:
-                self.loop.call_later(BLINK_S, self._blink_tick)
+                self._later(BLINK_S, self._blink_tick)
 
     def _blink_tick(self) -> None:
         assert self.loop is not None and self.painter is not None
@@ -201,13 +230,13 @@ class CallingBoard:
         self._blink_on = not self._blink_on
         snap = self.state.snapshot()
         self._partial(self.painter.draw_hero(self.loop.surface, snap.latest, self._blink_on))
-        self.loop.call_later(BLINK_S, self._blink_tick)
+        self._later(BLINK_S, self._blink_tick)
 
     def _schedule_clock(self) -> None:
         assert self.loop is not None
         now = self.clock.now()
         office_s = 60.0 - now.second - now.microsecond / 1e6
-        self.loop.call_later(max(0.05, office_s / max(self.clock.speed, 1e-6)) + 0.01, self._clock_tick)
+        self._later(max(0.05, office_s / max(self.clock.speed, 1e-6)) + 0.01, self._clock_tick)
 
     def _clock_tick(self) -> None:
         assert self.loop is not None and self.painter is not None
@@ -222,7 +251,7 @@ class CallingBoard:
     def _connection_tick(self) -> None:
         self._check_connection()
         assert self.loop is not None
-        self.loop.call_later(CONNECTION_CHECK_S, self._connection_tick)
+        self._later(CONNECTION_CHECK_S, self._connection_tick)
 
     def _check_connection(self) -> None:
         if self.loop is None or self.painter is None:
@@ -238,7 +267,7 @@ class CallingBoard:
             self._ticker_offset = 0.0
         if self.painter.ticker_scrolls(notice) and not self._ticker_running:
             self._ticker_running = True
-            self.loop.call_later(1.0 / self.dev.scroll_fps, self._ticker_tick)
+            self._later(1.0 / self.dev.scroll_fps, self._ticker_tick)
 
     def _ticker_tick(self) -> None:
         assert self.loop is not None and self.painter is not None
@@ -249,7 +278,7 @@ class CallingBoard:
         self._ticker_offset = (self._ticker_offset + self.dev.scroll_px_s / self.dev.scroll_fps) \
             % self.painter.ticker_period(notice)
         self._partial(self.painter.draw_ticker(self.loop.surface, notice, self._ticker_offset))
-        self.loop.call_later(1.0 / self.dev.scroll_fps, self._ticker_tick)
+        self._later(1.0 / self.dev.scroll_fps, self._ticker_tick)
 
 
 def create_board(ctx: DaemonContext) -> CallingBoard:
