@@ -85,6 +85,10 @@ class KeyInterpreter:
     def _norm(self, key: str) -> str:
         return key_name(key) if self.evdev_names else key.strip().lower()
 
+    def cancel(self) -> None:
+        """Forget a pending transfer."""
+        self._transfer_until = 0.0
+
     @property
     def awaiting_service(self) -> bool:
         return self.clock() < self._transfer_until

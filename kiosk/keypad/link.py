@@ -73,6 +73,10 @@ class CounterLink:
         self._queue.put(None)
         self._thread.join(timeout=self.timeout * (self.retries + 1) + 1)
 
+    def snapshot(self) -> CounterView:
+        with self._lock:
+            return CounterView(**vars(self.view))
+
     def status(self) -> str | None:
         with self._lock:
             return self.view.status
