@@ -157,3 +157,7 @@ def cli_main(argv: list[str]) -> int:
         return 2
     print(f"wrote {path}; restart the broker to apply (systemctl restart motcua-broker)")
     return 0
+
+
+if __name__ == "__main__":  # `python -m edge.tools.bridge`, until `motcua bridge` is registered
+    sys.exit(cli_main(sys.argv[1:]))
