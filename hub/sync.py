@@ -204,6 +204,7 @@ class SyncWorker(Worker):
         self.failures = 0
         self.last: SyncResult | None = None
         self.runs = 0
+        self.applied_total = 0      # rows written by all successful runs of this worker
         self._full = False
         super().__init__("hub-sync")
 
@@ -236,6 +237,7 @@ class SyncWorker(Worker):
             return self.backoff()
         self.failures = 0
         self.runs += 1
+        self.applied_total += result.applied
         self.last = result
         self.health.ok(synced=True)
         if result.applied:
