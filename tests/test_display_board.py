@@ -184,3 +184,29 @@ def test_dossiers_mode_is_dispatched(ward: TestOffice) -> None:
     assert not isinstance(board, CallingBoard)
 
 
+
+
+def test_motcua_display_process_runs_and_stops_cleanly(office) -> None:
+    """The real command under SDL's dummy driver: status ok, then SIGTERM -> offline, exit 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    admin = office.client("admin")
+    statuses: list[dict[str, Any]] = []
+    admin.subscribe(office.topics.device_status("display-1"), lambda t, p: statuses.append(json.loads(p)))
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "display", str(office.config_path),
+                             "--device", "display-1", "--broker", f"mqtt://127.0.0.1:{office.port}",
+                             "--data", str(office.data)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until(lambda: any(s.get("state") == "ok" for s in statuses), 30)
+        ok = [s for s in statuses if s.get("state") == "ok"][0]
+        assert ok["kind"] == "display" and ok["detail"] == {"mode": "calling", "size": [1920, 1080]}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    assert wait_until(lambda: statuses[-1].get("online") is False, 10)

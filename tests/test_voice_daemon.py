@@ -167,3 +167,30 @@ def test_voice_topics_are_project_topics(office) -> None:
     with pytest.raises(ValueError):
         office.topics.voice_event("shouted")
     assert P.ROOT in office.topics.voice_event("dropped")
+
+
+def test_motcua_voice_process_announces_and_stops_cleanly(office, tmp_path: Path) -> None:
+    """The real command, as systemd runs it: announces a call, then SIGTERM -> offline, exit 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    admin = office.client("admin")
+    rec = Recorder(admin, office.topics.voice_event("finished"), office.topics.device_status("voice-1"))
+    env = dict(os.environ, MOTCUA_LOG="INFO")
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "voice", str(office.config_path),
+                             "--device", "voice-1", "--broker", f"mqtt://127.0.0.1:{office.port}",
+                             "--data", str(office.data)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until(lambda: any(s.get("state") == "ok" for s in rec.of("/status")), 30)
+        admin.publish(office.topics.ticket_event("called"), ticket_event("K05", 3))
+        assert wait_until(lambda: rec.of("/finished"), 30)
+        wav = Path(rec.of("/finished")[0]["file"])
+        assert wav.is_file() and wav.parent == office.data / "voice-1" / "announcements"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    assert wait_until(lambda: rec.of("/status")[-1].get("online") is False, 10)
