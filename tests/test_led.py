@@ -227,3 +227,30 @@ def test_exclusive_open_keeps_a_second_driver_off_the_line():
     finally:
         pair.close()
     assert not os.path.exists("/nonexistent-led-port")
+
+
+def test_text_too_long_for_the_board_is_reported_and_dashed(line_rig):
+    drv, sim, _, status, _ = line_rig(ModbusRTU(4))
+    drv.show(1, "20001")
+    assert wait_until(lambda: sim.shown(1) == Shown(1, "----"), 5)
+    assert wait_until(lambda: status.last[0] == "warning" and "5 characters" in status.last[1]["boards"]["1"], 5)
+    drv.show(1, "2001")
+    assert wait_until(lambda: sim.shown(1) == Shown(1, "2001") and status.last[0] == "ok", 5)
+
+
+def test_a_dead_board_does_not_delay_the_others(line_rig):
+    drv, sim, _, status, _ = line_rig(ModbusRTU(4), addresses=(1, 2))
+    real_feed = sim.decoder.feed
+
+    def feed_without_board_2(data: bytes):
+        return [(s, r if s.address != 2 else b"") for s, r in real_feed(data)]
+    sim.decoder.feed = feed_without_board_2  # board 2 hears but never answers
+    drv.show(2, "1001")
+    assert wait_until(lambda: status.last[1].get("boards", {}).get("2") == "no reply", 5)
+    order: list[int] = []
+    sim.on_show = lambda s, t: order.append(s.address)
+    with drv._cond:  # both updates become due at the same moment
+        drv.show(2, "1002")
+        drv.show(1, "2001")
+    assert wait_until(lambda: sim.shown(1) == Shown(1, "2001") and 2 in order, 5)
+    assert order[0] == 1 and drv.boards[1].sent == ("2001", False)

@@ -46,6 +46,7 @@ class Board:
     sent: tuple[str, bool] | None = None
     retry_at: float = 0.0
     error: str | None = None
+    refused: str | None = None  # the last text it could not show (too long, no shape)
     frames: int = field(default=0)
 
     def wanted(self, now: float, half_period: float) -> tuple[str, bool]:
@@ -104,11 +105,16 @@ class LineDriver:
     def show(self, address: int, text: str, blink_s: float = 0.0) -> None:
         """Make board `address` show `text` ("" blanks it); blink for blink_s seconds."""
         board = self.boards[address]
+        refused = None
         try:
             text = board.protocol.check_text(text)
         except TextError as exc:
             log.warning("%s: board %d cannot show %r: %s", self.name, address, text, exc)
+            refused = str(exc)
             text = board.protocol.check_text("-" * min(board.protocol.digits, 4))
+        if refused != board.refused:
+            board.refused = refused
+            self._report()
         with self._cond:
             board.text = text
             if blink_s > 0:
@@ -193,7 +199,8 @@ class LineDriver:
         """Send every frame that is due; the monotonic time of the next change, if any."""
         wake: float | None = None
         changed = False
-        for board in list(self.boards.values()):
+        # Boards that answer go first: a dead board's reply timeout must not delay a call.
+        for board in sorted(self.boards.values(), key=lambda b: b.error is not None):
             with self._cond:
                 now = time.monotonic()
                 want = board.wanted(now, self.half)
@@ -242,7 +249,7 @@ class LineDriver:
             self._report()
 
     def board_states(self) -> dict[str, str]:
-        return {str(a): (b.error or "ok") for a, b in sorted(self.boards.items())}
+        return {str(a): (b.error or b.refused or "ok") for a, b in sorted(self.boards.items())}
 
     def _report(self) -> None:
         detail: dict[str, Any] = {"line": self.name, "state": self.state.value, "boards": self.board_states()}
@@ -250,7 +257,7 @@ class LineDriver:
             detail["error"] = self.last_error
             level = "error"
         else:
-            level = "warning" if any(b.error for b in self.boards.values()) else "ok"
+            level = "warning" if any(b.error or b.refused for b in self.boards.values()) else "ok"
         try:
             self.on_status(level, detail)
         except Exception:  # noqa: BLE001 - status reporting must not stop the line

@@ -94,7 +94,7 @@ class EvdevKeys:
         while not self._stop.is_set():
             dev = self._find()
             if dev is None:
-                where = self.path or f"usb {self.usb[0]:04x}:{self.usb[1]:04x}" if self.usb else self.path
+                where = self.path or (f"usb {self.usb[0]:04x}:{self.usb[1]:04x}" if self.usb else "")
                 self._set(KeypadState.UNPLUGGED if self.state is not KeypadState.SEARCHING else self.state,
                           "error", {"keypad": where, "error": "keypad not found"})
                 self._stop.wait(self.poll_s)
