@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[str, bytes], None]
 RequestHandler = Callable[[Any], dict[str, Any]]
+MAX_BACKLOG = 10000
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Bus:
         self.clock = clock
         self.client_id = f"{device}-{uuid.uuid4().hex[:6]}"
         self.connected = threading.Event()
-        self._subs: dict[str, tuple[int, Handler]] = {}
+        self._subs: dict[str, tuple[int, Handler, bool]] = {}
         self._retained: dict[str, bytes] = {}
         self._lock = threading.RLock()
         self._pending: dict[str, Future] = {}
@@ -87,6 +88,13 @@ class Bus:
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._status: dict[str, Any] | None = None
         self._stopping = False
+        # paho races if another thread publishes while it (re)opens the socket: the PUBLISH can
+        # reach the broker before CONNECT ("protocol error"). So publishes go to the client only
+        # while the link is up; otherwise they wait here and are flushed after CONNACK.
+        self._link_lock = threading.Lock()
+        self._link_up = False
+        self._backlog: list[tuple[str, bytes, int]] = []
+        self._sub_mid: int | None = None
 
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
                         protocol=mqtt.MQTTv311, clean_session=True)
@@ -101,11 +109,12 @@ class Bus:
         c.max_queued_messages_set(10000)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
+        c.on_subscribe = self._on_subscribe
         c.on_message = self._on_message
         c.on_socket_open = self._on_socket_open
         self._keepalive = keepalive
         self.client = c
-        self._subs[self._reply_topic] = (1, self._on_reply)
+        self._subs[self._reply_topic] = (1, self._on_reply, True)
         self._worker = threading.Thread(target=self._run_worker, name=f"bus-{device}", daemon=True)
 
     # ------------------------------------------------------------------ lifecycle
@@ -142,6 +151,8 @@ class Bus:
     # ------------------------------------------------------------------ paho callbacks
 
     def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        with self._link_lock:
+            self._link_up = False
         # Nagle + delayed ACK cost tens of ms per loopback round trip (HARDWARE.md).
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -152,19 +163,33 @@ class Bus:
         if reason.is_failure:
             log.error("broker %s refused the connection: %s", self.broker, reason)
             return
-        with self._lock:
-            subs = [(t, q) for t, (q, _) in self._subs.items()]
-            retained = dict(self._retained)
-        if subs:
-            client.subscribe(subs)
-        for topic, payload in retained.items():
-            client.publish(topic, payload, qos=1, retain=True)
+        with self._link_lock:
+            with self._lock:
+                subs = [(t, q) for t, (q, _, _) in self._subs.items()]
+                retained = dict(self._retained)
+            self._sub_mid = client.subscribe(subs)[1] if subs else None
+            for topic, payload in retained.items():
+                client.publish(topic, payload, qos=1, retain=True)
+            backlog, self._backlog = self._backlog, []
+            for topic, payload, qos in backlog:
+                client.publish(topic, payload, qos=qos)
+            self._link_up = True
         log.info("connected to %s as %s", self.broker, self.client_id)
-        self.connected.set()
+        if self._sub_mid is None:
+            self.connected.set()
         for hook in self._on_connect_hooks:
             self._work.put((lambda _t, _p, h=hook: h(), "", b""))
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        # `connected` means subscribed too: a request sent before SUBACK could find nobody listening.
+        if mid == self._sub_mid:
+            if any(getattr(r, "is_failure", False) for r in reasons):
+                log.error("broker refused some subscriptions of %s: %s", self.client_id, reasons)
+            self.connected.set()
+
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        with self._link_lock:
+            self._link_up = False
         self.connected.clear()
         if not self._stopping:
             log.warning("disconnected from %s (%s); reconnecting", self.broker, reason)
@@ -174,15 +199,23 @@ class Bus:
             # Replies bypass the worker: a handler may be waiting on one right now.
             self._on_reply(msg.topic, bytes(msg.payload))
             return
-        handler = self._match(msg.topic)
-        if handler is not None:
+        match = self._match(msg.topic)
+        if match is None:
+            return
+        handler, inline = match
+        if not inline:
             self._work.put((handler, msg.topic, bytes(msg.payload)))
+            return
+        try:
+            handler(msg.topic, bytes(msg.payload))
+        except Exception:
+            log.exception("inline handler for %s failed on payload %r", msg.topic, bytes(msg.payload)[:200])
 
-    def _match(self, topic: str) -> Handler | None:
+    def _match(self, topic: str) -> tuple[Handler, bool] | None:
         with self._lock:
-            for pattern, (_, handler) in self._subs.items():
+            for pattern, (_, handler, inline) in self._subs.items():
                 if mqtt.topic_matches_sub(pattern, topic):
-                    return handler
+                    return handler, inline
         return None
 
     def _run_worker(self) -> None:
@@ -198,19 +231,34 @@ class Bus:
 
     # ------------------------------------------------------------------ publish / subscribe
 
-    def subscribe(self, pattern: str, handler: Handler, qos: int = 1) -> None:
+    def subscribe(self, pattern: str, handler: Handler, qos: int = 1, *, inline: bool = False) -> None:
+        """Call handler(topic, payload) for each message matching `pattern`.
+
+        Handlers run on the bus worker thread; `inline=True` runs them on the network thread
+        instead (only for handlers that never block, such as handing work to another queue).
+        """
         with self._lock:
-            self._subs[pattern] = (qos, handler)
-        if self.connected.is_set():
-            self.client.subscribe(pattern, qos)
+            self._subs[pattern] = (qos, handler, inline)
+        with self._link_lock:
+            if self._link_up:
+                self.client.subscribe(pattern, qos)
 
     def publish(self, topic: str, payload: dict[str, Any] | P.Payload | bytes, *,
-                qos: int = 1, retain: bool = False) -> mqtt.MQTTMessageInfo:
+                qos: int = 1, retain: bool = False) -> mqtt.MQTTMessageInfo | None:
+        """Publish now, or after the next CONNACK if the link is down (held in memory only)."""
         data = payload if isinstance(payload, bytes) else P.dumps(payload)
-        if retain:
-            with self._lock:
-                self._retained[topic] = data
-        return self.client.publish(topic, data, qos=qos, retain=retain)
+        with self._link_lock:
+            if retain:
+                with self._lock:
+                    self._retained[topic] = data
+            if self._link_up:
+                return self.client.publish(topic, data, qos=qos, retain=retain)
+            if not retain:  # retained state is republished from _retained on connect
+                if len(self._backlog) >= MAX_BACKLOG:
+                    log.warning("broker unreachable: dropping the oldest of %d held messages", len(self._backlog))
+                    del self._backlog[0]
+                self._backlog.append((topic, data, qos))
+            return None
 
     def set_status(self, state: str = "ok", detail: dict[str, Any] | None = None,
                    online: bool = True) -> None:

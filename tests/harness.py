@@ -59,6 +59,7 @@ class TestOffice:
         from edge.engine.daemon import create
         eng = create(self.ctx("engine", "engine", clock))
         eng.start()
+        assert eng.bus.connected.wait(10), "engine did not connect"
         self._closers.append(eng.stop)
         return eng
 

@@ -74,11 +74,11 @@ class Engine:
 
     def start(self) -> None:
         t = self.topics
-        self.bus.subscribe(t.ticket_issue, self._receiver("issue", P.IssueRequest))
-        self.bus.subscribe(t.counter_command_all, self._receiver("command", P.CounterCommand))
-        self.bus.subscribe(t.engine_admin, self._receiver("admin", AdminRequest))
+        self.bus.subscribe(t.ticket_issue, self._receiver("issue", P.IssueRequest), inline=True)
+        self.bus.subscribe(t.counter_command_all, self._receiver("command", P.CounterCommand), inline=True)
+        self.bus.subscribe(t.engine_admin, self._receiver("admin", AdminRequest), inline=True)
         if _ratings is not None:
-            self.bus.subscribe(t.rating_submit, self._receiver("rating", P.RatingRequest))
+            self.bus.subscribe(t.rating_submit, self._receiver("rating", P.RatingRequest), inline=True)
         self.bus.on_connect(lambda: self._mark(set(c.number for c in self.cfg.counters), True))
         self.inbox.put(("tick", None, ""))  # roll the day over before the first request
         self._mark({c.number for c in self.cfg.counters}, True)

@@ -166,20 +166,26 @@ class QueueEngine:
                           (day, service, value))
 
     def waiting_ahead(self, svc: Service, ticket_id: str, day: str) -> int:
-        """Tickets of this service called before `ticket_id` if no new priority ticket arrives."""
+        """Tickets of this service called before the newly issued `ticket_id` if no new priority
+        ticket arrives. The new ticket is the newest, so only a new priority ticket under the
+        interleave policy needs the queue played out."""
+        me = self._ticket(ticket_id)
+        mine_prio = me["priority"] != "none"
+        count = lambda extra: self.conn.execute(  # noqa: E731
+            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
+            "AND ticket_id != ?" + extra, (day, svc.code, ticket_id)).fetchone()[0]
+        pol = svc.priority
+        if not mine_prio or pol.policy == "none":
+            return count("")  # every older ticket, priority or not, goes first
+        if pol.policy == "strict":
+            return count(" AND priority != 'none'")
         rows = self.conn.execute(
             "SELECT ticket_id, priority FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
             "ORDER BY sort_key, rowid", (day, svc.code)).fetchall()
         ordinary = [r["ticket_id"] for r in rows if r["priority"] == "none"]
         prio = [r["ticket_id"] for r in rows if r["priority"] != "none"]
-        order = [r["ticket_id"] for r in rows]
-        pol = svc.priority
-        if pol.policy == "none":
-            return order.index(ticket_id)
-        if pol.policy == "strict":
-            return (prio + ordinary).index(ticket_id)
-        pos = {t: i for i, t in enumerate(order)}
-        since, count, o, p = self._since_priority(day, svc.code), 0, 0, 0
+        pos = {r["ticket_id"]: i for i, r in enumerate(rows)}
+        since, n, o, p = self._since_priority(day, svc.code), 0, 0, 0
         while o < len(ordinary) or p < len(prio):
             take_prio = p < len(prio) and (o >= len(ordinary) or since >= pol.every
                                            or pos[prio[p]] < pos[ordinary[o]])
@@ -188,9 +194,9 @@ class QueueEngine:
             else:
                 picked, o, since = ordinary[o], o + 1, since + 1
             if picked == ticket_id:
-                return count
-            count += 1
-        return count
+                return n
+            n += 1
+        return n
 
     def estimate_wait(self, svc: Service, ahead: int, day: str) -> int | None:
         """Seconds until a ticket with `ahead` tickets before it is called; None with no counter open."""

@@ -77,6 +77,8 @@ def create_schema(conn: sqlite3.Connection) -> None:
             db["tickets"].create_index(["day", "original_service", "seq"], unique=True)
             db["tickets"].create_index(["day", "number"], unique=True)
             db["tickets"].create_index(["status", "service", "sort_key"])
+            db["tickets"].create_index(["day", "service", "called_at"])
+            db["tickets"].create_index(["reserved_counter", "status", "sort_key"])
         if "counters" not in db.table_names():
             db["counters"].create({
                 "number": int, "status": str, "staff": str, "serving": str, "reason": str,
