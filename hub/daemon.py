@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import ssl
 import threading
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,11 @@ def build_adapter(cfg: HubConfig, madonvi: str) -> tuple[RestAdapter, SimulatorS
     if not cfg.base_url or not cfg.username:
         raise ValueError("hub.adapter = 'rest' needs hub.base_url and hub.username")
     password = Path(cfg.password_file).read_text(encoding="utf-8").strip() if cfg.password_file else ""
+    tls = ssl.create_default_context(cafile=cfg.ca_file) if cfg.ca_file else None
     return RestAdapter(cfg.base_url, username=cfg.username, password=password, madonvi=madonvi,
                        dstcode=cfg.dstcode, auth_path=cfg.auth_path, service_path=cfg.service_path,
-                       field_map=cfg.field_map, service_names=cfg.service_names, timeout=cfg.timeout_s), None
+                       field_map=cfg.field_map, service_names=cfg.service_names, timeout=cfg.timeout_s,
+                       ssl_context=tls), None
 
 
 def _agency(office_id: str) -> str:

@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -370,8 +371,10 @@ class SimulatorServer:
     """The HTTP side: start, stop (connection refused) and start again on the same port."""
 
     def __init__(self, upstream: Upstream, host: str = "127.0.0.1", port: int = 0,
-                 auth_path: str = "/auth", service_path: str = "/service") -> None:
+                 auth_path: str = "/auth", service_path: str = "/service",
+                 tls: ssl.SSLContext | None = None) -> None:
         self.upstream = upstream
+        self.tls = tls
         self.host = host
         self.port = port
         self.auth_path = auth_path
@@ -381,7 +384,7 @@ class SimulatorServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -390,6 +393,8 @@ class SimulatorServer:
     def start(self) -> "SimulatorServer":
         self._server = _Server((self.host, self.port), self.upstream, self.auth_path, self.service_path)
         self.port = self._server.server_address[1]
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"upstream-sim-{self.port}", daemon=True)
         self._thread.start()

@@ -184,6 +184,7 @@ class Hub(Strict):
     service_path: str = Field("/service", description="Service-call path")
     username: str | None = Field(None, description="Upstream user")
     password_file: str | None = Field(None, description="File holding the upstream password (mode 0600)")
+    ca_file: str | None = Field(None, description="PEM bundle of CAs to trust for an https:// gateway whose CA is not in the system store")
     dstcode: str = Field("", description="Gateway routing code for this office (header dstcode)")
     madonvi: str | None = Field(None, description="Agency code sent as madonvi; default office.id")
     field_map: dict[str, str] = Field(default_factory=dict, description="Renamed upstream fields: our name -> theirs")
