@@ -206,7 +206,7 @@ class Painter:
         area = pygame.Rect(rect.left, title.bottom, rect.width, rect.bottom - title.bottom)
         shown = list(counters)
         cols, rows = grid(len(shown), area.width, area.height)
-        min_h = max(48, self.h // 16)
+        min_h = max(48, min(self.w, self.h) // 11)
         if shown and area.height / rows < min_h:  # too many: leave out closed counters first
             shown = [c for c in shown if c.status != "closed"]
             cols, rows = grid(len(shown), area.width, area.height)
