@@ -65,13 +65,15 @@ class Adapter(Protocol):
 class RestAdapter:
     """UPSTREAM.md's envelope over HTTP or HTTPS, with renamed fields and services."""
 
-    def __init__(self, base_url: str, *, username: str, password: str, madonvi: str,
+    def __init__(self, base_url: str, *, username: str, password: str | None = None,
+                 password_file: str | None = None, madonvi: str,
                  dstcode: str = "", auth_path: str = "/auth", service_path: str = "/service",
                  field_map: dict[str, str] | None = None, service_names: dict[str, str] | None = None,
                  timeout: float = 5.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.username = username
         self._password = password
+        self._password_file = password_file
         self.madonvi = madonvi
         self.dstcode = dstcode
         self.auth_url = self.base + auth_path
@@ -86,8 +88,18 @@ class RestAdapter:
 
     # ------------------------------------------------------------------ interface
 
+    def _secret(self) -> str:
+        """The password, read from its file at each login (so it can be rotated without a restart)."""
+        if self._password_file is None:
+            return self._password or ""
+        try:
+            return open(self._password_file, encoding="utf-8").read().strip()
+        except OSError as exc:
+            raise UpstreamInvalid(f"cannot read the upstream password file {self._password_file}: "
+                                  f"{exc.strerror}") from None
+
     def authenticate(self, timeout: float | None = None) -> None:
-        ans = self._post(self.auth_url, {"username": self.username, "password": self._password}, timeout)
+        ans = self._post(self.auth_url, {"username": self.username, "password": self._secret()}, timeout)
         if ans.get("error_code") != 0 or not isinstance(ans.get("session"), str):
             raise UpstreamInvalid(f"upstream refused the login of {self.username!r} "
                                   f"(error_code {ans.get('error_code')!r})")

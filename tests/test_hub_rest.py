@@ -83,6 +83,14 @@ def test_rest_adapter_over_https_with_a_renamed_dialect(tmp_path: Path, gateway:
         gateway.upstream.faults.invalid_services = ()
         client.request(office.topics.hub_admin, {"action": "sync"}, timeout=5)
         assert wait_until(lambda: seen[-1].get("state") == "ok", 10), seen[-1]
+        # the password file goes missing: the next login fails clearly, lookups still answer
+        (tmp_path / "hub-password").unlink()
+        gateway.upstream.sessions.clear()          # force a new login
+        client.request(office.topics.hub_admin, {"action": "sync"}, timeout=5)
+        assert wait_until(lambda: seen[-1].get("state") == "error", 10), seen[-1]
+        assert "password file" in seen[-1]["detail"]["error"]
+        rep = client.request(office.topics.dossier_lookup, {"code": code}, timeout=5)
+        assert rep["ok"] and rep["dossier"]["code"] == code
     finally:
         hub.stop()
         office.close()

@@ -198,6 +198,16 @@ class Hub(Strict):
     simulator_port: int = Field(0, ge=0, le=65535, description="Port of the built-in simulator (0: any free port)")
     simulator_dossiers: int = Field(2000, ge=0, description="Dossiers the simulator generates")
 
+    @model_validator(mode="after")
+    def _rest_needs_gateway(self) -> "Hub":
+        if self.adapter == "rest":
+            missing = [k for k in ("base_url", "username", "password_file") if not getattr(self, k)]
+            if missing:
+                raise ValueError(f"adapter 'rest' needs {', '.join(missing)}")
+            if not self.base_url.startswith(("http://", "https://")):
+                raise ValueError(f"base_url {self.base_url!r} must start with https:// (or http://)")
+        return self
+
 
 class Simulation(Strict):
     arrivals_per_hour: float = Field(60, gt=0, description="Simulated citizens per office hour")
