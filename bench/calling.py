@@ -9,6 +9,9 @@ which this script writes `next`) and the voice daemon (wav backend). Per press:
 - display_ms:   -> the retained counter state with the new number received by a client
 - queue_ms:     -> the retained queue state whose newest recent call is the new number
 - voice_ms:     -> the voice daemon's `event/voice/started` for the new number
+- called_ms:    -> the engine's `event/ticket/called` received by a client (the shared first leg)
+- led_after_called_event_ms: that event -> the LED bytes (the led daemon's own share; can be
+                negative when the led daemon gets the event before the bench's client does)
 
 Each press waits for the previous announcement to finish, so voice_ms is the latency of
 starting one announcement, not the length of a queue. BENCH_N presses (default 200).
@@ -94,6 +97,7 @@ def main() -> None:
         procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
 
     led, display, queue_seen, voice, finished = Seen(), Seen(), Seen(), Seen(), Seen()
+    called = Seen()
     board = SimulatedBoards(led_line.master, ModbusRTU(4), name="bench",
                             on_show=lambda shown, t: led.mark(shown.text or None, t)).start()
     t = office.topics
@@ -114,7 +118,8 @@ def main() -> None:
             calls = json.loads(payload).get("recent_calls") or []
             queue_seen.mark(calls[0]["number"] if calls else None)
 
-        subs = {t.device_status_all: on_status, t.counter_state(1): on_counter, t.queue_state: on_queue,
+        subs = {t.ticket_event("called"): lambda tp, p: called.mark(json.loads(p)["ticket"]["number"]),
+                t.device_status_all: on_status, t.counter_state(1): on_counter, t.queue_state: on_queue,
                 t.voice_event("started"): lambda tp, p: voice.mark(json.loads(p).get("number")),
                 t.voice_event("finished"): lambda tp, p: finished.mark(json.loads(p).get("number"))}
         for pattern, handler in subs.items():
@@ -132,7 +137,8 @@ def main() -> None:
             assert admin.request(t.ticket_issue, {"service": "HT"}, timeout=5)["ok"]
         pad = os.open(tty, os.O_WRONLY | os.O_NOCTTY)
 
-        lat: dict[str, list[float]] = {"led": [], "display": [], "queue": [], "voice": []}
+        lat: dict[str, list[float]] = {"called": [], "led": [], "display": [], "queue": [], "voice": [],
+                                       "led_after_called": []}
         missed = 0
         for i in range(N + WARMUP):
             number = str(2001 + i)  # HT numbers 2001-2999 fit a 4-digit board
@@ -143,15 +149,19 @@ def main() -> None:
             if not done:
                 missed += 1
             if i >= WARMUP:
-                for key, seen in (("led", led), ("display", display), ("queue", queue_seen), ("voice", voice)):
+                for key, seen in (("called", called), ("led", led), ("display", display),
+                                  ("queue", queue_seen), ("voice", voice)):
                     at = seen.get(number)
                     if at is not None:
                         lat[key].append(at - t0)
+                if led.get(number) and called.get(number):
+                    lat["led_after_called"].append(led.get(number) - called.get(number))
             time.sleep(random.uniform(0.05, 0.15))
         os.close(pad)
         result = {
             "bench": "calling", "presses": N, "missed": missed, "cpus": os.cpu_count(),
-            "led_ms": summary(lat["led"]), "display_ms": summary(lat["display"]),
+            "called_ms": summary(lat["called"]), "led_ms": summary(lat["led"]),
+            "led_after_called_event_ms": summary(lat["led_after_called"]), "display_ms": summary(lat["display"]),
             "queue_ms": summary(lat["queue"]), "voice_ms": summary(lat["voice"]),
             "target_led_p99_ms": TARGET_LED_P99_MS,
             "led_p99_ok": bool(lat["led"]) and pct(lat["led"], 99) < TARGET_LED_P99_MS,
