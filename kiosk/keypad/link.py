@@ -47,6 +47,17 @@ class CounterView:
 Listener = Callable[[CounterView], None]
 
 
+def _parse(model: type[P.Payload], topic: str, payload: bytes) -> Any:
+    """The payload as `model`, or None (logged) when it is empty or invalid."""
+    if not payload:  # a cleared retained message
+        return None
+    try:
+        return model.model_validate(P.decode_json(payload))
+    except (P.BadPayload, ValueError) as exc:
+        log.warning("ignoring bad payload on %s: %s", topic, exc)
+        return None
+
+
 class CounterLink:
     """Sends one counter's commands and follows its state (thread `keypad-cmd-N`)."""
 
@@ -123,12 +134,8 @@ class CounterLink:
     # -------------------------------------------------------------- state in
 
     def _on_counter_state(self, topic: str, payload: bytes) -> None:
-        if not payload:
-            return
-        try:
-            st = P.CounterState.model_validate(P.decode_json(payload))
-        except (P.BadPayload, ValueError) as exc:
-            log.warning("ignoring bad counter state: %s", exc)
+        st = _parse(P.CounterState, topic, payload)
+        if st is None:
             return
         if st.services:
             self.services = list(st.services)
@@ -136,12 +143,8 @@ class CounterLink:
                      serving=st.serving.number if st.serving else None, waiting=self._waiting())
 
     def _on_queue_state(self, topic: str, payload: bytes) -> None:
-        if not payload:
-            return
-        try:
-            qs = P.QueueState.model_validate(P.decode_json(payload))
-        except (P.BadPayload, ValueError) as exc:
-            log.warning("ignoring bad queue state: %s", exc)
+        qs = _parse(P.QueueState, topic, payload)
+        if qs is None:
             return
         self._waiting_by_service = {s.code: s.waiting for s in qs.services}
         self._update(waiting=self._waiting())
