@@ -239,3 +239,19 @@ def test_central_acl_lets_each_office_write_only_its_own_tree(tmp_path: Path) ->
             c.loop_stop()
         office.close()
         central.stop()
+
+
+def test_status_shows_the_central_link(bridged, capsys: pytest.CaptureFixture[str]) -> None:
+    from edge.tools import status as S
+    office, central = bridged
+    url = f"mqtt://admin:{office.creds['admin']}@127.0.0.1:{office.port}"
+    name = f"motcua-{OFFICE}"
+
+    def snapshot() -> dict:
+        assert S.cli_main([str(SMALL), "--once", "--json", "--broker", url]) == 0
+        return json.loads(capsys.readouterr().out)["links"]
+    assert wait_until(lambda: snapshot().get(name) is True, 10)
+    central.broker.stop()
+    assert wait_until(lambda: snapshot().get(name) is False, 10)
+    assert S.cli_main([str(SMALL), "--once", "--broker", url]) == 0
+    assert f"KẾT NỐI TRUNG TÂM: {name} MẤT NỐI (tin nhắn đang chờ)" in capsys.readouterr().out

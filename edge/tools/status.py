@@ -34,14 +34,18 @@ LABELS = {
            "events": "SỰ KIỆN", "yes": "có", "no": "không", "min": "phút", "serving": "đang phục vụ",
            "nobody": "—", "offline": "MẤT KẾT NỐI", "unseen": "chưa thấy", "no_queue": "(chưa có trạng thái hàng chờ)",
            "broker_down": "!! Không kết nối được broker", "day": "ngày",
-           "closed": "đóng", "paused": "tạm dừng", "opened": "mở"},
+           "closed": "đóng", "paused": "tạm dừng", "opened": "mở",
+           "link": "KẾT NỐI TRUNG TÂM", "link_up": "đã nối", "link_down": "MẤT NỐI (tin nhắn đang chờ)"},
     "en": {"services": "SERVICES", "open": "OPEN", "waiting": "WAIT", "issued": "LAST ISSUED", "called": "LAST CALLED",
            "wait": "EST. WAIT", "counters": "COUNTERS", "devices": "DEVICES", "recent": "RECENT CALLS",
            "events": "EVENTS", "yes": "yes", "no": "no", "min": "min", "serving": "serving",
            "nobody": "—", "offline": "OFFLINE", "unseen": "not seen", "no_queue": "(no queue state yet)",
            "broker_down": "!! Broker not reachable", "day": "day",
-           "closed": "closed", "paused": "paused", "opened": "open"},
+           "closed": "closed", "paused": "paused", "opened": "open",
+           "link": "CENTRAL LINK", "link_up": "up", "link_down": "DOWN (messages queued)"},
 }
+#: Mosquitto publishes each bridge's state here ("1" up, "0" down), retained.
+BRIDGE_STATE = "$SYS/broker/connection/+/state"
 COLORS = {"ok": "\x1b[32m", "warning": "\x1b[33m", "error": "\x1b[31m", "offline": "\x1b[31;1m",
           "unseen": "\x1b[2m", "reset": "\x1b[0m"}
 
@@ -55,6 +59,7 @@ class OfficeView:
     counters: dict[int, dict[str, Any]] = field(default_factory=dict)
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: deque = field(default_factory=lambda: deque(maxlen=8))
+    links: dict[str, bool] = field(default_factory=dict)
     connected: bool = False
 
     def __post_init__(self) -> None:
@@ -63,10 +68,13 @@ class OfficeView:
     @property
     def subscriptions(self) -> list[str]:
         t = self.topics
-        return [t.queue_state, t.counter_state_all, t.device_status_all, t.ticket_event_all, t.error]
+        return [t.queue_state, t.counter_state_all, t.device_status_all, t.ticket_event_all, t.error, BRIDGE_STATE]
 
     def handle(self, topic: str, payload: bytes) -> bool:
         """Fold one message into the view; False when it was not for us or unreadable."""
+        if mqtt.topic_matches_sub(BRIDGE_STATE, topic):
+            self.links[topic.split("/")[3]] = payload.strip() == b"1"
+            return True
         try:
             data = P.decode_json(payload) if payload else None
         except P.BadPayload as exc:
@@ -175,6 +183,10 @@ def render(view: OfficeView, now: str, lang: str = "vi", color: bool = False) ->
         calls = ", ".join(f"{r['number']} → {r.get('counter_name') or r.get('counter')} ({_hms(r.get('ts'))})"
                           for r in q["recent_calls"][:5])
         lines.append(f"{L['recent']}: {calls}")
+    if view.links:
+        lines.append("")
+        for name, up in sorted(view.links.items()):
+            lines.append(f"{L['link']}: {name} {paint('ok' if up else 'error', L['link_up'] if up else L['link_down'])}")
     if view.events:
         lines.append("")
         lines.append(L["events"])
@@ -323,7 +335,7 @@ def cli_main(argv: list[str]) -> int:
                 return 1
             if args.json:
                 print(json.dumps({"queue": view.queue, "counters": view.counters, "devices": view.devices,
-                                  "events": list(view.events)}, ensure_ascii=False, indent=1))
+                                  "links": view.links, "events": list(view.events)}, ensure_ascii=False, indent=1))
             else:
                 sys.stdout.write(render(view, P.rfc3339(clock.now()), lang, color))
             return 0
