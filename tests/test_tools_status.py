@@ -129,3 +129,34 @@ def test_reload_applies_a_changed_config_and_keeps_the_queue(tmp_path: Path, cap
         assert "colour: unknown setting" in capsys.readouterr().err
     finally:
         office.close()
+
+
+def test_live_view_redraws_on_change_and_stops_on_ctrl_c(office: TestOffice) -> None:
+    """The real `motcua status` command, live, as a technician runs it (stdout is a pipe here)."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    exe = Path(sys.prefix) / "bin" / "motcua"
+    proc = subprocess.Popen([str(exe), "status", str(SMALL), "--broker", url_arg(office)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunks: list[bytes] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        while data := proc.stdout.read1(65536):
+            chunks.append(data)
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    text = lambda: b"".join(chunks).decode("utf-8", "replace")  # noqa: E731
+    try:
+        assert wait_until(lambda: "THIẾT BỊ" in text(), 10), text()
+        assert "\x1b[H\x1b[2J" in text()  # each frame clears the screen first
+        printer = office.client("printer-1", kind="printer")
+        printer.set_status("error", {"paper": "out"})
+        assert wait_until(lambda: "paper: out" in text().rsplit("\x1b[2J", 1)[-1], 10)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(10)
+        reader.join(5)
+    assert rc == 0, proc.stderr.read().decode() if proc.stderr else ""
