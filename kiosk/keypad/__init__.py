@@ -40,7 +40,7 @@ def _virtual(d: "KeypadDaemon") -> Any:
     d.closers.append(pair.close)
     write_tty_file(d.ctx.state_dir, pair.path)
     log.info("%s: virtual keypad on %s (write key lines to it)", d.device.id, pair.path)
-    return LineKeys(d.device.id, lambda: FdPort(pair.master), d.line, d.source_status, path=None)
+    return LineKeys(d.device.id, lambda: FdPort(pair.master), d.line, d.source_status, path=pair.path)
 
 
 def _screen(d: "KeypadDaemon") -> Any:
