@@ -196,3 +196,32 @@ def test_live_install_runs_sysusers_udev_and_systemctl(tmp_path: Path) -> None:
     assert calls[5][:3] == ["systemctl", "enable", "motcua.target"] and calls[5][3:] == res.enabled
     assert calls[6] == ["systemctl", "restart", "motcua.target"]
     assert res.commands == calls
+
+
+def test_device_host_gets_only_its_own_credentials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from edge.broker import load_credentials
+    path = copy_config(tmp_path, replace={
+        'id = "kiosk-1"\nkind = "kiosk"': 'id = "kiosk-1"\nkind = "kiosk"\nhost = "kiosk-pi"',
+        'id = "printer-1"\nkind = "printer"': 'id = "printer-1"\nkind = "printer"\nhost = "kiosk-pi"',
+    })
+    main_data = tmp_path / "main-data"
+    creds = load_credentials(main_data, load(path))  # what the main host's broker generated
+    src = main_data / "broker/credentials.json"
+    root = tmp_path / "pi"
+    # every 'local' device also runs on the Pi; the service accounts (admin, engine, hub) never do
+    assert I.cli_main([str(path), "--root", str(root), "--host", "kiosk-pi", "--role", "devices",
+                       "--bin", VENV_BIN, "--credentials", str(src)]) == 0
+    written = root / "var/lib/motcua/broker/credentials.json"
+    got = json.loads(written.read_text())
+    assert got["kiosk-1"] == creds["kiosk-1"] and got["printer-1"] == creds["printer-1"]
+    assert not {"admin", "engine", "hub", "simulator"} & got.keys()
+    assert written.stat().st_mode & 0o777 == 0o600
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"kiosk-1": "x"}))
+    assert I.cli_main([str(path), "--root", str(root), "--host", "kiosk-pi", "--role", "devices",
+                       "--credentials", str(partial)]) == 1
+    assert "no entry for" in capsys.readouterr().err
+    # the main host keeps the broker's own full file: --credentials there is refused
+    assert I.cli_main([str(path), "--root", str(root), "--host", "office-pc", "--credentials", str(src)]) == 1
+    assert "for device hosts" in capsys.readouterr().err

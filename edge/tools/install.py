@@ -123,6 +123,35 @@ def office_udev_rules(cfg: OfficeConfig, units: list[UnitPlan]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def device_credentials(creds: dict[str, str], plan: list[UnitPlan]) -> dict[str, str]:
+    """Only the credentials of the daemons this host runs: a kiosk never holds the admin password."""
+    if any(u.daemon == "broker" for u in plan):
+        raise ValueError("--credentials is for device hosts: on the main host the broker keeps the "
+                         "full credentials.json itself (use --role devices on a device host)")
+    wanted = [u.device or u.daemon for u in plan]
+    missing = [w for w in wanted if w not in creds]
+    if missing:
+        raise ValueError(f"the credentials file has no entry for {', '.join(missing)}: restart the broker on "
+                         "the main host (it creates them) and copy its credentials.json again")
+    return {w: creds[w] for w in wanted}
+
+
+def write_credentials(path: Path, creds: dict[str, str]) -> Path:
+    """DATA/broker/credentials.json, mode 0600, owned by the service user when it exists."""
+    import json
+    import pwd
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, json.dumps(creds, indent=1, sort_keys=True) + "\n", 0o600)
+    try:
+        user = pwd.getpwnam("motcua")
+        if os.geteuid() == 0:
+            os.chown(path, user.pw_uid, user.pw_gid)
+            os.chown(path.parent, user.pw_uid, user.pw_gid)
+    except KeyError:
+        pass  # sysusers has not created the user yet (a --root install): the unit's StateDirectory fixes owners
+    return path
+
+
 def systemd_running() -> bool:
     return shutil.which("systemctl") is not None and Path("/run/systemd/system").is_dir()
 
@@ -143,7 +172,8 @@ def _write(path: Path, text: str, mode: int = 0o644) -> Path:
 
 def install(cfg: OfficeConfig, config_path: Path, *, root: Path | None = None, host: str | None = None,
             role: str = "auto", binary: str | None = None, enable: bool = True, now: bool = False,
-            units_dir: Path = UNITS_DIR, runner: Runner = _run, live: bool | None = None) -> InstallResult:
+            units_dir: Path = UNITS_DIR, runner: Runner = _run, live: bool | None = None,
+            credentials: dict[str, str] | None = None) -> InstallResult:
     """Write units, env file, udev rules and sysusers under `root` (default /), then enable.
 
     With a root folder (a test or an image being built) nothing is run: enabling is done
@@ -169,6 +199,9 @@ def install(cfg: OfficeConfig, config_path: Path, *, root: Path | None = None, h
     rules = base / "etc/udev/rules.d"
     res.written.append(_write(rules / "70-motcua.rules", (units_dir / "70-motcua.rules").read_text(encoding="utf-8")))
     res.written.append(_write(rules / "71-motcua-office.rules", office_udev_rules(cfg, plan)))
+    if credentials is not None:
+        res.written.append(write_credentials(base / DATA_DIR.lstrip("/") / "broker/credentials.json",
+                                             device_credentials(credentials, plan)))
 
     wants = unit_dir / f"{TARGET}.wants"
     wanted = [u.name for u in plan]
@@ -229,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "auto: main when [broker] host is this machine")
     ap.add_argument("--bin", default=None, help="path of the motcua command the units run")
     ap.add_argument("--units", default=str(UNITS_DIR), help="folder of the unit files (default: the repository's)")
+    ap.add_argument("--credentials", default=None,
+                    help="device host: the main host's credentials.json; only this host's entries are installed")
     return ap
 
 
@@ -241,10 +276,16 @@ def cli_main(argv: list[str]) -> int:
         print("motcua install: writing to /etc needs root (sudo), or use --root DIR", file=sys.stderr)
         return 2
     try:
+        creds = None
+        if args.credentials:
+            import json
+            creds = json.loads(Path(args.credentials).read_text(encoding="utf-8"))
+            if not isinstance(creds, dict):
+                raise ValueError(f"{args.credentials} is not a credentials.json (a JSON object)")
         res = install(cfg, Path(args.config), root=Path(args.root) if args.root else None, host=args.host,
                       role=args.role, binary=args.bin, enable=not args.no_enable, now=args.now,
-                      units_dir=Path(args.units))
-    except (OSError, subprocess.CalledProcessError) as exc:
+                      units_dir=Path(args.units), credentials=creds)
+    except (OSError, ValueError, subprocess.CalledProcessError) as exc:
         print(f"motcua install: {exc}", file=sys.stderr)
         return 1
     for p in res.written:
