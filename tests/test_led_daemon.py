@@ -174,3 +174,26 @@ def test_virtual_backend_shows_the_call_on_a_simulated_board(office: TestOffice)
     board_dir = office.data / "led-1" / "board"
     assert wait_until(lambda: (board_dir / "board-1.png").exists(), 5)
     assert json.loads((board_dir / "boards.json").read_text())["boards"]["1"]["text"] == "1001"
+
+
+def test_ascii_board_blinks_by_itself_on_call_and_recall(tmp_path: Path):
+    ascii_led = LED_1 + 'protocol = "ascii"\ntemplate = "\\u0002{address:02d}{text}{blink}{xor}\\u0003"\nblink_s = 0.5\n'
+    office = TestOffice(tmp_path / "data", copy_config(tmp_path, replace={LED_1: ascii_led})).start()
+    try:
+        office.start_engine()
+        d = start(office, "led-1")
+        assert d.sim is not None
+        seen: list[Shown] = []
+        d.sim.on_show = lambda s, t: seen.append(s)
+        admin, t = office.client("admin"), office.topics
+        assert admin.request(t.counter_command(1), {"action": "open"})["ok"]
+        assert admin.request(t.ticket_issue, {"service": "HT"})["ok"]
+        assert admin.request(t.counter_command(1), {"action": "next"})["ok"]
+        assert wait_until(lambda: Shown(1, "2001", True) in seen and seen[-1] == Shown(1, "2001", False), 10), seen
+        seen.clear()
+        assert admin.request(t.counter_command(1), {"action": "recall"})["ok"]
+        assert wait_until(lambda: seen[:1] == [Shown(1, "2001", True)] and seen[-1] == Shown(1, "2001", False), 10), seen
+        assert admin.request(t.counter_command(1), {"action": "close"})["ok"]
+        assert wait_until(lambda: seen[-1] == Shown(1, "", False), 10), seen
+    finally:
+        office.close()
