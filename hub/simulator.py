@@ -92,6 +92,7 @@ class Upstream:
         self.calls: dict[str, int] = {}
         self.page_hooks: list[Callable[[int, dict[str, Any]], None]] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []    # (service, data) of every call
+        self.http_requests = 0                                   # counted on arrival, before any fault
         self._clock_offset = 0.0
         self._now0 = now
         self._t0 = time.time()
@@ -310,6 +311,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         up = self.server.upstream
         f = up.faults
+        with up.lock:
+            up.http_requests += 1
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if f.down == "drop":

@@ -239,3 +239,29 @@ def test_pushes_wait_out_an_outage_and_go_when_upstream_returns(hub_office: Test
     admin.request(hub_office.topics.hub_admin, {"action": "sync"}, timeout=5)
     assert wait_until(lambda: "R-9" in up.pushed.get("DongBoDanhGia", {}), 10)
     assert wait_until(lambda: hub.store.outbox_counts() == {"pending": 0, "dead": 0, "sent": 1}, 5)
+
+
+def test_old_cache_is_refreshed_from_upstream_within_the_lookup_timeout(hub_office: TestOffice,
+                                                                         hub: HubDaemon) -> None:
+    up = hub.simulator.upstream
+    client = hub_office.client("admin")
+    code = next(c for c, r in up.records.items() if int(r["TrangThaiHoSo"]) == 4)
+    hub.store.conn.execute("UPDATE dossiers SET seen_at = 0")      # nothing confirmed lately...
+    hub.health.last_sync_ok = 0.0                                  # ...and no recent sync
+    up.advance(30)
+    up.change(code, TrangThaiHoSo=9)
+    rep = lookup(client, hub_office, code)
+    assert rep["dossier"]["status"] == 9 and rep["dossier"]["stale"] is False   # asked upstream
+    assert hub.store.get(code)[0].status == 9
+    # upstream too slow for the lookup timeout (1 s): the cached answer, marked stale
+    other = next(c for c in up.records if c != code)
+    hub.store.conn.execute("UPDATE dossiers SET seen_at = 0")
+    up.faults.latency_s = 3
+    rep = lookup(client, hub_office, other)
+    assert rep["ok"] and rep["dossier"]["code"] == other and rep["dossier"]["stale"] is True
+    assert not hub.health.up
+    arrived = up.http_requests
+    rep = lookup(client, hub_office, code)         # known down now: at once from the cache
+    assert rep["dossier"]["stale"] is True and rep["dossier"]["status"] == 9
+    assert up.http_requests == arrived              # upstream was not asked
+    up.faults.latency_s = 0
