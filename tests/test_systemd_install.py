@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 import shlex
 import shutil
 import subprocess
@@ -225,3 +226,30 @@ def test_device_host_gets_only_its_own_credentials(tmp_path: Path, capsys: pytes
     # the main host keeps the broker's own full file: --credentials there is refused
     assert I.cli_main([str(path), "--root", str(root), "--host", "office-pc", "--credentials", str(src)]) == 1
     assert "for device hosts" in capsys.readouterr().err
+
+
+def _offline_security_supported() -> bool:
+    if shutil.which("systemd-analyze") is None:
+        return False
+    out = subprocess.run(["systemd-analyze", "security", "--help"], capture_output=True, text=True).stdout
+    return "--offline" in out
+
+
+@pytest.mark.skipif(not _offline_security_supported(), reason="systemd-analyze security --offline not available")
+def test_every_unit_is_hardened_per_systemd_analyze(tmp_path: Path) -> None:
+    """systemd's own exposure score (0 safest .. 10 unsafe) stays in its 'OK' band for every unit."""
+    root = tmp_path / "root"
+    I.install(load(SMALL), SMALL, root=root, host="office-pc", binary=VENV_BIN)
+    sysd = root / "etc/systemd/system"
+    scores = {}
+    for unit in sorted(sysd.glob("motcua-*.service")):
+        name = unit.name.replace("@.service", "@dev-1.service")
+        if name != unit.name:
+            shutil.copy(unit, sysd / name)
+        out = subprocess.run(["systemd-analyze", "security", "--offline=true", f"--root={root}", name],
+                             capture_output=True, text=True)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out.stdout)
+        assert m, out.stdout + out.stderr
+        scores[name] = float(m.group(1))
+    assert len(scores) == 12
+    assert all(s <= 2.5 for s in scores.values()), scores
