@@ -254,3 +254,21 @@ def test_a_dead_board_does_not_delay_the_others(line_rig):
         drv.show(1, "2001")
     assert wait_until(lambda: sim.shown(1) == Shown(1, "2001") and 2 in order, 5)
     assert order[0] == 1 and drv.boards[1].sent == ("2001", False)
+
+
+LED_1 = 'id = "led-1"\nkind = "led"\ncounter = 1\naddress = 1\n'
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('protocol = "ascii"\ntemplate = "{address}{colour}"\n', "needs {text}"),
+    ('backend = "serial"\n', "needs `port`"),
+    ('address = 300\n', "address"),
+])
+def test_bad_led_config_is_a_clear_error(tmp_path: Path, extra: str, message: str):
+    from edge.config import ConfigError, load
+    from harness import copy_config
+    text = LED_1.replace('address = 1\n', '') if "address =" in extra else LED_1
+    cfg = copy_config(tmp_path, replace={LED_1: text + extra})
+    with pytest.raises(ConfigError) as info:
+        load(cfg)
+    assert message in str(info.value) and "small.toml:" in str(info.value)
