@@ -194,3 +194,21 @@ def test_motcua_voice_process_announces_and_stops_cleanly(office, tmp_path: Path
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
     assert wait_until(lambda: rec.of("/status")[-1].get("online") is False, 10)
+
+
+def test_counter_named_like_the_signage_is_read_so(tmp_path: Path) -> None:
+    from harness import TestOffice, copy_config
+    cfg = copy_config(tmp_path, replace={'name = "Quầy 3 - Kinh doanh"': 'name = "Quầy K3"'})
+    office = TestOffice(tmp_path / "data", cfg).start()
+    try:
+        admin = office.client("admin")
+        rec = Recorder(admin, office.topics.voice_event("finished"))
+        start_voice(office, admin, pack=str(make_recorded_pack(tmp_path / "pack")), repeat=1)
+        admin.publish(office.topics.ticket_event("called"), ticket_event("K05", 3))
+        assert wait_until(lambda: rec.of("/finished"), 20)
+        record = json.loads(Path(rec.of("/finished")[0]["file"]).with_suffix(".json").read_text(encoding="utf-8"))
+        assert record["counter_name"] == "Quầy K3"
+        assert [(s["kind"], s["text"]) for s in record["sequence"]][2:] == [
+            ("number", "ca năm"), ("phrase", "to_counter"), ("counter", "ca ba")]  # this pack's texts are its keys
+    finally:
+        office.close()

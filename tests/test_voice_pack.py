@@ -174,3 +174,20 @@ def test_build_replaces_a_previous_build_atomically(tmp_path: Path) -> None:
     assert pack.rate == 16000 and pack.manifest.dialect == "south"
     assert "vi-vn-x-south" in pack.manifest.name
     assert not list(tmp_path.glob("**/.*.tmp"))
+
+
+@pytest.mark.parametrize("name,number,label", [
+    ("Quầy A01", 1, "A01"), ("quầy B12", 5, "B12"), ("Quầy 7", 3, "7"), ("Quầy Đ2", 2, "Đ2"),
+    ("Quầy 3 - Kinh doanh", 3, None), ("Quầy số 12", 12, None), ("Bàn tiếp dân", 2, None), ("", 4, None),
+])
+def test_counter_label_follows_the_signage(name: str, number: int, label: str | None) -> None:
+    from display.voice.announce import counter_label
+    assert counter_label(name, number) == label
+
+
+def test_script_reads_a_lettered_counter(tmp_path: Path) -> None:
+    pack = VoicePack.load(make_recorded_pack(tmp_path))
+    call = Call("C118", 21, counter_label="C06")
+    ann = render(pack, script(call), 1, call)
+    assert [s["text"] for s in ann.sequence if s["kind"] in ("number", "counter")] == [
+        "xê một trăm mười tám", "xê sáu"]

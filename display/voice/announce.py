@@ -5,6 +5,8 @@ sound), so it plays without gaps between clips and can never interleave with ano
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,23 @@ class Call:
     counter_name: str | None = None
     recall: bool = False
     event_ts: str | None = None
+    counter_label: str | None = None  # what the signage calls the counter ("A01"), if not its number
+
+
+_COUNTER_NAME = re.compile(r"^\s*quầy\s+(?:số\s+)?([^\W\d_]{0,3}\d{1,4})(?!\w)", re.IGNORECASE)
+
+
+def counter_label(name: str | None, number: int) -> str | None:
+    """The spoken counter: "Quầy A01" -> "A01"; None when the name just repeats the number.
+
+    Offices sign counters "Quầy A01" in large centres; saying "quầy số một" there would
+    send citizens to the wrong desk.
+    """
+    m = _COUNTER_NAME.match(unicodedata.normalize("NFC", name or ""))
+    if m is None:
+        return None
+    label = m.group(1)
+    return None if label.isdigit() and int(label) == number else label
 
 
 @dataclass
@@ -56,7 +75,8 @@ def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False)
     a digit nor a letter).
     """
     number = ticket_words(call.number, dialect, digit_by_digit)
-    counter = number_words(call.counter, dialect)
+    counter = (ticket_words(call.counter_label, dialect) if call.counter_label
+               else number_words(call.counter, dialect))
     return [
         Segment("chime", "", key="chime"),
         Segment("phrase", "", key="call"),

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from display.voice.announce import Announcement, Call, render, script
+from display.voice.announce import Announcement, Call, counter_label, render, script
 from display.voice.pack import PackError, VoicePack, build_pack, default_pack_dir
 from display.voice.players import Player, PlayerError, create_player
 from edge import protocol as P
@@ -103,8 +103,11 @@ class VoiceDaemon:
         self._seen[key] = None
         while len(self._seen) > 1000:
             self._seen.popitem(last=False)
+        configured = self.ctx.cfg.counter(counter)
+        name = configured.label if configured is not None else ev.counter_name
         call = Call(number=ev.ticket.number, counter=counter, ticket_id=ev.ticket.ticket_id,
-                    counter_name=ev.counter_name, recall=action == "recalled", event_ts=ev.ts)
+                    counter_name=name, recall=action == "recalled", event_ts=ev.ts,
+                    counter_label=counter_label(name, counter))
         self._queue.put(_Item(call, time.monotonic()))
 
     # ------------------------------------------------------------------ worker
