@@ -11,6 +11,7 @@ import logging
 import secrets
 import ssl
 import threading
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,12 +31,15 @@ from hub.upstream import RestAdapter
 log = logging.getLogger(__name__)
 
 
-def build_adapter(cfg: HubConfig, madonvi: str) -> tuple[RestAdapter, SimulatorServer | None]:
-    """The configured adapter; for ``simulator`` also the started in-process simulator."""
+def build_adapter(cfg: HubConfig, madonvi: str, now: datetime | None = None) -> tuple[RestAdapter, SimulatorServer | None]:
+    """The configured adapter; for ``simulator`` also the started in-process simulator.
+
+    The simulator's dossiers are dated around ``now`` (the office clock, which may be simulated).
+    """
     if cfg.adapter == "simulator":
         password = secrets.token_hex(12)
         sim = SimulatorServer(Upstream(cfg.simulator_dossiers, agency=_agency(madonvi),
-                                       username=cfg.username or "hub", password=password),
+                                       username=cfg.username or "hub", password=password, now=now),
                               port=cfg.simulator_port, auth_path=cfg.auth_path,
                               service_path=cfg.service_path).start()
         return RestAdapter(sim.url, username=cfg.username or "hub", password=password, madonvi=madonvi,
@@ -63,7 +67,8 @@ class HubDaemon:
         self.tz = ctx.cfg.office.tz
         self.bus = ctx.bus()
         self.store = Store(ctx.state_dir / "hub.sqlite")
-        self.adapter, self.simulator = build_adapter(self.cfg, self.cfg.madonvi or ctx.cfg.office.id)
+        self.adapter, self.simulator = build_adapter(self.cfg, self.cfg.madonvi or ctx.cfg.office.id,
+                                                     ctx.clock.now())
         self.health = Health(ctx.clock, self._on_health)
         self.syncer = Syncer(self.store, self.adapter, self.tz, page_size=self.cfg.page_size,
                              timeout=self.cfg.timeout_s)

@@ -265,3 +265,22 @@ def test_old_cache_is_refreshed_from_upstream_within_the_lookup_timeout(hub_offi
     assert rep["dossier"]["stale"] is True and rep["dossier"]["status"] == 9
     assert up.http_requests == arrived              # upstream was not asked
     up.faults.latency_s = 0
+
+
+def test_simulated_office_clock_dates_the_simulator(hub_office: TestOffice) -> None:
+    from datetime import datetime
+
+    from edge.clock import ManualClock
+    tz = hub_office.cfg.office.tz
+    clock = ManualClock(tz, datetime(2027, 6, 1, 9, 0, tzinfo=tz))
+    d = HubDaemon(hub_office.ctx("hub", "hub", clock=clock), backoff_base=0.05)
+    try:
+        d.start()
+        assert wait_until(lambda: d.sync.runs >= 1, 20)
+        days = {c.split("-")[1] for c in d.simulator.upstream.records}
+        assert max(days) <= "270601" and min(days) >= "270401"
+        code = max(d.simulator.upstream.records)
+        rep = hub_office.client("admin").request(hub_office.topics.dossier_lookup, {"code": code}, timeout=5)
+        assert rep["ok"] and rep["dossier"]["received_at"].startswith("2027-")
+    finally:
+        d.stop()
