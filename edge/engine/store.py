@@ -40,14 +40,22 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 
 @contextmanager
 def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A write transaction taken with BEGIN IMMEDIATE (never upgraded later, so no SQLITE_BUSY)."""
+    """A write transaction taken with BEGIN IMMEDIATE (never upgraded later, so no SQLITE_BUSY).
+
+    A failed COMMIT (disk full, I/O error) is rolled back too, so the connection is usable
+    again once the cause is gone.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.error("rollback failed: %s", exc)
         raise
-    conn.execute("COMMIT")
 
 
 @contextmanager
