@@ -236,3 +236,16 @@ def test_province_floor_with_40_counters(tmp_path: Path) -> None:
         assert "C118" in d["hero"] and "Tạm dừng" in d["counters"]
     finally:
         office.close()
+
+
+def test_headless_board_keeps_a_picture_of_its_screen(ward: TestOffice) -> None:
+    board = start_board(ward, screenshot_s=0.2)
+    shot = ward.data / "display-1" / "screen.png"
+    assert wait_until(shot.is_file, 10)
+    first = shot.stat().st_mtime_ns
+    admin = ward.client("admin")
+    admin.publish(ward.topics.ticket_event("called"), S.called("2040", "HT", 2))
+    assert wait_until(lambda: shot.stat().st_mtime_ns != first, 10)  # changed screen, new picture
+    import pygame
+    assert pygame.image.load(str(shot)).get_size() == (1920, 1080)
+    assert board.healthy()

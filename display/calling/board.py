@@ -52,6 +52,8 @@ class CallingBoard:
         self._ticker_notice: str | None = None
         self._wake = threading.Event()
         self._deadlines: list[float] = []
+        self._screen_every = 0.0
+        self._screen_drawn: tuple[int, int] = (-1, -1)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -161,6 +163,9 @@ class CallingBoard:
         loop.on_draw = self._draw
         self._schedule_clock()
         self._later(CONNECTION_CHECK_S, self._connection_tick)
+        self._screen_every = self._screenshot_interval()
+        if self._screen_every:
+            self._later(min(1.0, self._screen_every), self._screen_tick)
         self.bus.set_status("ok", {"mode": "calling", "size": list(loop.size)})
         self.ready.set()
         try:
@@ -247,6 +252,26 @@ class CallingBoard:
         else:
             self._partial(self.painter.draw_header(self.loop.surface, now, self._shown_connected))
         self._schedule_clock()
+
+    def _screenshot_interval(self) -> float:
+        """Headless boards (simulated offices) keep a picture of their screen for people to see."""
+        if self.dev.screenshot_s is not None:
+            return float(self.dev.screenshot_s)
+        return 5.0 if pygame.display.get_driver() in ("dummy", "offscreen") else 0.0
+
+    def _screen_tick(self) -> None:
+        assert self.loop is not None
+        drawn = (self.loop.redraws, self.partial_updates)
+        if drawn != self._screen_drawn:
+            self._screen_drawn = drawn
+            path = self.ctx.state_dir / "screen.png"
+            tmp = path.with_name(".screen.tmp.png")
+            try:
+                pygame.image.save(self.loop.surface, str(tmp))
+                tmp.replace(path)
+            except (OSError, pygame.error) as exc:
+                log.warning("cannot save %s: %s", path, exc)
+        self._later(self._screen_every, self._screen_tick)
 
     def _connection_tick(self) -> None:
         self._check_connection()

@@ -89,6 +89,7 @@ class DisplayDevice(DeviceBase):
     english: bool = Field(False, description="calling: English subtitles under the Vietnamese headings")
     scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
     scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
+    screenshot_s: float | None = Field(None, ge=0, description="calling: save the screen to DATA/<id>/screen.png this often when it changed (None: every 5 s only without a visible screen, e.g. SDL dummy driver; 0: never)")
 
 
 class VoiceDevice(DeviceBase):
