@@ -56,7 +56,8 @@ def main() -> int:
         try:
             admin = office.client("admin")
             S.publish_scene(admin, office.topics, notice="Nghỉ trưa từ 11:30 đến 13:30.")
-            dev = office.cfg.device("display-1").model_copy(update={"fullscreen": False})
+            # screenshot_s=0: a real TV keeps no pictures; the dummy driver would otherwise save some
+            dev = office.cfg.device("display-1").model_copy(update={"fullscreen": False, "screenshot_s": 0})
             board = create(office.ctx("display-1", "display", device=dev))
             board.start()
             assert board.ready.wait(20)
