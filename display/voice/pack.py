@@ -34,6 +34,10 @@ COUNTER_TEXT = "đến quầy số"
 #: Phrase keys every pack needs besides the words.
 PHRASES: dict[str, str] = {"call": CALL_TEXT, "to_counter": COUNTER_TEXT}
 ESPEAK_VOICES = {"north": "vi", "south": "vi-vn-x-south"}
+#: What espeak-ng is given for keys it would mispronounce: alone, "gi" (the name of J) is
+#: read as a bare consonant; "di" sounds the same (/zi/) and has its vowel.
+ESPEAK_SAY = {"gi": "di"}
+SPEECH_RMS = 0.13  # loudness every espeak clip is brought to (fraction of full scale)
 
 
 class PackError(Exception):
@@ -200,6 +204,17 @@ def trim(samples: np.ndarray, rate: int, threshold: int = 300, margin_ms: int = 
     return samples[max(0, loud[0] - margin): loud[-1] + margin + 1]
 
 
+def normalize(samples: np.ndarray, rms: float = SPEECH_RMS, peak: float = 0.95) -> np.ndarray:
+    """Bring a clip to a common loudness so no word of a call is quieter than the rest."""
+    data = samples.astype(np.float64) / 32768.0
+    level = float(np.sqrt(np.mean(data ** 2))) if len(data) else 0.0
+    top = float(np.abs(data).max()) if len(data) else 0.0
+    if level <= 1e-4:
+        return samples
+    gain = min(rms / level, peak / top)
+    return np.clip(np.round(data * gain * 32768.0), -32768, 32767).astype(np.int16)
+
+
 def slug(text: str) -> str:
     """ASCII file-name part for a Vietnamese text ("mốt" -> "mot")."""
     base = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
@@ -237,9 +252,9 @@ def build_pack(out: Path | str, *, dialect: str = "north", speed: int = 140, rat
     with tempfile.TemporaryDirectory(prefix="motcua-voice-") as tmp:
         for i, (key, text) in enumerate(texts.items()):
             raw = Path(tmp) / f"{i}.wav"
-            espeak(text, raw, voice, speed)
+            espeak(ESPEAK_SAY.get(text, text), raw, voice, speed)
             name = f"clips/{i:03d}-{slug(key)}.wav"
-            write_wav(out / name, trim(read_wav(raw, rate), rate), rate)
+            write_wav(out / name, normalize(trim(read_wav(raw, rate), rate)), rate)
             entries[key] = {"file": name, "text": text}
     version = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout.strip()
     manifest = Manifest(name=f"espeak-ng {voice}", source=version, dialect=dialect, sample_rate=rate,
