@@ -100,3 +100,14 @@ def test_grid(n: int, size: tuple[int, int], expected: tuple[int, int]) -> None:
     cols, rows = grid(n, *size)
     assert (cols, rows) == expected
     assert cols * rows >= n
+
+
+def test_a_new_day_clears_yesterdays_call() -> None:
+    st = small_state()
+    st.apply_queue(P.QueueState.model_validate(S.queue_state([("2035", 2)])))
+    st.apply_call(P.TicketEvent.model_validate(S.called("2036", "HT", 2)), False)
+    assert st.snapshot().latest.number == "2036"
+    fresh = dict(S.queue_state([]), day="2026-11-24")
+    assert st.apply_queue(P.QueueState.model_validate(fresh))
+    snap = st.snapshot()
+    assert snap.latest is None and snap.recent == ()

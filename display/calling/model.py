@@ -87,6 +87,7 @@ class BoardState:
     _notice: str = ""
     _notice_until: datetime | None = None
     _has_queue: bool = False
+    _day: str | None = None
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,6 +132,9 @@ class BoardState:
                        for r in qs.recent_calls if self.shows(r.counter))[: self.recent_max]
         with self._lock:
             before = (self._services, self._recent, self._latest, self._has_queue)
+            if self._day is not None and qs.day != self._day:
+                self._latest = None  # a new working day: yesterday's last call is not news
+            self._day = qs.day
             self._services, self._recent, self._has_queue = services, recent, True
             if self._latest is None and recent:
                 number, counter, name = recent[0]
