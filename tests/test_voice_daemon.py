@@ -156,6 +156,7 @@ def test_missing_pack_is_reported_stale_calls_dropped_then_recovers(office, tmp_
     assert wait_until(lambda: rec.of("/dropped"), 15)
     assert rec.of("/dropped")[0]["number"] == "2001"
     make_recorded_pack(pack)  # the technician copies the pack in
+    assert wait_until(lambda: rec.of("/status")[-1].get("state") == "ok", 15)  # recovers before any call
     admin.publish(office.topics.ticket_event("called"), ticket_event("2002", 2))
     assert wait_until(lambda: rec.of("/finished"), 20)
     assert [d["number"] for d in rec.of("/finished")] == ["2002"]

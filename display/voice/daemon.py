@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from display.voice.announce import Announcement, Call, counter_label, render, script
 from display.voice.pack import PackError, VoicePack, build_pack, default_pack_dir
-from display.voice.players import Player, PlayerError, create_player
+from display.voice.players import Player, PlayerError, PlayerState, create_player
 from edge import protocol as P
 from edge.daemon import DaemonContext
 
@@ -118,15 +118,20 @@ class VoiceDaemon:
         while not self.bus.connected.wait(1.0):
             if self._stopping.is_set():
                 return
-        self._prepare()
+        ready, attempt = self._prepare(), 0
         while not self._stopping.is_set():
-            item = self._queue.get()
+            try:  # while not ready, keep trying between calls so the status recovers by itself
+                item = self._queue.get(timeout=None if ready else RETRY_S[min(attempt, len(RETRY_S) - 1)])
+            except queue.Empty:
+                ready, attempt = self._prepare(), attempt + 1
+                continue
             if item is None:
                 return
             try:
                 self._announce(item)
             except Exception:  # one bad call must not silence the rest of the day
                 log.exception("announcement of %s failed", item.call.number)
+            ready, attempt = self.pack is not None and self.player.state is not PlayerState.ERROR, 0
 
     def _wait_retry(self, attempt: int) -> bool:
         """Back off before retrying; False when the daemon is stopping."""
@@ -136,7 +141,7 @@ class VoiceDaemon:
         try:
             if self.pack is None:
                 self.pack = self._load_pack()
-            if self.player.state.value in ("closed", "error"):
+            if self.player.state in (PlayerState.CLOSED, PlayerState.ERROR):
                 self.player.open(self.pack.rate)
                 self._report_ok()
             return True
