@@ -70,13 +70,15 @@ class Bus:
     """One MQTT connection for one daemon (one device id)."""
 
     def __init__(self, broker: BrokerURL, topics: P.Topics, device: str, kind: str,
-                 clock: Clock, *, keepalive: int = 15) -> None:
+                 clock: Clock, *, keepalive: int = 15, persistent: bool = False) -> None:
         self.broker = broker
         self.topics = topics
         self.device = device
         self.kind = kind
         self.clock = clock
-        self.client_id = f"{device}-{uuid.uuid4().hex[:6]}"
+        # A persistent session (fixed client id, clean_session off) makes the broker keep QoS 1
+        # messages for this daemon while it is down: for consumers that must not miss events.
+        self.client_id = device if persistent else f"{device}-{uuid.uuid4().hex[:6]}"
         self.connected = threading.Event()
         self._subs: dict[str, tuple[int, Handler, bool]] = {}
         self._retained: dict[str, bytes] = {}
@@ -97,7 +99,7 @@ class Bus:
         self._sub_mid: int | None = None
 
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                        protocol=mqtt.MQTTv311, clean_session=True)
+                        protocol=mqtt.MQTTv311, clean_session=not persistent)
         if broker.username:
             c.username_pw_set(broker.username, broker.password)
         if broker.tls:

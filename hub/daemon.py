@@ -65,7 +65,7 @@ class HubDaemon:
         self.ctx = ctx
         self.cfg = ctx.cfg.hub
         self.tz = ctx.cfg.office.tz
-        self.bus = ctx.bus()
+        self.bus = ctx.bus(persistent=True)  # ratings and day figures queue at the broker while the hub is down
         self.store = Store(ctx.state_dir / "hub.sqlite")
         self.adapter, self.simulator = build_adapter(self.cfg, self.cfg.madonvi or ctx.cfg.office.id,
                                                      ctx.clock.now())

@@ -305,6 +305,7 @@ def test_day_rollover_restarts_numbering_and_cancels_yesterday(office):
     office.start_engine(clock)
     c, t = office.client(), office.topics
     events = Watcher(office, t.ticket_event("cancelled"))
+    stats = Watcher(office, t.queue_stats_event)
     y1 = issue(c, t)["ticket"]
     y2 = issue(c, t)["ticket"]
     cmd(c, t, 1, "open")
@@ -315,6 +316,11 @@ def test_day_rollover_restarts_numbering_and_cancels_yesterday(office):
     assert today["ticket_id"] != y1["ticket_id"]
     assert wait_until(lambda: {p["ticket"]["ticket_id"] for p in events.payloads("/cancelled")}
                       == {y1["ticket_id"], y2["ticket_id"]}, 5)
+    # the closed day's figures go out retained, for the hub to push upstream
+    assert wait_until(lambda: bool(stats.payloads("queue_stats")), 5)
+    day = stats.payloads("queue_stats")[-1]
+    assert day["day"] == "2026-11-23"
+    assert day["rows"] == [{"field": "Tư pháp", "tickets": 2, "avg_wait_s": 0.0, "avg_service_s": 0.0, "no_show": 0}]
     # counters start the day closed; yesterday's numbers cannot be called today
     assert cmd(c, t, 1, "next")["error"]["code"] == "counter_closed"
     cmd(c, t, 1, "open")

@@ -55,7 +55,7 @@ class Engine:
         self.rconn = store.connect(self.db_path)
         self.q = QueueEngine(self.cfg, self.conn)
         self.rq = QueueEngine(self.cfg, self.rconn)
-        self.bus = ctx.bus()
+        self.bus = ctx.bus(persistent=True)  # requests sent during a restart wait at the broker
         self.inbox: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
         self._stop = threading.Event()
         self._dirty = threading.Condition()
@@ -197,6 +197,9 @@ class Engine:
                               "counter_name": c.label if c else None, "ts": ts})
         for topic, payload in extra:
             self.bus.publish(topic, payload)
+        if fx.stats is not None:
+            # Retained, so a hub that is offline at midnight still gets the closed day's figures.
+            self.bus.publish(self.topics.queue_stats_event, P.QueueStatsEvent.model_validate(fx.stats), retain=True)
         if fx.counters or fx.queue:
             self._mark(fx.counters, fx.queue)
 

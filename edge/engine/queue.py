@@ -28,6 +28,7 @@ class Effects:
     events: list[tuple[str, dict[str, Any], int | None]] = field(default_factory=list)
     counters: set[int] = field(default_factory=set)
     queue: bool = False
+    stats: dict[str, Any] | None = None  # the closed day's figures (QueueStatsEvent)
 
     def event(self, action: str, ticket: dict[str, Any], counter: int | None) -> None:
         self.events.append((action, ticket, counter))
@@ -37,6 +38,7 @@ class Effects:
         self.events.extend(other.events)
         self.counters |= other.counters
         self.queue = self.queue or other.queue
+        self.stats = other.stats or self.stats
 
 
 class QueueEngine:
@@ -105,6 +107,8 @@ class QueueEngine:
         if stored is not None and stored > today:
             log.warning("office clock went back from %s to %s; keeping the stored day", stored, today)
             return fx
+        if stored is not None:
+            fx.stats = self.day_stats(stored, now)
         stale = self.conn.execute(
             "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called')", (today,)).fetchall()
         for row in stale:
@@ -122,6 +126,29 @@ class QueueEngine:
         if stored is not None:
             log.info("new day %s: %d tickets of earlier days cancelled", today, len(stale))
         return fx
+
+    def day_stats(self, day: str, now: datetime) -> dict[str, Any]:
+        """A day's figures per field, as the hub pushes them upstream (DongBoSoLieuXepHang)."""
+        rows = self.conn.execute(
+            "SELECT original_service, issued_at, called_at, finished_at, status FROM tickets WHERE day = ?",
+            (day,)).fetchall()
+        by_field: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            svc = self.cfg.service(r["original_service"])
+            name = (svc.field or svc.name) if svc else r["original_service"]
+            f = by_field.setdefault(name, {"tickets": 0, "waits": [], "services": [], "no_show": 0})
+            f["tickets"] += 1
+            if r["called_at"]:
+                f["waits"].append((datetime.fromisoformat(r["called_at"]) - datetime.fromisoformat(r["issued_at"])).total_seconds())
+            if r["status"] == "done" and r["called_at"] and r["finished_at"]:
+                f["services"].append((datetime.fromisoformat(r["finished_at"]) - datetime.fromisoformat(r["called_at"])).total_seconds())
+            if r["status"] == "no_show":
+                f["no_show"] += 1
+        mean = lambda xs: round(sum(xs) / len(xs), 1) if xs else 0.0  # noqa: E731
+        return {"day": day, "ts": P.rfc3339(now), "rows": [
+            {"field": name, "tickets": f["tickets"], "avg_wait_s": max(0.0, mean(f["waits"])),
+             "avg_service_s": max(0.0, mean(f["services"])), "no_show": f["no_show"]}
+            for name, f in sorted(by_field.items())]}
 
     # ------------------------------------------------------------------ issuing
 
