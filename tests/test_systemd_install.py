@@ -253,3 +253,52 @@ def test_every_unit_is_hardened_per_systemd_analyze(tmp_path: Path) -> None:
         scores[name] = float(m.group(1))
     assert len(scores) == 12
     assert all(s <= 2.5 for s in scores.values()), scores
+
+
+def exec_start(unit: Path, env: dict[str, str], instance: str | None = None) -> list[str]:
+    """ExecStart= as systemd would run it: ${VAR} from the environment, %i the instance."""
+    line = read_unit(unit)["Service"]["ExecStart"]
+    argv = shlex.split(line.replace("%i", instance or ""))
+    return [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], a) for a in argv]
+
+
+def env_file_vars(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("unit,instance", [("motcua-engine.service", None), ("motcua-led@.service", "led-1")])
+def test_installed_unit_command_starts_the_daemon_like_systemd(office, tmp_path: Path, unit: str,
+                                                               instance: str | None) -> None:
+    """Run the installed unit's command with its EnvironmentFile, NOTIFY_SOCKET and WATCHDOG_USEC:
+    the daemon must report READY=1, keep the watchdog fed, and stop cleanly on SIGTERM."""
+    import os
+    import signal
+    import socket
+    import time
+    root = tmp_path / "root"
+    I.install(load(SMALL), SMALL, root=root, host="office-pc", binary=VENV_BIN)
+    env = {**os.environ, **env_file_vars(root / "etc/motcua/motcua.env")}
+    assert env["MOTCUA_CONFIG"] == str(SMALL.resolve())
+    env["MOTCUA_DATA"] = str(office.data)  # the test broker's credentials, instead of /var/lib/motcua
+    env["MOTCUA_BROKER"] = f"mqtt://127.0.0.1:{office.port}"
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(20)
+    env.update(NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="400000")
+    env.pop("WATCHDOG_PID", None)
+    argv = exec_start(root / "etc/systemd/system" / unit, env, instance)
+    assert argv[0] == VENV_BIN
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    got: list[str] = []
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not ("READY=1" in got and got.count("WATCHDOG=1") >= 2):
+            got.append(sock.recv(4096).decode())
+        assert "READY=1" in got and got.count("WATCHDOG=1") >= 2, got
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(15)
+        sock.close()
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    assert rc == 0, err
