@@ -280,19 +280,23 @@ class Bus:
 
     # ------------------------------------------------------------------ serving requests
 
+    def parse_request(self, topic: str, payload: bytes, model: type[P.Request]) -> P.Request | None:
+        """Validate a request; answer or report what is wrong with it and return None."""
+        try:
+            return P.parse_request(payload, model, self.topics.reply_prefix)
+        except P.BadPayload as exc:
+            self.report_bad(topic, str(exc))
+        except P.RequestInvalid as exc:
+            self.publish(exc.reply_to, P.error_reply(exc.req_id, "bad_request",
+                                                     f"Yêu cầu không hợp lệ: {exc.message}"))
+        return None
+
     def serve(self, pattern: str, model: type[P.Request], handler: RequestHandler) -> None:
         """Answer requests on `pattern`: validate, call handler(request, topic), reply once."""
-        prefix = self.topics.reply_prefix
 
         def on_request(topic: str, payload: bytes) -> None:
-            try:
-                req = P.parse_request(payload, model, prefix)
-            except P.BadPayload as exc:
-                self.report_bad(topic, str(exc))
-                return
-            except P.RequestInvalid as exc:
-                self.publish(exc.reply_to, P.error_reply(exc.req_id, "bad_request",
-                                                         f"Yêu cầu không hợp lệ: {exc.message}"))
+            req = self.parse_request(topic, payload, model)
+            if req is None:
                 return
             try:
                 reply = handler(req, topic)

@@ -104,19 +104,10 @@ class Engine:
     # ------------------------------------------------------------------ intake
 
     def _receiver(self, kind: str, model: type[P.Request]):
-        prefix = self.topics.reply_prefix
-
         def receive(topic: str, payload: bytes) -> None:
-            try:
-                req = P.parse_request(payload, model, prefix)
-            except P.BadPayload as exc:
-                self.bus.report_bad(topic, str(exc))
-                return
-            except P.RequestInvalid as exc:
-                self.bus.publish(exc.reply_to, P.error_reply(exc.req_id, "bad_request",
-                                                             f"Yêu cầu không hợp lệ: {exc.message}"))
-                return
-            self.inbox.put((kind, req, topic))
+            req = self.bus.parse_request(topic, payload, model)
+            if req is not None:
+                self.inbox.put((kind, req, topic))
 
         return receive
 
