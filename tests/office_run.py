@@ -26,6 +26,7 @@ class RunningOffice:
         self.config = Path(config)
         self.cfg = load(self.config)
         self.data = Path(data)
+        self.only = set(extra[extra.index("--only") + 1].split(",")) if extra and "--only" in extra else None
         env = dict(os.environ, PYTHONPATH=str(ROOT), SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy",
                    MOTCUA_LOG="INFO")
         env.pop("DISPLAY", None)
@@ -60,6 +61,9 @@ class RunningOffice:
 
     def expected_devices(self) -> set[str]:
         from edge.supervisor import daemon_available
+        if self.only:
+            return {d.id for d in self.cfg.devices if d.kind in self.only or d.id in self.only} | (
+                {"engine", "hub", "simulator"} & self.only)
         names = {"engine", "simulator"}
         if self.cfg.hub.enabled and daemon_available("hub"):
             names.add("hub")
