@@ -120,12 +120,16 @@ def test_digit_by_digit_and_south(office, tmp_path: Path) -> None:
     admin = office.client("admin")
     rec = Recorder(admin, office.topics.voice_event("finished"))
     start_voice(office, admin, pack=str(pack), repeat=1, dialect="south", digit_by_digit=True,
-                output_dir=str(tmp_path / "out"))
+                four_word="bốn", output_dir=str(tmp_path / "out"))
     admin.publish(office.topics.ticket_event("called"), ticket_event("1023", 105))
-    assert wait_until(lambda: rec.of("/finished"), 20)
-    record = json.loads(Path(rec.of("/finished")[0]["file"]).with_suffix(".json").read_text(encoding="utf-8"))
-    assert record["sequence"][2]["text"] == "một không hai ba"
-    assert record["sequence"][4]["text"] == "một trăm lẻ năm"
+    admin.publish(office.topics.ticket_event("called"), ticket_event("K24", 24))
+    assert wait_until(lambda: len(rec.of("/finished")) == 2, 20)
+    records = [json.loads(Path(f["file"]).with_suffix(".json").read_text(encoding="utf-8"))
+               for f in rec.of("/finished")]
+    assert records[0]["sequence"][2]["text"] == "một không hai ba"
+    assert records[0]["sequence"][4]["text"] == "một trăm lẻ năm"
+    assert records[1]["sequence"][2]["text"] == "ca hai bốn"
+    assert records[1]["sequence"][4]["text"] == "hai mươi bốn"
 
 
 def test_pygame_backend_plays_one_at_a_time(office, tmp_path: Path) -> None:

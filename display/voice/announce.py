@@ -68,15 +68,16 @@ class Announcement:
         return len(self.samples) / self.rate
 
 
-def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False) -> list[Segment]:
+def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
+           four: str = "tư") -> list[Segment]:
     """The sentence "xin mời công dân có số thứ tự <số> đến quầy số <quầy>" as segments.
 
     Raises ValueError when the ticket number cannot be read (a character that is neither
     a digit nor a letter).
     """
-    number = ticket_words(call.number, dialect, digit_by_digit)
-    counter = (ticket_words(call.counter_label, dialect) if call.counter_label
-               else number_words(call.counter, dialect))
+    number = ticket_words(call.number, dialect, digit_by_digit, four=four)
+    counter = (ticket_words(call.counter_label, dialect, four=four) if call.counter_label
+               else number_words(call.counter, dialect, four=four))
     return [
         Segment("chime", "", key="chime"),
         Segment("phrase", "", key="call"),
