@@ -150,3 +150,118 @@ def test_wrong_device_or_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert rc == 2 and "no device 'nope'" in err
     rc, _, err = run(capsys, "led", str(SMALL), "--device", "printer-1", "--data", str(tmp_path))
     assert rc == 2 and "printer-1 is a printer, not a led" in err
+
+
+class FakeNetworkPrinter:
+    """A TCP port 9100 that keeps what it receives and answers DLE EOT 4 with `paper`."""
+
+    def __init__(self, paper: bytes | None) -> None:
+        import socket
+        self.paper = paper
+        self.data = bytearray()
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.port = self.srv.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.srv.accept()
+        with conn:
+            while chunk := conn.recv(65536):
+                self.data += chunk
+                if chunk.endswith(b"\x10\x04\x04") and self.paper is not None:
+                    conn.sendall(self.paper)
+
+    def close(self) -> None:
+        self.thread.join(5)
+        self.srv.close()
+
+
+def network_config(tmp_path: Path, port: int) -> Path:
+    return copy_config(tmp_path, replace={'id = "printer-1"\nkind = "printer"\nbackend = "virtual"':
+                                          f'id = "printer-1"\nkind = "printer"\nbackend = "network"\n'
+                                          f'address = "127.0.0.1:{port}"'})
+
+
+@pytest.mark.parametrize("reply,state", [(b"\x12", "ok"), (b"\x1e", "low"), (None, "unknown"), (b"\xff", "unknown")])
+def test_printer_network_prints_and_reads_the_paper(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    reply: bytes | None, state: str) -> None:
+    from printer.decode import decode
+    fake = FakeNetworkPrinter(reply)
+    rc, out, err = run(capsys, "printer", str(network_config(tmp_path, fake.port)), "--device", "printer-1",
+                       "--data", str(tmp_path), "--text", "2023")
+    fake.close()
+    assert rc == 0, err
+    assert f"paper: {state}" in out
+    ticket = bytes(fake.data).replace(b"\x10\x04\x04", b"")
+    printed = decode(ticket)
+    assert printed.cuts == 1 and printed.rasters > 0
+    assert printed.qr == ["motcua-test-printer-1"]  # the printer's own QR engine for a real printer
+
+
+def test_printer_without_paper_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeNetworkPrinter(b"\x72")  # paper end sensor
+    rc, _, err = run(capsys, "printer", str(network_config(tmp_path, fake.port)), "--device", "printer-1",
+                     "--data", str(tmp_path))
+    fake.close()
+    assert rc == 1 and "no paper" in err
+    assert bytes(fake.data) == b"\x10\x04\x04"  # only the status query went out
+
+
+def test_printer_unreachable_and_usb_without_backends(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edge.broker import free_port
+    rc, _, err = run(capsys, "printer", str(network_config(tmp_path, free_port())), "--device", "printer-1",
+                     "--data", str(tmp_path))
+    assert rc == 1 and "cannot reach the printer" in err
+    usb = copy_config(tmp_path, replace={'id = "printer-1"\nkind = "printer"\nbackend = "virtual"':
+                                         'id = "printer-1"\nkind = "printer"\nbackend = "usb"\nusb = "0416:5011"'})
+    rc, _, err = run(capsys, "printer", str(usb), "--device", "printer-1", "--data", str(tmp_path))
+    assert rc in (1, 3), err  # 3: no USB backend in this build; 1: the backend ran and found no printer
+    assert ("needs printer.backends" in err) or ("FAIL" in err)
+
+
+def test_printer_virtual_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+    rc, out, err = run(capsys, "printer", str(SMALL), "--device", "printer-1", "--data", str(tmp_path))
+    assert rc == 0, err
+    png = tmp_path / "printer-1/test/test-ticket.png"
+    assert png.exists() and Image.open(png).width == 576 and "paper: ok" in out
+    lp = tmp_path / "lp0"
+    path = copy_config(tmp_path, replace={'id = "printer-1"\nkind = "printer"\nbackend = "virtual"':
+                                          f'id = "printer-1"\nkind = "printer"\nbackend = "file"\npath = "{lp}"'})
+    rc, out, err = run(capsys, "printer", str(path), "--device", "printer-1", "--data", str(tmp_path))
+    assert rc == 0, err
+    from printer.decode import decode
+    written = decode(lp.read_bytes())
+    assert lp.read_bytes().startswith(b"\x1b@") and written.cuts == 1 and written.qr == ["motcua-test-printer-1"]
+    assert "paper: unknown" in out
+
+
+def test_printer_serial_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from display.led.virtual import PtyPair
+    pair = PtyPair()
+    path = copy_config(tmp_path, replace={'id = "printer-1"\nkind = "printer"\nbackend = "virtual"':
+                                          f'id = "printer-1"\nkind = "printer"\nbackend = "serial"\nport = "{pair.path}"'})
+    got = bytearray()
+    stop = threading.Event()
+
+    def printer_end() -> None:  # answers every status query: paper fine
+        import select
+        while not stop.is_set():
+            if select.select([pair.master], [], [], 0.1)[0]:
+                chunk = os.read(pair.master, 65536)
+                got.extend(chunk)
+                if chunk.endswith(b"\x10\x04\x04"):
+                    os.write(pair.master, b"\x12")
+    t = threading.Thread(target=printer_end, daemon=True)
+    t.start()
+    try:
+        rc, out, err = run(capsys, "printer", str(path), "--device", "printer-1", "--data", str(tmp_path))
+    finally:
+        stop.set()
+        t.join()
+        pair.close()
+    assert rc == 0, err
+    assert "paper: ok" in out and got.count(b"\x10\x04\x04") == 2 and len(got) > 1000

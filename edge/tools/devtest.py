@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from edge.clock import Clock
 from edge.config import OfficeConfig
+from edge.tools import printer_probe as probe
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ def test_camera(run: TestRun) -> None:
 
 
 def test_printer(run: TestRun) -> None:
-    """Print a test ticket (Vietnamese lines, a big number, a QR) through the printer's backend."""
+    """Check the paper, then print a test ticket (Vietnamese lines, a big number, a QR)."""
     dev = run.device
     layout = _need("printer.layout", "the printer package")
     now = Clock(run.cfg.office.tz).now()
@@ -240,33 +241,37 @@ def test_printer(run: TestRun) -> None:
                              service_name="IN THỬ - Kiểm tra máy in", issued_at=now,
                              qr_data=f"motcua-test-{dev.id}", counters=("Quầy thử",),
                              footer="Đây là phiếu in thử, không có giá trị.")
-    native_qr = dev.native_qr if dev.native_qr is not None else dev.backend not in ("virtual", "file")
+    native_qr = dev.native_qr if dev.native_qr is not None else dev.backend != "virtual"
     data = layout.build_ticket(info, dev.paper_mm, native_qr=native_qr)
-    backends = _need("printer.backends", "the printer backends (printer.backends)")
-    result = print_bytes(backends, dev, data, run)
-    run.say(f"{dev.id}: printed a test ticket ({len(data)} bytes, {dev.backend}){result}")
-
-
-def print_bytes(backends: Any, dev: Any, data: bytes, run: TestRun) -> str:
-    """Send bytes through the printer package's backend registry; returns a note for the report."""
-    opener = getattr(backends, "open_backend", None) or getattr(backends, "create", None)
-    if opener is None:
-        raise BackendMissing("printer.backends has no open_backend()/create() yet")
+    transport = _printer_transport(dev, run)
     try:
-        backend = opener(dev, data_dir=run.out_dir)
-    except TypeError:
-        backend = opener(dev)
-    try:
-        if hasattr(backend, "open"):
-            backend.open()
-        backend.write(data)
-        status = backend.status() if hasattr(backend, "status") else None
+        paper = probe.paper_state(transport.query(probe.PAPER_QUERY, 1))
+        if paper == "out":
+            raise DeviceTestFailed("the printer reports no paper: load a roll")
+        transport.write(data)
+        after = probe.paper_state(transport.query(probe.PAPER_QUERY, 1))
     except OSError as exc:
-        raise DeviceTestFailed(f"printing failed: {exc} (paper, cable, power, permissions?)") from None
+        raise DeviceTestFailed(f"printing failed: {exc} (power, cable, address, permissions?)") from None
     finally:
-        if hasattr(backend, "close"):
-            backend.close()
-    return f", status {status}" if status is not None else ""
+        transport.close()
+    run.say(f"{dev.id}: sent a test ticket ({len(data)} bytes, {dev.backend}); paper: {after}"
+            + (" (the printer does not answer status queries: look at the ticket)" if after == "unknown" else "")
+            + (f" -> {transport.png}" if getattr(transport, "png", None) else ""))
+    if after == "low":
+        run.say(f"{dev.id}: paper is running low")
+
+
+def _printer_transport(dev: Any, run: TestRun) -> Any:
+    """The direct line of printer_probe; USB needs the printer package's backends."""
+    try:
+        return probe.open_transport(dev, run.out_dir)
+    except LookupError:
+        raise BackendMissing(f"printer backend {dev.backend!r} needs printer.backends, which this build "
+                             "does not have yet; use backend file (path = /dev/usb/lpN) to test the printer") from None
+    except ValueError as exc:
+        raise DeviceTestFailed(str(exc)) from None
+    except OSError as exc:
+        raise DeviceTestFailed(f"cannot reach the printer: {exc} (power, cable, address, permissions?)") from None
 
 
 TESTS: dict[str, Callable[[TestRun], None]] = {
