@@ -111,3 +111,12 @@ def test_a_new_day_clears_yesterdays_call() -> None:
     assert st.apply_queue(P.QueueState.model_validate(fresh))
     snap = st.snapshot()
     assert snap.latest is None and snap.recent == ()
+
+
+def test_zones_pick_counters_from_the_config() -> None:
+    cfg = load(SMALL.parent.parent.parent / "config" / "examples" / "province.toml")
+    zone_a = [c.number for c in cfg.counters if c.zone == "A"]
+    assert zone_a
+    st = BoardState.from_config(cfg, [40], ["A"])
+    assert [c.number for c in st.snapshot().counters] == sorted(zone_a + [40])
+    assert BoardState.from_config(cfg).shown is None

@@ -35,7 +35,7 @@ class CallingBoard:
         self.dev = ctx.device
         self.topics = ctx.topics
         self.clock = ctx.clock
-        self.state = BoardState.from_config(ctx.cfg, self.dev.counters)
+        self.state = BoardState.from_config(ctx.cfg, self.dev.counters, self.dev.zones)
         self.bus = ctx.bus()
         self.loop: UiLoop | None = None
         self.painter: Painter | None = None

@@ -92,10 +92,12 @@ class BoardState:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_config(cls, cfg: Any, shown: list[int] | None = None) -> "BoardState":
+    def from_config(cls, cfg: Any, shown: list[int] | None = None,
+                    zones: list[str] | None = None) -> "BoardState":
         names = {c.number: nfc(c.name or f"Quầy {c.number}") for c in cfg.counters}
         services = {c.number: tuple(c.services) for c in cfg.counters}
-        state = cls(names, services, frozenset(shown) if shown else None)
+        wanted = set(shown or ()) | {c.number for c in cfg.counters if zones and c.zone in zones}
+        state = cls(names, services, frozenset(wanted) if (shown or zones) else None)
         for n, name in names.items():
             if state.shows(n):
                 state._counters[n] = CounterView(n, name)
