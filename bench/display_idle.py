@@ -10,6 +10,8 @@ one core. Phases (BENCH_S seconds each, default 10):
 - ticker_cpu_pct:   a notice too long for the screen, scrolling at the configured fps
 - blink_cpu_pct:    a call every highlight_s seconds (the hero blinks the whole time),
                     short notice
+- call_to_frame_ms: a `called` event published by a client -> the board has redrawn with it
+                    (30 calls; includes the broker hop and the full redraw)
 - full_redraw_ms:   median time of one full-screen redraw (state changes do this)
 
 Prints one JSON object on its last line.
@@ -87,6 +89,18 @@ def main() -> int:
                     admin.publish(office.topics.ticket_event("called"), S.called(str(next(calls)), "HT", 2))
             blink = cpu_over(PHASE_S, call_now)
 
+            # A call event published -> the board has redrawn with it (flip done).
+            frame_ms = []
+            for i in range(30):
+                number = str(3001 + i)
+                r0 = board.loop.redraws
+                t0 = time.perf_counter()
+                admin.publish(office.topics.ticket_event("called"), S.called(number, "LD", 4))
+                assert wait_until(lambda: board.loop.redraws > r0
+                                  and getattr(board.state.snapshot().latest, "number", None) == number, 10, 0.0005)
+                frame_ms.append((time.perf_counter() - t0) * 1000)
+                time.sleep(0.05)
+
             def redraw_ms() -> float:
                 t = time.perf_counter()
                 board._draw(board.loop.surface)
@@ -102,6 +116,8 @@ def main() -> int:
         "ticker_cpu_pct": round(ticker, 2), "ticker_fps": dev.scroll_fps,
         "ticker_steps_per_s": round(ticker_steps / PHASE_S, 1),
         "blink_cpu_pct": round(blink, 2),
+        "call_to_frame_ms_p50": round(statistics.median(frame_ms), 2),
+        "call_to_frame_ms_max": round(max(frame_ms), 2),
         "full_redraw_ms": round(statistics.median(samples), 2),
         "full_redraw_ms_max": round(max(samples), 2),
     }
