@@ -194,3 +194,14 @@ def test_script_reads_a_lettered_counter(tmp_path: Path) -> None:
     ann = render(pack, script(call), 1, call)
     assert [s["text"] for s in ann.sequence if s["kind"] in ("number", "counter")] == [
         "xê một trăm mười tám", "xê sáu"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--rate", "100"], "sample rate 100"), (["--speed", "5"], "speed 5"),
+    (["--dialect", "south", "--call-text", " "], "must not be empty"),
+])
+def test_build_rejects_bad_settings(tmp_path: Path, argv: list[str], message: str,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["--out", str(tmp_path / "p"), *argv]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "p" / MANIFEST).exists()

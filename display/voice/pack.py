@@ -240,6 +240,12 @@ def build_pack(out: Path | str, *, dialect: str = "north", speed: int = 140, rat
     """
     if dialect not in ESPEAK_VOICES:
         raise PackError(f"unknown dialect {dialect!r}: north or south")
+    if not 8000 <= rate <= 96000:
+        raise PackError(f"sample rate {rate} is outside 8000..96000 Hz")
+    if not 80 <= speed <= 450:
+        raise PackError(f"speed {speed} is outside 80..450 words per minute")
+    if not call_text.strip() or not counter_text.strip():
+        raise PackError("the call and counter phrases must not be empty")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     voice = ESPEAK_VOICES[dialect]
