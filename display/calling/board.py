@@ -53,6 +53,7 @@ class CallingBoard:
         self._wake = threading.Event()
         self._deadlines: list[float] = []
         self._screen_every = 0.0
+        self._last_turn = time.monotonic()
         self._screen_drawn: tuple[int, int] = (-1, -1)
 
     # ------------------------------------------------------------------ lifecycle
@@ -77,7 +78,10 @@ class CallingBoard:
         self.bus.stop()
 
     def healthy(self) -> bool:
-        return self._thread.is_alive()
+        """For the systemd watchdog: the UI thread runs and has turned within the last 30 s."""
+        if not self._thread.is_alive():
+            return False
+        return not self.ready.is_set() or time.monotonic() - self._last_turn < 30.0
 
     def run_on_ui(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Run `fn` on the UI thread and return its result (tools, tests, screenshots)."""
@@ -182,7 +186,7 @@ class CallingBoard:
         """
         assert self.loop is not None
         while not self._stopping.is_set():
-            stepped = time.monotonic()
+            stepped = self._last_turn = time.monotonic()
             self.loop.step(0.0)
             while self._deadlines and self._deadlines[0] <= stepped:
                 heapq.heappop(self._deadlines)
