@@ -202,6 +202,8 @@ class VoiceDaemon:
                 return
             if ann.missing:
                 log.warning("voice pack has no clip for %s", ", ".join(ann.missing))
+            if self._stopping.is_set():
+                return
             started = P.rfc3339(self.ctx.clock.now())
             record = self._record(ann, started)
             self._publish("started", call, duration_s=round(ann.duration_s, 3), repeat=self.dev.repeat)
