@@ -62,12 +62,17 @@ def test_latest_call_from_retained_state_does_not_blink_but_events_do() -> None:
                   recall=True)
     snap = st.snapshot()
     assert snap.latest.recall and snap.latest.seq == seq + 1
-    assert [r[0] for r in snap.recent] == ["1024", "2035", "1023"]  # a recall adds no line
+    assert [r[0] for r in snap.recent] == ["1024", "2035", "1023"]  # a recall adds no second line
+    st.apply_call(P.TicketEvent.model_validate(S.called("1023", "DD", 1, ts="2026-11-23T09:51:00+07:00")),
+                  recall=True)
+    assert [r[0] for r in st.snapshot().recent] == ["1023", "1024", "2035"]  # recalled: back on top
+    st.apply_queue(P.QueueState.model_validate(S.queue_state([("1023", 1), ("1024", 1), ("1023", 1)])))
+    assert [r[0] for r in st.snapshot().recent] == ["1023", "1024"]  # the engine lists recalls too
     st.settle()
     assert st.snapshot().latest.live is False
     # A queue state arriving later keeps the live call as the latest one.
     st.apply_queue(P.QueueState.model_validate(S.queue_state([("2035", 2)])))
-    assert st.snapshot().latest.number == "1024"
+    assert st.snapshot().latest.number == "1023"
 
 
 def test_shown_counters_filter_everything() -> None:

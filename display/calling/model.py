@@ -130,8 +130,12 @@ class BoardState:
         wanted = self._shown_services()
         services = tuple(ServiceView(s.code, nfc(s.name), s.open, s.waiting, s.last_called)
                          for s in qs.services if wanted is None or s.code in wanted)
-        recent = tuple((r.number, r.counter, nfc(self.counter_names.get(r.counter) or r.counter_name))
-                       for r in qs.recent_calls if self.shows(r.counter))[: self.recent_max]
+        recent: tuple[tuple[str, int, str], ...] = ()
+        for r in qs.recent_calls:  # newest first; a recalled number is listed once, at its newest
+            entry = (r.number, r.counter, nfc(self.counter_names.get(r.counter) or r.counter_name))
+            if self.shows(r.counter) and entry not in recent:
+                recent += (entry,)
+        recent = recent[: self.recent_max]
         with self._lock:
             before = (self._services, self._recent, self._latest, self._has_queue)
             if self._day is not None and qs.day != self._day:
@@ -152,8 +156,7 @@ class BoardState:
             self._seq += 1
             self._latest = LatestCall(ev.ticket.number, counter, name, recall, True, self._seq)
             entry = (ev.ticket.number, counter, name)
-            if not recall and (not self._recent or self._recent[0] != entry):
-                self._recent = ((entry,) + tuple(r for r in self._recent if r != entry))[: self.recent_max]
+            self._recent = ((entry,) + tuple(r for r in self._recent if r != entry))[: self.recent_max]
             return True
 
     def apply_notice(self, notice: P.Notice | None) -> bool:
