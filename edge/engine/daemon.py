@@ -207,10 +207,9 @@ class Engine:
             fields, fx = self.q.command(number, req, now)
             return fields, fx, []
         if kind == "rating":
-            fields = dict(_ratings.submit(self.conn, req, now))
-            event = fields.pop("_event", None)
-            extra = [(self.topics.event("rating"), event)] if event else []
-            return fields, Effects(), extra
+            fields = _ratings.submit(self.conn, req, now)
+            event = _ratings.event(self.conn, fields["rating_id"], now)
+            return fields, Effects(), [(self.topics.rating_event, event)]
         if kind == "admin":
             return self._admin(req, now)
         raise EngineError("bad_request")

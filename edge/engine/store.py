@@ -109,8 +109,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
         except ImportError:
             ratings = None  # type: ignore[assignment]
         if ratings is not None and "ratings" not in db.table_names():
-            for stmt in [s for s in ratings.SCHEMA.split(";") if s.strip()]:
-                conn.execute(stmt)
+            ratings.ensure_schema(conn)
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
