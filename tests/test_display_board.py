@@ -82,7 +82,7 @@ def test_retained_state_shows_at_once_and_a_call_blinks(ward: TestOffice) -> Non
     assert wait_until(lambda: (board.state.snapshot().latest.number == "1024"
                                and board.state.snapshot().counters[0].serving == "1024"), 10)
     assert wait_until(lambda: hero_pixel(board) != red, 5, interval=0.05)  # blinking: inverted colours
-    board.screenshot(SHOTS / "display-calling-blink.png")
+    board.screenshot(SHOTS / "display-calling-blink.png", blink_on=False)
     assert wait_until(lambda: hero_pixel(board) == red, 5, interval=0.05)
     assert wait_until(lambda: not board.state.snapshot().latest.live, 15)  # blinking stopped
     d = drawn(board)

@@ -101,12 +101,26 @@ class CallingBoard:
             raise TimeoutError("the UI thread did not answer")
         return box[0] if box else None
 
-    def screenshot(self, path: Path | str) -> Path:
-        """Draw the current state and save it as PNG."""
+    def screenshot(self, path: Path | str, *, blink_on: bool | None = None,
+                   ticker_offset: float | None = 0.0) -> Path:
+        """Draw the current state and save it as PNG.
+
+        By default the notice is drawn from its start, so pictures for the docs do not
+        change from run to run; `blink_on` picks a blink phase (None: the current one).
+        """
         def shot() -> Path:
             assert self.loop is not None
-            self._draw(self.loop.surface)
-            return save_screenshot(self.loop.surface, path)
+            saved = (self._blink_on, self._ticker_offset)
+            if blink_on is not None:
+                self._blink_on = blink_on
+            if ticker_offset is not None:
+                self._ticker_offset = ticker_offset
+            try:
+                self._draw(self.loop.surface)
+                return save_screenshot(self.loop.surface, path)
+            finally:
+                self._blink_on, self._ticker_offset = saved
+                self.loop.invalidate()
         return self.run_on_ui(shot)
 
     # ------------------------------------------------------------------ bus side
