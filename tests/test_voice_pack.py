@@ -205,3 +205,18 @@ def test_build_rejects_bad_settings(tmp_path: Path, argv: list[str], message: st
     assert cli_main(["--out", str(tmp_path / "p"), *argv]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "p" / MANIFEST).exists()
+
+
+@pytest.mark.parametrize("chime,kinds", [
+    ("each", ["chime", "phrase", "number", "phrase", "counter"] * 2),
+    ("once", ["chime", "phrase", "number", "phrase", "counter", "phrase", "number", "phrase", "counter"]),
+    ("none", ["phrase", "number", "phrase", "counter"] * 2),
+])
+def test_chime_each_once_or_never(tmp_path: Path, chime: str, kinds: list[str]) -> None:
+    pack = VoicePack.load(make_recorded_pack(tmp_path))
+    call = Call("7", 1)
+    ann = render(pack, script(call), 2, call, chime)
+    assert [s["kind"] for s in ann.sequence] == kinds
+    clip_samples = sum(len(pack.clips[k]) for s in ann.sequence for k in s["clips"])
+    gaps = (len(kinds) - 2) * pack.rate * pack.manifest.gap_ms // 1000
+    assert len(ann.samples) == clip_samples + gaps + pack.rate * pack.manifest.repeat_pause_ms // 1000

@@ -87,13 +87,32 @@ def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
     ]
 
 
-def render(pack: VoicePack, segments: list[Segment], repeat: int, call: Call) -> Announcement:
-    """Join the clips of `segments`, `repeat` times, into one buffer with its record."""
+def render(pack: VoicePack, segments: list[Segment], repeat: int, call: Call,
+           chime: str = "each") -> Announcement:
+    """Join the clips of `segments`, `repeat` times, into one buffer with its record.
+
+    `chime`: "each" repetition starts with it, only the first ("once"), or "none".
+    """
+    parts: list[np.ndarray] = []
+    sequence: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for i in range(repeat):
+        with_chime = chime == "each" or (chime == "once" and i == 0)
+        segs = [s for s in segments if with_chime or s.kind != "chime"]
+        samples, record = _join(pack, segs, missing)
+        if i:
+            parts.append(pack.silence(pack.manifest.repeat_pause_ms))
+        parts += samples
+        sequence += [dict(r, repeat=i + 1) for r in record]
+    samples = np.concatenate(parts) if parts else np.zeros(0, np.int16)
+    return Announcement(call, samples, pack.rate, sequence, sorted(set(missing)))
+
+
+def _join(pack: VoicePack, segments: list[Segment], missing: list[str]) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+    """The clips of one repetition with the gaps between segments, and their record."""
     gap = pack.silence(pack.manifest.gap_ms)
-    pause = pack.silence(pack.manifest.repeat_pause_ms)
     one: list[np.ndarray] = []
     record: list[dict[str, Any]] = []
-    missing: list[str] = []
     for seg in segments:
         if seg.key is not None:
             keys = [seg.key] if seg.key in pack.clips else []
@@ -109,12 +128,4 @@ def render(pack: VoicePack, segments: list[Segment], repeat: int, call: Call) ->
             one.append(gap)
         one += [pack.clips[k] for k in keys]
         record.append({"kind": seg.kind, "text": text, "clips": keys})
-    parts: list[np.ndarray] = []
-    sequence: list[dict[str, Any]] = []
-    for i in range(repeat):
-        if i:
-            parts.append(pause)
-        parts += one
-        sequence += [dict(r, repeat=i + 1) for r in record]
-    samples = np.concatenate(parts) if parts else np.zeros(0, np.int16)
-    return Announcement(call, samples, pack.rate, sequence, sorted(set(missing)))
+    return one, record

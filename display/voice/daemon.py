@@ -185,7 +185,7 @@ class VoiceDaemon:
     def compose(self, call: Call) -> Announcement:
         assert self.pack is not None
         segments = script(call, self.dev.dialect, self.dev.digit_by_digit, self.dev.four_word)
-        return render(self.pack, segments, self.dev.repeat, call)
+        return render(self.pack, segments, self.dev.repeat, call, self.dev.chime)
 
     def _announce(self, item: _Item) -> None:
         call = item.call

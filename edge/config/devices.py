@@ -102,6 +102,7 @@ class VoiceDevice(DeviceBase):
     digit_by_digit: bool = Field(False, description="Read numbers digit by digit")
     four_word: Literal["tư", "bốn"] = Field("tư", description="A final 4 after 'mươi': hai mươi tư or hai mươi bốn")
     repeat: int = Field(2, ge=1, le=5, description="Times each announcement is said")
+    chime: Literal["each", "once", "none"] = Field("each", description="The chime before every repetition, only the first, or never")
     max_delay_s: float = Field(120, ge=5, description="A call still unannounced this long after it arrived is dropped (reported), not said late")
     max_files: int = Field(500, ge=1, description="wav backend: newest announcements kept in output_dir")
 
