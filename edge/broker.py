@@ -87,12 +87,13 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
                    f"topic write {t.error}", f"topic write {t.display_notice}"],
         "hub": [read_all, own_status("hub"), f"topic write {root}/reply/#", f"topic write {t.error}",
                 f"topic write {root}/event/hub/#", f"topic write {t.dossier_lookup}"],
-        "simulator": [read_all, f"topic write {t.ticket_issue}", f"topic write {root}/counter/+/command",
+        "simulator": [read_all, f"topic write {t.error}", f"topic write {t.ticket_issue}", f"topic write {root}/counter/+/command",
                       f"topic write {t.rating_submit}", f"topic write {t.dossier_lookup}",
                       f"topic write {root}/scan/+", own_status("simulator")],
     }
     for d in cfg.devices:
-        lines = [read_all, own_status(d.id)]
+        # every daemon may report bad input on the error topic (PROTOCOL.md "Bad input")
+        lines = [read_all, own_status(d.id), f"topic write {t.error}"]
         if d.kind == "kiosk":
             lines.append(f"topic write {t.dossier_lookup}" if d.mode == "lookup" else f"topic write {t.ticket_issue}")
             if d.mode == "ticket" and d.printer:
@@ -105,10 +106,8 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
             lines.append(f"topic write {t.rating_submit}")
         elif d.kind == "scanner":
             lines.append(f"topic write {t.scan(d.id)}")
-        elif d.kind == "voice":  # bad ticket events are reported on the error topic
-            lines += [f"topic write {root}/event/voice/#", f"topic write {t.error}"]
-        elif d.kind == "display":
-            lines.append(f"topic write {t.error}")
+        elif d.kind == "voice":
+            lines.append(f"topic write {root}/event/voice/#")
         elif d.kind == "camera":
             lines.append(f"topic write {root}/event/camera/#")
         rules[d.id] = lines
