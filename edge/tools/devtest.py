@@ -222,7 +222,7 @@ def test_camera(run: TestRun) -> None:
         finally:
             cap.release()
     run.out_dir.mkdir(parents=True, exist_ok=True)
-    path = run.out_dir / f"frame-{time.strftime('%Y%m%d-%H%M%S')}.png"
+    path = run.out_dir / f"frame-{Clock(run.cfg.office.tz).now():%Y%m%d-%H%M%S}.png"
     if not cv2.imwrite(str(path), frame):
         raise DeviceTestFailed(f"cannot write {path}")
     h, w = frame.shape[:2]
