@@ -115,7 +115,7 @@ def office_udev_rules(cfg: OfficeConfig, units: list[UnitPlan]) -> str:
                 lines.append(f'SUBSYSTEM=="usb", ENV{{DEVTYPE}}=="usb_device", ATTR{{idVendor}}=="{vid}", '
                              f'ATTR{{idProduct}}=="{pid}", GROUP="lp", MODE="0660", SYMLINK+="motcua/{d.id}"')
             else:
-                lines.append(f'SUBSYSTEM=="input", KERNEL=="event*", ENV{{ID_INPUT_KEYBOARD}}=="1", '
+                lines.append(f'SUBSYSTEM=="input", KERNEL=="event*", ENV{{ID_INPUT_KEY}}=="1", '
                              f'ATTRS{{idVendor}}=="{vid}", ATTRS{{idProduct}}=="{pid}", GROUP="input", '
                              f'MODE="0660", SYMLINK+="motcua/{d.id}"')
         elif getattr(d, "port", None):
