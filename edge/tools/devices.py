@@ -19,7 +19,9 @@ from edge.config import OfficeConfig
 log = logging.getLogger(__name__)
 
 KEY_Z_ROW = (16, 25)  # KEY_Q..KEY_P: a full keyboard has letter keys
-KEY_ENTER = 28
+KEY_ENTER, KEY_KPENTER = 28, 96
+TOP_DIGITS = range(2, 12)                            # KEY_1 .. KEY_0
+PAD_DIGITS = (71, 72, 73, 75, 76, 77, 79, 80, 81, 82)  # KEY_KP7 .. KEY_KP0
 EV_KEY = 1
 
 
@@ -148,12 +150,12 @@ def scan_inputs(sysfs: Path, dev: Path) -> list[Found]:
             continue
         inp = (entry / "device").resolve()
         keys = _bitmap(_read(inp / "capabilities/key"))
-        if not (_bitmap(_read(inp / "capabilities/ev")) >> EV_KEY) & 1 or not (keys >> KEY_ENTER) & 1:
+        has = lambda codes: all((keys >> k) & 1 for k in codes)  # noqa: E731
+        if not (_bitmap(_read(inp / "capabilities/ev")) >> EV_KEY) & 1:
             continue
-        digits = all((keys >> k) & 1 for k in range(2, 12))  # KEY_1..KEY_0
-        letters = all((keys >> k) & 1 for k in range(KEY_Z_ROW[0], KEY_Z_ROW[1] + 1))
-        if not digits:
-            continue
+        if not ((has([KEY_ENTER]) and has(TOP_DIGITS)) or (has([KEY_KPENTER]) and has(PAD_DIGITS))):
+            continue  # mice, power buttons, media keys: no digits and Enter
+        letters = has(range(KEY_Z_ROW[0], KEY_Z_ROW[1] + 1))
         usbdev = _usb_parent(inp, sysfs)
         info = _usb_info(usbdev)
         if not info["usb"]:
