@@ -4,6 +4,7 @@ from __future__ import annotations
 import getpass
 import json
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -132,6 +133,9 @@ def test_queued_messages_survive_an_office_broker_restart(bridged) -> None:
     assert wait_until(lambda: set(central.seqs(topic)) >= set(range(1, 11)), 20), central.seqs(topic)
 
 
+DOWN = f"motcua-down/v1/{OFFICE}"
+
+
 def test_only_the_inbound_topics_come_from_the_centre(bridged) -> None:
     office, central = bridged
     admin = office.client("admin")
@@ -143,14 +147,47 @@ def test_only_the_inbound_topics_come_from_the_centre(bridged) -> None:
     try:
         # the bridge subscribes on the centre once connected; retry until the notice crosses
         def crossed() -> bool:
-            pub.publish(f"{ROOT}/ticket/issue", b'{"id":"x","reply_to":"motcua/v1/TEST.01.H99/reply/x"}', qos=1)
-            pub.publish(f"{ROOT}/display/notice", '{"text":"Nghỉ trưa từ 11:30"}'.encode(), qos=1).wait_for_publish(5)
+            pub.publish(f"{DOWN}/ticket/issue", b'{"id":"x","reply_to":"motcua/v1/TEST.01.H99/reply/x"}', qos=1)
+            pub.publish(f"{ROOT}/event/ticket/called", b'{"seq": 99}', qos=1)  # the office's own tree: never in
+            pub.publish(f"{DOWN}/display/notice", '{"text":"Nghỉ trưa từ 11:30"}'.encode(), qos=1).wait_for_publish(5)
             return f"{ROOT}/display/notice" in seen
         assert wait_until(crossed, 10, interval=0.3)
-        assert f"{ROOT}/ticket/issue" not in seen
+        assert f"{ROOT}/ticket/issue" not in seen and f"{ROOT}/event/ticket/called" not in seen
     finally:
         pub.disconnect()
         pub.loop_stop()
+
+
+@pytest.mark.parametrize("try_private", [True, False], ids=["mosquitto-bridge-mode", "plain-client-like-emqx"])
+def test_a_notice_from_the_centre_does_not_loop(tmp_path: Path, try_private: bool) -> None:
+    central = Central(tmp_path / "central").start()
+    office = TestOffice(tmp_path / "office", SMALL)
+    B.write_bridge(office.data, OFFICE, B.CentralLink(f"127.0.0.1:{central.port}", restart=(1, 2),
+                                                      try_private=try_private))
+    office.start()
+    central.connect_sub()
+    try:
+        admin = office.client("admin")
+        at_office: list[bytes] = []
+        admin.subscribe(f"{ROOT}/display/notice", lambda t, p: at_office.append(p))
+        pub = central.client("central-ops")
+        pub.connect("127.0.0.1", central.port)
+        pub.loop_start()
+        try:
+            # wait for the link: an event from the office reaching the centre
+            publish_events(office, range(1, 2))
+            assert wait_until(lambda: central.seqs(f"{ROOT}/event/ticket/issued") == [1], 10)
+            pub.publish(f"{DOWN}/display/notice", b'{"text":"x"}', qos=1).wait_for_publish(5)
+            assert wait_until(lambda: len(at_office) >= 1, 10)
+            up = lambda: [t for t, _, _ in central.got if t == f"{ROOT}/display/notice"]  # noqa: E731
+            time.sleep(1.5)  # a loop would have gone round hundreds of times by now
+            assert len(at_office) == 1 and len(up()) <= 1, (len(at_office), len(up()))
+        finally:
+            pub.disconnect()
+            pub.loop_stop()
+    finally:
+        office.close()
+        central.close()
 
 
 def test_bridge_conf_text_and_validation(tmp_path: Path) -> None:
@@ -160,7 +197,7 @@ def test_bridge_conf_text_and_validation(tmp_path: Path) -> None:
     assert "connection motcua-000.21.17.H15\n" in text
     assert "cleansession false\n" in text and "local_cleansession false\n" in text
     assert "topic motcua/v1/000.21.17.H15/# out 1\n" in text
-    assert "topic motcua/v1/000.21.17.H15/admin/engine in 1\n" in text
+    assert "topic admin/engine in 1 motcua/v1/000.21.17.H15/ motcua-down/v1/000.21.17.H15/\n" in text
     assert "try_private false\n" in text and "bridge_cafile /etc/motcua/central-ca.pem\n" in text
     path = B.write_bridge(tmp_path, "000.21.17.H15", link)
     assert path == tmp_path / "broker/conf.d/bridge.conf" and path.stat().st_mode & 0o777 == 0o600
@@ -203,7 +240,7 @@ def test_central_acl_lets_each_office_write_only_its_own_tree(tmp_path: Path) ->
     base = tmp_path / "central"
     base.mkdir()
     port = free_port()
-    users = {OFFICE: "pw-office", "OTHER.02.H01": "pw-other", "dashboard": "pw-dash"}
+    users = {OFFICE: "pw-office", "OTHER.02.H01": "pw-other", "dashboard": "pw-dash", "ops": "pw-ops"}
     (base / "passwd").write_text("".join(f"{u}:{mosquitto_hash(p)}\n" for u, p in users.items()))
     acl = Path(__file__).parent.parent / "config/bridge/central.acl"
     (base / "mosquitto.conf").write_text(f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
@@ -233,6 +270,19 @@ def test_central_acl_lets_each_office_write_only_its_own_tree(tmp_path: Path) ->
         assert wait_until(lambda: sum(ROOT in g for g in got) >= 3, 10), got
         assert f'{ROOT}/event/ticket/issued {{"seq": -1}}' not in got  # denied: not its tree
         assert 'motcua/v1/OTHER.02.H01/event/ticket/issued {"seq": 0}' in got
+        # the operations desk posts a notice for this office; its bridge may read it
+        notices: list[bytes] = []
+        office.client("admin").subscribe(f"{ROOT}/display/notice", lambda t, p: notices.append(p))
+        ops = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="ops")
+        ops.username_pw_set("ops", "pw-ops")
+        ops.connect("127.0.0.1", port)
+        ops.loop_start()
+        try:
+            assert wait_until(lambda: bool(ops.publish(f"{DOWN}/display/notice", '{"text":"Mất điện chiều nay"}'.encode(),
+                                                       qos=1).wait_for_publish(5) or notices), 10, interval=0.3)
+        finally:
+            ops.disconnect()
+            ops.loop_stop()
     finally:
         for c in (dash, rogue):
             c.disconnect()

@@ -1,7 +1,10 @@
 """The office broker's bridge to a central cluster (Mosquitto or EMQX).
 
 The office's whole topic tree goes out (state, events, device health), and only the
-topics the centre may act on come in (by default the display notice). The bridge keeps
+topics the centre may act on come in (by default the display notice). The centre sends
+those under its own root, `motcua-down/v1/{office}/...`, which the bridge maps onto the
+office's tree: the inbound and outbound topics never overlap on the centre, so a message
+cannot loop, even to a broker that does not know mosquitto's bridge mode (EMQX). The bridge keeps
 a persistent session on both ends (`cleansession false`), so QoS 1 messages published
 while the link is down wait in the office broker (persisted to disk) and are delivered
 when it returns. The file goes to DATA/broker/conf.d/bridge.conf, which the generated
@@ -20,6 +23,9 @@ from pathlib import Path
 from edge.protocol import Topics
 
 log = logging.getLogger(__name__)
+
+#: Root of the topics the centre publishes for an office (mapped onto the office's own root).
+DOWN_ROOT = "motcua-down/v1"
 
 _ADDRESS = re.compile(r"^[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?$")
 _LEVELS = re.compile(r"^[A-Za-z0-9._/+#-]+$")
@@ -89,7 +95,8 @@ def bridge_conf(office_id: str, link: CentralLink) -> str:
     if link.cafile:
         lines += [f"bridge_cafile {link.cafile}", "bridge_insecure false", "bridge_tls_version tlsv1.2"]
     lines.append(f"topic {root}/# out {link.qos}")
-    lines += [f"topic {root}/{t} in {link.qos}" for t in link.inbound]
+    down = f"{DOWN_ROOT}/{office_id}/"
+    lines += [f"topic {t} in {link.qos} {root}/ {down}" for t in link.inbound]
     return "\n".join(lines) + "\n"
 
 
