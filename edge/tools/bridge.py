@@ -112,6 +112,9 @@ def write_bridge(data_dir: Path, office_id: str, link: CentralLink) -> Path:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(bridge_conf(office_id, link))
+    if os.geteuid() == 0:  # written with sudo: the broker (user motcua) owns conf.d and must read it
+        owner = path.parent.stat()
+        os.chown(tmp, owner.st_uid, owner.st_gid)
     os.replace(tmp, path)
     return path
 
