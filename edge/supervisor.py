@@ -39,6 +39,7 @@ class Child:
     next_start: float = 0.0
     restarts: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
 
 
 def daemon_available(name: str) -> bool:
@@ -50,14 +51,14 @@ def daemon_available(name: str) -> bool:
 
 
 def default_sim_clock(cfg: OfficeConfig, now: datetime | None = None) -> str:
-    """A working day's opening minus five minutes, today or the next working day, at 10x."""
+    """A working day's opening minus two minutes, today or the next working day, at 10x."""
     tz = cfg.office.tz
     now = now or datetime.now(tz)
     for add in range(0, 8):
         day = (now + timedelta(days=add)).date()
         spans = cfg.office.hours.spans(day.weekday())
         if spans and day not in cfg.office.holidays:
-            start = datetime.combine(day, spans[0].start, tz) - timedelta(minutes=5)
+            start = datetime.combine(day, spans[0].start, tz) - timedelta(minutes=2)
             return f"{start.strftime('%Y-%m-%dT%H:%M')}x10"
     return f"{now.strftime('%Y-%m-%dT%H:%M')}x10"
 
@@ -133,6 +134,12 @@ def run_office(args: argparse.Namespace, cfg: OfficeConfig) -> int:
     view = None
     if args.simulate and not args.no_view and sys.stdout.isatty():
         view = _start_view(args, broker_arg, env)
+        if view is not None:  # the live view owns the terminal: daemons log to files
+            logs = args.data / "logs"
+            logs.mkdir(exist_ok=True)
+            for c in children:
+                c.log_path = logs / f"{c.name}.log"
+            log.info("daemon logs in %s", logs)
     deadline = time.monotonic() + args.duration if args.duration else None
     try:
         while not stop.is_set():
@@ -165,13 +172,18 @@ def _tend(c: Child, env: dict[str, str], now: float) -> None:
             if now - c.started > STABLE_AFTER_S:
                 c.backoff = 1.0
             return
-        log.warning("%s exited with %s; restarting in %.0f s", c.name, code, c.backoff)
+        log.warning("%s exited with %s; restarting in %.0f s%s", c.name, code, c.backoff,
+                    f" (log: {c.log_path})" if c.log_path else "")
         c.proc = None
         c.next_start = now + c.backoff
         c.backoff = min(c.backoff * 2, BACKOFF_MAX_S)
         c.restarts += 1
     if now >= c.next_start:
-        c.proc = subprocess.Popen(c.argv, env={**env, **c.extra_env})
+        if c.log_path is not None:
+            with open(c.log_path, "ab") as out:
+                c.proc = subprocess.Popen(c.argv, env={**env, **c.extra_env}, stdout=out, stderr=out)
+        else:
+            c.proc = subprocess.Popen(c.argv, env={**env, **c.extra_env})
         c.started = now
 
 
