@@ -11,13 +11,24 @@ Modules:
 - ``edge.ui.keyboard`` -- (reserved) on-screen keyboard, written by another helper.
 
 Everything here is import-safe without a display; pygame is initialised by ``UiLoop``
-or by ``init_headless_ok()`` callers.
+or by ``edge.ui.fonts.font()``. ``from edge.ui import font_path`` does not import pygame.
 """
+import importlib
+from typing import Any
+
 from edge.ui.fonts import font, font_path, nfc
-from edge.ui.loop import Tap, UiLoop
-from edge.ui.shot import save_screenshot
-from edge.ui.text import blit_text, fit_font, render_text, wrap_lines
-from edge.ui.widgets import Button
+
+_LAZY = {  # pygame-heavy names load on first use, so Pillow-only users (printer) stay light
+    "Tap": "edge.ui.loop", "UiLoop": "edge.ui.loop", "save_screenshot": "edge.ui.shot",
+    "blit_text": "edge.ui.text", "fit_font": "edge.ui.text", "render_text": "edge.ui.text",
+    "wrap_lines": "edge.ui.text", "Button": "edge.ui.widgets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'edge.ui' has no attribute {name!r}")
 
 __all__ = [
     "Button", "Tap", "UiLoop", "blit_text", "fit_font", "font", "font_path", "nfc",
