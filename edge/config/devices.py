@@ -178,6 +178,7 @@ class CameraDevice(DeviceBase):
     clip_post_s: float = Field(5, ge=0, le=30, description="Seconds recorded after it")
     occupancy_interval_s: float = Field(60, ge=1, description="Waiting-area cameras: seconds between occupancy estimates")
     jpeg_quality: int = Field(80, ge=30, le=100, description="JPEG quality of snapshots and clip frames")
+    person_area: float = Field(0.011, gt=0, lt=1, description="Waiting-area cameras: share of the frame one seated person covers")
 
 
 Device = Annotated[
