@@ -421,6 +421,33 @@ class CameraEvent(Payload):
     ts: str
 
 
+PrintOutcome = Literal["queued", "printed", "expired", "rejected"]
+
+
+class PrintJob(Payload):
+    """A ticket to print, on `Topics.print_job(printer)` (kiosk -> printer); the printer lays it out."""
+
+    job_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    ticket: Ticket
+    waiting_ahead: int | None = None
+    estimated_wait_s: int | None = None
+    source: str | None = Field(default=None, max_length=64)
+    reprint: bool = False
+    created_at: str
+
+
+class PrintResult(Payload):
+    """Outcome of a print job on `Topics.print_result(printer)`: queued, then printed or expired."""
+
+    job_id: str
+    ticket_id: str | None = None
+    number: str | None = None
+    outcome: PrintOutcome
+    detail: str | None = None
+    queued: int = 0
+    ts: str
+
+
 # --------------------------------------------------------------------------- requests
 
 

@@ -34,6 +34,8 @@ class PrinterDevice(DeviceBase):
     profile: str = Field("default", description="python-escpos printer profile, e.g. TM-T88V")
     native_qr: bool | None = Field(None, description="Use the printer's QR engine (None: from the profile)")
     max_job_age_s: int = Field(600, ge=10, description="Jobs older than this are dropped instead of printed")
+    flow_control: Literal["dsrdtr", "rtscts", "xonxoff", "none"] = Field("dsrdtr", description="Serial flow control")
+    poll_s: float = Field(2, gt=0, le=60, description="Seconds between printer status polls")
 
 
 class KioskDevice(DeviceBase):
@@ -47,6 +49,8 @@ class KioskDevice(DeviceBase):
     fullscreen: bool = Field(True, description="Fullscreen window")
     idle_timeout_s: float = Field(15, ge=2, description="Back to the home screen after this")
     ask_priority: bool = Field(True, description="Offer the priority choice")
+    print_timeout_s: float = Field(8, gt=0, le=60, description="Wait this long for the printer to confirm a ticket")
+    issue_timeout_s: float = Field(1.5, gt=0, le=30, description="Wait this long for the engine per issue attempt (retried once with the same id)")
 
 
 class LedDevice(DeviceBase):
