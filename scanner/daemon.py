@@ -1,0 +1,81 @@
+"""The `scanner` daemon: one reader (by backend) -> repeat filter -> the scan topic.
+
+The reader runs in its own named thread and recovers from unplugs by itself; its states
+become the device status (`ok` while reading, `error` with the reason while the reader is
+away), so a technician sees a missing reader on the status topic.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from edge.daemon import DaemonContext
+from edge.protocol import Scan, rfc3339
+from scanner.base import Read, Reader, ReaderState, reader_class
+from scanner.repeat import RepeatFilter
+
+log = logging.getLogger(__name__)
+
+
+class ScannerDaemon:
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.device = ctx.device
+        self.bus = ctx.bus()
+        self.repeats = RepeatFilter(self.device.repeat_window_s)
+        cls = reader_class(self.device.backend)
+        kwargs: dict[str, Any] = {}
+        if self.device.backend in ("file", "virtual"):
+            kwargs["default_path"] = ctx.state_dir / "codes.txt"
+        self.reader: Reader = cls(self.device, self._on_read, self._on_state, **kwargs)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"reader-{self.device.id}", daemon=True)
+        self.published = 0
+        self.dropped = 0
+
+    def start(self) -> None:
+        self.bus.start()
+        self.bus.set_status("warning", {"reader": "connecting"})
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=3)
+        self.bus.stop()
+
+    def healthy(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.reader.run(self._stop)
+            except Exception:  # a bug in a backend must not silence the reader for good
+                log.exception("reader %s crashed; restarting it", self.device.id)
+                self._on_state(ReaderState.ERROR, {"reason": "reader crashed; restarting"})
+                self._stop.wait(2)
+
+    def _on_state(self, state: ReaderState, detail: dict[str, Any]) -> None:
+        info = {"reader": state.value, "backend": self.device.backend, **detail}
+        if state == ReaderState.READY:
+            self.bus.set_status("ok", info)
+        elif state in (ReaderState.CONNECTING,):
+            self.bus.set_status("warning", info)
+        elif state in (ReaderState.DISCONNECTED, ReaderState.ERROR):
+            self.bus.set_status("error", info)
+
+    def _on_read(self, read: Read) -> None:
+        if not self.repeats.accept(read.code):
+            self.dropped += 1
+            log.debug("repeat of %s dropped", read.code)
+            return
+        scan = Scan(code=read.code, symbology=read.symbology, source=read.source,
+                    ts=rfc3339(self.ctx.clock.now()))
+        self.bus.publish(self.ctx.topics.scan(self.device.id), scan)
+        self.published += 1
+        log.info("scan %s (%s, %s)", read.code, read.symbology, read.source)
+
+
+def create(ctx: DaemonContext) -> ScannerDaemon:
+    return ScannerDaemon(ctx)
