@@ -1,0 +1,223 @@
+"""Printer daemon: print jobs over MQTT -> durable queue -> backend; status polled and published.
+
+Flow: a kiosk publishes a ``PrintJob`` on ``print/<printer>/job``. We store it (SQLite,
+fsync) and answer ``queued`` on ``print/<printer>/result``, then the worker prints jobs in
+order and answers ``printed``. While the printer is off, out of paper or its cover is open
+the job waits (device status ``error`` says why); jobs older than ``max_job_age_s`` are
+dropped as ``expired`` with a log line. The backend is closed and reopened with backoff
+after any failure, so unplug/replug recovers without a restart.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from edge import protocol as P
+from edge.daemon import DaemonContext
+from printer.backends import PrinterBackend, PrinterUnavailable, create_backend
+from printer.jobs import JobQueue
+from printer.layout import TicketInfo, build_ticket
+from printer.status import PrinterStatus
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MAX_S = 10.0
+
+
+def native_qr_for(device: Any) -> bool:
+    """Config wins; otherwise ask the python-escpos profile whether it has a QR engine."""
+    if device.native_qr is not None:
+        return device.native_qr
+    try:
+        from escpos import capabilities
+        return bool(capabilities.get_profile(device.profile).features.get("qrCode", False))
+    except Exception:  # unknown profile name: raster is always safe
+        log.warning("unknown printer profile %r; printing QR as raster", device.profile)
+        return False
+
+
+class PrinterDaemon:
+    def __init__(self, ctx: DaemonContext, backend: PrinterBackend | None = None) -> None:
+        self.ctx = ctx
+        self.dev = ctx.device
+        self.backend = backend or create_backend(self.dev, ctx.data_dir)
+        self.queue = JobQueue(ctx.state_dir / "jobs.sqlite")
+        self.native_qr = native_qr_for(self.dev)
+        self.bus = ctx.bus()
+        self.topic_job = ctx.topics.print_job(self.dev.id)
+        self.topic_result = ctx.topics.print_result(self.dev.id)
+        self.last_status = PrinterStatus()
+        self._io = threading.Lock()  # backend calls from worker and poller never interleave
+        self._wake = threading.Condition()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self.bus.subscribe(self.topic_job, self._on_job)
+        self.bus.start(wait=5)
+        with self._io:
+            try:
+                self.backend.open()
+            except PrinterUnavailable as exc:
+                log.warning("printer not ready at start (%s); will keep trying", exc)
+        self.poll_status()
+        for name, fn in (("printer-worker", self._work), ("printer-status", self._poll_loop)):
+            t = threading.Thread(target=fn, name=f"{name}-{self.dev.id}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake()
+        for t in self._threads:
+            t.join(timeout=5)
+        self.bus.stop()
+        with self._io:
+            self.backend.close()
+        self.queue.close()
+
+    def healthy(self) -> bool:
+        return all(t.is_alive() for t in self._threads)
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    # ------------------------------------------------------------------ MQTT
+    def _now(self) -> str:
+        return P.rfc3339(self.ctx.clock.now())
+
+    def _result(self, job_id: str, outcome: str, ticket: dict | None = None, detail: str | None = None) -> None:
+        ticket = ticket or {}
+        self.bus.publish(self.topic_result, P.PrintResult(
+            job_id=job_id, ticket_id=ticket.get("ticket_id"), number=ticket.get("number"), outcome=outcome,
+            detail=detail, queued=self.queue.pending(), ts=self._now()))
+
+    def _on_job(self, topic: str, payload: bytes) -> None:
+        try:
+            data = P.decode_json(payload)
+            job = P.PrintJob.model_validate(data)
+        except P.BadPayload as exc:
+            self.bus.report_bad(topic, str(exc))
+            return
+        except ValidationError as exc:
+            jid = data.get("job_id") if isinstance(data.get("job_id"), str) else None
+            msg = P.describe_validation(exc)
+            self.bus.report_bad(topic, msg)
+            if jid and P.REQUEST_ID_RE.match(jid):
+                self._result(jid, "rejected", detail=msg)
+            return
+        new, state = self.queue.add(job.job_id, job.wire(), job.created_at)
+        if not new:
+            log.info("job %s seen again (state %s); not queued twice", job.job_id, state)
+        self._result(job.job_id, state, job.ticket.wire())
+        self.wake()
+
+    # ------------------------------------------------------------------ status
+    def poll_status(self) -> PrinterStatus:
+        with self._io:
+            try:
+                st = self.backend.status()
+            except Exception:
+                log.exception("status poll failed")
+                st = PrinterStatus(online=False, reason="offline")
+        changed = st != self.last_status
+        self.last_status = st
+        detail = {**st.detail(), "backend": self.backend.name, "queued": self.queue.pending(),
+                  "paper_mm": self.dev.paper_mm}
+        self.bus.set_status(st.state, detail)
+        if changed:
+            log.info("printer status: %s %s", st.state, st.detail())
+            if st.state != "error":
+                self.wake()
+        return st
+
+    def _poll_loop(self) -> None:
+        while not self._stop.wait(self.dev.poll_s):
+            self.poll_status()
+
+    # ------------------------------------------------------------------ printing
+    def ticket_info(self, job: P.PrintJob) -> TicketInfo:
+        cfg = self.ctx.cfg
+        t = job.ticket
+        try:
+            issued = datetime.fromisoformat(t.issued_at)
+        except ValueError:
+            issued = self.ctx.clock.now()
+        url = cfg.office.tracking_url
+        qr = url.replace("{ticket_id}", t.ticket_id) if url else t.ticket_id
+        return TicketInfo(
+            office_name=cfg.office.name, number=t.number, service_name=t.service_name, issued_at=issued,
+            qr_data=qr, counters=tuple(c.label for c in cfg.counters_for(t.service)),
+            waiting_ahead=job.waiting_ahead, estimated_wait_s=job.estimated_wait_s,
+            priority=t.priority, footer=cfg.office.footer, reprint=job.reprint)
+
+    def _too_old(self, job: P.PrintJob) -> bool:
+        try:
+            created = datetime.fromisoformat(job.created_at)
+        except ValueError:
+            return False
+        return (self.ctx.clock.now() - created).total_seconds() > self.dev.max_job_age_s
+
+    def print_one(self) -> bool:
+        """Print the oldest queued job; False when there is nothing to do or the printer failed."""
+        item = self.queue.next()
+        if item is None:
+            return False
+        job_id, payload, _ = item
+        job = P.PrintJob.model_validate(payload)
+        if self._too_old(job):
+            log.warning("job %s (ticket %s) is older than %ss: dropped, not printed",
+                        job_id, job.ticket.number, self.dev.max_job_age_s)
+            self.queue.mark(job_id, "expired", self._now())
+            self._result(job_id, "expired", job.ticket.wire(), "too old to print")
+            return True
+        data = build_ticket(self.ticket_info(job), self.dev.paper_mm, self.native_qr)
+        with self._io:
+            try:
+                self.backend.write(data, job_id)
+            except PrinterUnavailable as exc:
+                self.queue.attempt(job_id, str(exc))
+                log.warning("job %s not printed: %s", job_id, exc)
+                ok = False
+            else:
+                ok = True
+        if not ok:
+            self.poll_status()
+            return False
+        self.queue.mark(job_id, "printed", self._now())
+        self._result(job_id, "printed", job.ticket.wire())
+        log.info("printed ticket %s (job %s, %d bytes)", job.ticket.number, job_id, len(data))
+        return True
+
+    def _work(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                if self.last_status.state == "error" and self.queue.pending():
+                    ok = False
+                else:
+                    ok = self.print_one()
+            except Exception:
+                log.exception("print worker error")
+                ok = False
+            if ok:
+                backoff = 0.5
+                continue
+            wait = backoff if self.queue.pending() else None
+            with self._wake:
+                if not self._stop.is_set():
+                    self._wake.wait(wait if wait is not None else 60)
+            if wait is not None:
+                backoff = min(BACKOFF_MAX_S, backoff * 2)
+                if self.last_status.state == "error":
+                    self.poll_status()
+
+
+def create(ctx: DaemonContext) -> PrinterDaemon:
+    return PrinterDaemon(ctx)

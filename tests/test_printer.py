@@ -1,0 +1,241 @@
+"""Printer: ticket bytes decode back to an image whose QR reads; status validation; the daemon
+over a real broker with the virtual backend (paper out, offline, expiry, restart) and a serial
+printer on a pty pair."""
+from __future__ import annotations
+
+import json
+import os
+import pty
+import threading
+import time
+import tty
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import zxingcpp
+from pyzbar import pyzbar
+
+from edge import protocol as P
+from edge.bus import wait_until
+from printer import escpos
+from printer.daemon import PrinterDaemon
+from printer.decode import decode
+from printer.layout import TicketInfo, build_ticket
+from printer.status import parse
+
+TZ = timezone(timedelta(hours=7))
+INFO = TicketInfo(office_name="Bộ phận Một cửa UBND phường Bến Nghé", number="2023",
+                  service_name="Chứng thực - Hộ tịch", issued_at=datetime(2026, 11, 21, 8, 15, 2, tzinfo=TZ),
+                  qr_data="https://motcua.example.vn/ve/20261121-HT-0023", counters=("Quầy 1", "Quầy 2"),
+                  waiting_ahead=5, estimated_wait_s=900, priority="elderly", footer="Xin cảm ơn quý khách!")
+
+
+@pytest.mark.parametrize("paper,dots", [(80, 576), (58, 384)])
+@pytest.mark.parametrize("native", [True, False])
+def test_ticket_bytes_decode_to_readable_qr(paper, dots, native):
+    data = build_ticket(INFO, paper, native)
+    dec = decode(data, dots)
+    assert dec.unknown == []
+    assert dec.cuts == 1 and len(dec.pages) == 1
+    assert "2023" in dec.texts and "08:15:02  21/11/2026" in dec.texts
+    assert dec.image.width == dots
+    assert dec.rasters >= 6  # Vietnamese lines went as raster
+    assert (dec.qr == [INFO.qr_data]) == native
+    codes = zxingcpp.read_barcodes(dec.image)
+    assert [c.text for c in codes] == [INFO.qr_data]
+    zbar = pyzbar.decode(dec.image.convert("L"))
+    assert [z.data.decode() for z in zbar] == [INFO.qr_data]
+    if paper == 80 and native:
+        assert len(data) <= 12 * 1024, len(data)
+
+
+def test_vietnamese_never_sent_as_text_and_number_native():
+    data = build_ticket(INFO, 80, True)
+    assert "SỐ".encode() not in data and "Ư".encode() not in data
+    assert b"2023" in data and escpos.size(8, 8) in data
+
+
+def test_non_ascii_number_goes_as_raster():
+    info = TicketInfo(**{**INFO.__dict__, "number": "Đ12"})
+    dec = decode(build_ticket(info, 80, True))
+    assert "Đ12" not in "".join(dec.texts) and dec.unknown == []
+
+
+def test_decoder_reports_garbage_instead_of_crashing():
+    dec = decode(b"\x1b@hello\n\x1d\x99\x01\xff" + b"\x1dv0\x00\x10\x00")
+    assert "hello" in dec.texts
+    assert any("GS 0x99" in u for u in dec.unknown)
+    assert any("truncated" in u for u in dec.unknown)
+
+
+def test_status_bytes_are_validated():
+    unknown = parse(None, None, None)
+    assert unknown.online is False and unknown.state == "error"
+    garbage = parse(0x00, 0xFF, 0x00)  # fails the fixed-bit pattern: not "fine"
+    assert garbage.online is None and garbage.paper == "unknown" and garbage.state == "warning"
+    assert parse(0x16, 0x12, 0x12).state == "ok"
+    low = parse(0x16, 0x12, 0x1E)
+    assert low.paper == "low" and low.state == "warning"
+    out = parse(0x1E, 0x32, 0x72)
+    assert out.paper == "out" and out.problem == "paper_out" and out.state == "error"
+    cover = parse(0x1E, 0x16, 0x12)
+    assert cover.cover_open and cover.problem == "cover_open"
+
+
+# ------------------------------------------------------------------------- daemon
+
+
+class Watch:
+    """Collects results and device status from a real MQTT client."""
+
+    def __init__(self, office, printer: str = "printer-1") -> None:
+        self.results: list[dict] = []
+        self.status: dict = {}
+        c = office.client("admin")
+        c.subscribe(office.topics.print_result(printer), lambda t, p: self.results.append(json.loads(p)))
+        c.subscribe(office.topics.device_status(printer), lambda t, p: self.status.update(json.loads(p)))
+        self.client = c
+
+    def outcomes(self, job_id: str) -> list[str]:
+        return [r["outcome"] for r in self.results if r["job_id"] == job_id]
+
+
+def job(office, job_id: str, number: str = "2001", created: datetime | None = None) -> dict:
+    now = created or datetime.now(office.cfg.office.tz)
+    t = {"ticket_id": f"20261121-HT-{number}", "number": number, "seq": 1, "service": "HT",
+         "service_name": "Chứng thực - Hộ tịch", "priority": "none", "day": now.date().isoformat(),
+         "issued_at": P.rfc3339(now), "status": "waiting", "counter": None}
+    return {"job_id": job_id, "ticket": t, "waiting_ahead": 2, "estimated_wait_s": 300,
+            "source": "kiosk-1", "created_at": P.rfc3339(now)}
+
+
+@pytest.fixture()
+def printer(office):
+    daemons = []
+
+    def make():
+        d = PrinterDaemon(office.ctx("printer-1", "printer"))
+        d.start()
+        daemons.append(d)
+        return d
+
+    yield make
+    for d in daemons:
+        if d.healthy():
+            d.stop()
+
+
+def test_daemon_prints_once_and_reports(office, printer):
+    w = Watch(office)
+    d = printer()
+    out = d.backend.output_dir
+    kiosk = office.client("kiosk-1", kind="kiosk")
+    assert wait_until(lambda: w.status.get("state") == "ok", 5), w.status
+    j = job(office, "k1-1")
+    kiosk.publish(office.topics.print_job("printer-1"), j)
+    kiosk.publish(office.topics.print_job("printer-1"), j)  # retry with the same id
+    assert wait_until(lambda: "printed" in w.outcomes("k1-1"), 5), w.results
+    time.sleep(0.3)
+    assert d.backend.printed == ["k1-1"]
+    png = out / "k1-1.png"
+    assert png.exists()
+    from PIL import Image
+    assert [c.text for c in zxingcpp.read_barcodes(Image.open(png))] == \
+        ["https://motcua.example.vn/ve/20261121-HT-2001"]
+    # bad input: clear error, daemon keeps serving
+    errors = []
+    w.client.subscribe(office.topics.error, lambda t, p: errors.append(json.loads(p)))
+    kiosk.publish(office.topics.print_job("printer-1"), b"not json")
+    kiosk.publish(office.topics.print_job("printer-1"), {"job_id": "bad-1", "ticket": {}})
+    assert wait_until(lambda: "rejected" in w.outcomes("bad-1") and errors, 5)
+    kiosk.publish(office.topics.print_job("printer-1"), job(office, "k1-2", "2002"))
+    assert wait_until(lambda: "printed" in w.outcomes("k1-2"), 5)
+
+
+def test_paper_out_holds_job_until_paper_returns(office, printer):
+    w = Watch(office)
+    d = printer()
+    d.backend.set_state(paper="out")
+    assert wait_until(lambda: w.status.get("detail", {}).get("problem") == "paper_out", 8), w.status
+    assert w.status["state"] == "error"
+    kiosk = office.client("kiosk-1", kind="kiosk")
+    kiosk.publish(office.topics.print_job("printer-1"), job(office, "po-1"))
+    assert wait_until(lambda: "queued" in w.outcomes("po-1"), 5)
+    time.sleep(0.5)
+    assert "printed" not in w.outcomes("po-1")
+    d.backend.set_state(paper="low")
+    assert wait_until(lambda: "printed" in w.outcomes("po-1"), 10), w.results
+    assert w.status["state"] == "warning" and w.status["detail"]["paper"] == "low"
+
+
+def test_offline_job_survives_restart_and_old_jobs_expire(office, printer):
+    w = Watch(office)
+    d = printer()
+    d.backend.set_state(online=False)
+    assert wait_until(lambda: w.status.get("detail", {}).get("problem") == "offline", 8), w.status
+    kiosk = office.client("kiosk-1", kind="kiosk")
+    old = datetime.now(office.cfg.office.tz) - timedelta(seconds=3600)
+    kiosk.publish(office.topics.print_job("printer-1"), job(office, "old-1", "2005", created=old))
+    kiosk.publish(office.topics.print_job("printer-1"), job(office, "off-1", "2006"))
+    assert wait_until(lambda: "queued" in w.outcomes("off-1"), 5)
+    d.stop()
+    d.backend.set_state(online=True)
+    d2 = printer()  # a new process would see the same SQLite file
+    assert wait_until(lambda: "printed" in w.outcomes("off-1"), 10), w.results
+    assert "expired" in w.outcomes("old-1") and "printed" not in w.outcomes("old-1")
+    assert d2.backend.printed == ["off-1"]
+
+
+# ------------------------------------------------------------------------- serial pty
+
+
+def test_serial_printer_on_pty_gets_real_bytes_and_status(office):
+    master, slave = pty.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    dev = office.cfg.device("printer-1").model_copy(update={
+        "backend": "serial", "port": os.ttyname(slave), "baudrate": 115200, "flow_control": "none",
+        "poll_s": 0.3})
+    received = bytearray()
+    paper = {"byte": 0x12}
+    stop = threading.Event()
+
+    def fake_printer():  # the other end of the cable: answers DLE EOT, swallows the rest
+        while not stop.is_set():
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            received.extend(chunk)
+            i = 0
+            while (i := chunk.find(b"\x10\x04", i)) >= 0 and i + 2 < len(chunk):
+                n = chunk[i + 2]
+                os.write(master, bytes([{1: 0x16, 2: 0x12, 4: paper["byte"]}.get(n, 0x12)]))
+                i += 3
+
+    th = threading.Thread(target=fake_printer, name="fake-serial-printer", daemon=True)
+    th.start()
+    w = Watch(office)
+    ctx = office.ctx("printer-1", "printer", device=dev)
+    d = PrinterDaemon(ctx)
+    d.start()
+    try:
+        assert wait_until(lambda: w.status.get("state") == "ok", 5), w.status
+        paper["byte"] = 0x72  # paper out
+        assert wait_until(lambda: w.status.get("detail", {}).get("problem") == "paper_out", 5), w.status
+        paper["byte"] = 0x12
+        assert wait_until(lambda: w.status.get("state") == "ok", 5)
+        kiosk = office.client("kiosk-1", kind="kiosk")
+        kiosk.publish(office.topics.print_job("printer-1"), job(office, "ser-1", "2011"))
+        assert wait_until(lambda: "printed" in w.outcomes("ser-1"), 5), w.results
+        assert wait_until(lambda: escpos.cut() in received, 3)
+        start = received.index(escpos.INIT)
+        ticket = bytes(received[start:received.index(escpos.cut()) + len(escpos.cut())])
+        dec = decode(ticket, 576)
+        assert [c.text for c in zxingcpp.read_barcodes(dec.image)] == \
+            ["https://motcua.example.vn/ve/20261121-HT-2011"]
+    finally:
+        d.stop()
+        stop.set()
+        os.close(master)
+        os.close(slave)
