@@ -1,0 +1,152 @@
+"""The ticket kiosk daemon: MQTT on the bus thread, pygame on its own UI thread.
+
+Issue path (latency matters: touch to first printed byte): tap -> ``Controller`` -> a named
+issuer thread sends ``ticket/issue`` (retries reuse the id, so a retry never makes a second
+ticket) -> on the reply it publishes the ``PrintJob`` straight away, then tells the UI.
+MQTT handlers never touch pygame: they hand data to the UI thread with ``UiLoop.call_soon``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from edge import protocol as P
+from edge.bus import RequestTimeout
+from edge.daemon import DaemonContext
+from edge.ui import Tap, UiLoop
+from edge.ui.widgets import hit_test
+from kiosk.ticket.controller import Controller, ServiceView
+
+log = logging.getLogger(__name__)
+
+
+class TicketKiosk:
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.dev = ctx.device
+        cfg = ctx.cfg
+        offered = self.dev.services or [s.code for s in cfg.services]
+        views = [ServiceView(s.code, s.name, s.field) for s in cfg.services if s.code in offered]
+        self.title = cfg.office.name
+        self.bus = ctx.bus()
+        self.loop: UiLoop | None = None
+        self.ctrl = Controller(views, self.dev.ask_priority, lang=cfg.office.locale,
+                               issue_fn=self._issue, idle_timeout_s=self.dev.idle_timeout_s,
+                               print_timeout_s=self.dev.print_timeout_s)
+        self.buttons: list[Any] = []
+        self.screen_seq = 0  # bumps on every redraw: tests and tools wait on it
+        self._ready = threading.Event()
+        self._ui_thread: threading.Thread | None = None
+        self._n = 0
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._ui_thread = threading.Thread(target=self._ui_main, name=f"kiosk-ui-{self.dev.id}", daemon=True)
+        self._ui_thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("kiosk UI did not start")
+        t = self.ctx.topics
+        if self.dev.printer:
+            self.bus.subscribe(t.device_status(self.dev.printer), self._on(self.ctrl.set_printer_status))
+            self.bus.subscribe(t.print_result(self.dev.printer), self._on(self.ctrl.print_result))
+        self.bus.subscribe(t.device_status("engine"), self._on(self.ctrl.set_engine_status))
+        self.bus.subscribe(t.queue_state, self._on(self.ctrl.set_queue_state))
+        self.bus.start(wait=5)
+        self.bus.set_status("ok", {"mode": "ticket", "printer": self.dev.printer})
+
+    def stop(self) -> None:
+        if self.loop is not None:
+            self.loop.stop()
+        if self._ui_thread is not None:
+            self._ui_thread.join(timeout=5)
+        self.bus.stop()
+
+    def healthy(self) -> bool:
+        return bool(self._ui_thread and self._ui_thread.is_alive())
+
+    # ------------------------------------------------------------------ UI thread
+    def _ui_main(self) -> None:
+        import pygame
+
+        from kiosk.ticket.screens import draw
+        loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
+                      title=self.title, hide_cursor=self.dev.fullscreen)
+        self.loop = loop
+        self.ctrl.on_change = loop.invalidate
+        self.ctrl.set_timer = loop.call_later
+
+        def on_draw(surface: pygame.Surface) -> None:
+            self.buttons = draw(surface, self.ctrl, self.title)
+            self.screen_seq += 1
+
+        loop.on_draw = on_draw
+        loop.on_tap = self._on_tap
+        self._ready.set()
+        try:
+            loop.run()
+        finally:
+            pygame.display.quit()
+
+    def _on_tap(self, tap: Tap) -> None:
+        b = hit_test(self.buttons, tap.pos)
+        if b is None or not b.hit(tap.up):
+            return  # slid off the button: not a press
+        action = b.value
+        if action[0] == "service":
+            self.ctrl.choose_service(action[1])
+        elif action[0] == "priority":
+            self.ctrl.choose_priority(action[1])
+        elif action[0] == "home":
+            self.ctrl.home()
+        elif action[0] == "lang":
+            self.ctrl.toggle_lang()
+
+    def _on(self, fn: Any) -> Any:
+        def handler(topic: str, payload: bytes) -> None:
+            try:
+                data = P.decode_json(payload) if payload else {}
+            except P.BadPayload as exc:
+                log.warning("ignoring unreadable %s: %s", topic, exc)
+                return
+            if self.loop is not None:
+                self.loop.call_soon(fn, data)
+        return handler
+
+    # ------------------------------------------------------------------ issuing (own thread)
+    def _issue(self, service: str, priority: str) -> None:
+        threading.Thread(target=self._issue_worker, args=(service, priority),
+                         name=f"kiosk-issue-{self.dev.id}", daemon=True).start()
+
+    def _issue_worker(self, service: str, priority: str) -> None:
+        assert self.loop is not None
+        try:
+            reply = self.bus.request(self.ctx.topics.ticket_issue,
+                                     {"service": service, "priority": priority, "source": self.dev.id},
+                                     timeout=self.dev.issue_timeout_s, retries=1)
+        except RequestTimeout:
+            log.warning("engine did not answer an issue request")
+            self.loop.call_soon(self.ctrl.refused, "engine_down")
+            return
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            self.loop.call_soon(self.ctrl.refused, err.get("code", "internal"), err.get("message"))
+            return
+        job_id = self.send_print_job(reply)
+        self.loop.call_soon(self.ctrl.issued, reply, job_id)
+
+    def send_print_job(self, reply: dict[str, Any], reprint: bool = False) -> str:
+        """Publish the print job for an issued ticket; the job id derives from the ticket id."""
+        ticket = reply["ticket"]
+        job_id = f"{ticket['ticket_id']}{'-r' if reprint else ''}"[:64]
+        if self.dev.printer:
+            job = P.PrintJob(job_id=job_id, ticket=ticket, waiting_ahead=reply.get("waiting_ahead"),
+                             estimated_wait_s=reply.get("estimated_wait_s"), source=self.dev.id,
+                             reprint=reprint, created_at=P.rfc3339(self.ctx.clock.now()))
+            self.bus.publish(self.ctx.topics.print_job(self.dev.printer), job)
+        return job_id
+
+
+def create(ctx: DaemonContext) -> TicketKiosk:
+    return TicketKiosk(ctx)

@@ -1,0 +1,228 @@
+"""The ticket kiosk's screen state machine. Runs on the UI thread only; knows no pygame.
+
+It keeps what the kiosk must know BEFORE issuing -- its printer's retained status, the
+engine's status, and services' open flags from ``queue/state`` -- and refuses with a plain
+Vietnamese notice instead of issuing when any of them says no.
+
+Issued-but-not-printed policy: the ticket is NOT cancelled. The citizen has already seen the
+number on screen and the print job waits in the printer's durable queue, so it prints as soon
+as the printer recovers (within the printer's ``max_job_age_s``; after that the job is dropped
+and the number is still called). The kiosk shows the number with a "please remember" notice
+and issues nothing more until the printer is back.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from kiosk.ticket.texts import tr
+
+log = logging.getLogger(__name__)
+
+
+class Screen(enum.Enum):
+    HOME = "home"
+    PRIORITY = "priority"
+    ISSUING = "issuing"
+    TICKET = "ticket"
+    NOTICE = "notice"
+
+
+@dataclass
+class ServiceView:
+    code: str
+    name: str
+    field: str
+    open: bool = True
+    waiting: int | None = None
+
+
+@dataclass
+class View:
+    screen: Screen = Screen.HOME
+    service: str | None = None
+    priority: str = "none"
+    ticket: dict[str, Any] | None = None
+    waiting_ahead: int | None = None
+    estimated_wait_s: int | None = None
+    job_id: str | None = None
+    printed: bool | None = None  # None: printing, True: printed, False: failed
+    notice: str | None = None     # texts key
+    notice_args: dict[str, Any] = field(default_factory=dict)
+
+
+class Controller:
+    """State + decisions. ``issue_fn(service, priority)`` starts an issue off the UI thread."""
+
+    def __init__(self, services: list[ServiceView], ask_priority: bool, lang: str = "vi",
+                 on_change: Callable[[], None] = lambda: None,
+                 issue_fn: Callable[[str, str], None] | None = None,
+                 set_timer: Callable[[float, Callable[[], None]], Any] | None = None,
+                 idle_timeout_s: float = 15, print_timeout_s: float = 8) -> None:
+        self.services = {s.code: s for s in services}
+        self.order = [s.code for s in services]
+        self.ask_priority = ask_priority
+        self.lang = lang
+        self.view = View()
+        self.printer: dict[str, Any] = {}
+        self.engine_online: bool | None = None
+        self.on_change = on_change
+        self.issue_fn = issue_fn
+        self.set_timer = set_timer
+        self.idle_timeout_s = idle_timeout_s
+        self.print_timeout_s = print_timeout_s
+        self._timer: Any = None
+        self._print_timer: Any = None
+
+    # ------------------------------------------------------------------ knowledge
+    def printer_problem(self) -> str | None:
+        """offline / paper_out / cover_open, or None when the printer can take a ticket."""
+        st = self.printer
+        if not st:
+            return "offline"  # never heard from it: do not promise a ticket
+        if st.get("online") is False:
+            return "offline"
+        if st.get("state") == "error":
+            prob = (st.get("detail") or {}).get("problem")
+            return prob if prob in ("paper_out", "offline", "cover_open") else "offline"
+        return None
+
+    def blocked(self) -> str | None:
+        """Why no ticket can be issued at all right now (texts key), or None."""
+        if self.engine_online is False:
+            return "engine_down"
+        return self.printer_problem()
+
+    def set_printer_status(self, status: dict[str, Any]) -> None:
+        self.printer = status
+        v = self.view
+        if v.screen == Screen.TICKET and v.printed is None and self.printer_problem():
+            self._print_failed()
+        self.on_change()
+
+    def set_engine_status(self, status: dict[str, Any]) -> None:
+        self.engine_online = bool(status.get("online"))
+        self.on_change()
+
+    def set_queue_state(self, state: dict[str, Any]) -> None:
+        for s in state.get("services") or []:
+            sv = self.services.get(s.get("code"))
+            if sv is not None:
+                sv.open = bool(s.get("open", True))
+                sv.waiting = s.get("waiting")
+        self.on_change()
+
+    # ------------------------------------------------------------------ input
+    def toggle_lang(self) -> None:
+        self.lang = "en" if self.lang == "vi" else "vi"
+        self._arm_idle()
+        self.on_change()
+
+    def choose_service(self, code: str) -> None:
+        if self.view.screen != Screen.HOME:
+            return
+        svc = self.services.get(code)
+        if svc is None:
+            return self._notice("unknown_service")
+        why = self.blocked()
+        if why:
+            return self._notice(why)
+        if not svc.open:
+            return self._notice("service_closed", service=svc.name)
+        if self.ask_priority:
+            self.view = View(screen=Screen.PRIORITY, service=code)
+            self._arm_idle()
+            self.on_change()
+        else:
+            self.choose_priority("none", code)
+
+    def choose_priority(self, priority: str, code: str | None = None) -> None:
+        code = code or self.view.service
+        if code is None or self.view.screen not in (Screen.HOME, Screen.PRIORITY):
+            return
+        why = self.blocked()
+        if why:
+            return self._notice(why)
+        self.view = View(screen=Screen.ISSUING, service=code, priority=priority)
+        self._cancel_idle()
+        self.on_change()
+        if self.issue_fn is not None:
+            self.issue_fn(code, priority)
+
+    def home(self) -> None:
+        if self.view.screen == Screen.ISSUING:
+            return  # never abandon an issue in flight: its reply decides the next screen
+        self.view = View()
+        self._cancel_idle()
+        self.on_change()
+
+    # ------------------------------------------------------------------ results (UI thread)
+    def issued(self, reply: dict[str, Any], job_id: str) -> None:
+        self.view = View(screen=Screen.TICKET, service=self.view.service, priority=self.view.priority,
+                         ticket=reply.get("ticket"), waiting_ahead=reply.get("waiting_ahead"),
+                         estimated_wait_s=reply.get("estimated_wait_s"), job_id=job_id)
+        if self.printer_problem():
+            self._print_failed()
+        elif self.set_timer:
+            self._print_timer = self.set_timer(self.print_timeout_s, self._print_timeout)
+        self._arm_idle()
+        self.on_change()
+
+    def print_result(self, result: dict[str, Any]) -> None:
+        v = self.view
+        if v.job_id is None or result.get("job_id") != v.job_id:
+            return
+        outcome = result.get("outcome")
+        if outcome == "printed":
+            v.printed = True
+            if self._print_timer is not None:
+                self._print_timer.cancel()
+            self._arm_idle()
+        elif outcome in ("expired", "rejected"):
+            self._print_failed()
+        self.on_change()
+
+    def refused(self, code: str, message: str | None = None) -> None:
+        svc = self.services.get(self.view.service or "")
+        name = svc.name if svc else ""
+        if code in ("quota_reached", "service_closed"):
+            if code == "service_closed" and svc:
+                svc.open = False
+            self._notice(code, service=name)
+        elif code in ("engine_down", "unknown_service", "paper_out", "offline", "cover_open"):
+            self._notice(code)
+        else:
+            self._notice("error", message=message or code)
+
+    # ------------------------------------------------------------------ helpers
+    def _print_timeout(self) -> None:
+        if self.view.screen == Screen.TICKET and self.view.printed is None:
+            self._print_failed()
+            self.on_change()
+
+    def _print_failed(self) -> None:
+        v = self.view
+        v.printed = False
+        v.notice = "print_failed"
+        v.notice_args = {"number": (v.ticket or {}).get("number", "")}
+        self._arm_idle(factor=2)
+
+    def _notice(self, key: str, **args: Any) -> None:
+        self.view = View(screen=Screen.NOTICE, service=self.view.service, notice=key, notice_args=args)
+        self._arm_idle()
+        self.on_change()
+
+    def _cancel_idle(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _arm_idle(self, factor: float = 1) -> None:
+        self._cancel_idle()
+        if self.set_timer:
+            self._timer = self.set_timer(self.idle_timeout_s * factor, self.home)
+
+    def text(self, key: str, **kw: Any) -> str:
+        return tr(self.lang, key, **kw)

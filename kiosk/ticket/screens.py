@@ -1,0 +1,165 @@
+"""Drawing of each ticket-kiosk screen. ``draw(surface, ctrl, title)`` returns the touch targets.
+
+Button values are actions: ("service", code), ("priority", p), ("home",), ("lang",).
+Works portrait and landscape: the service grid has 2 columns when the screen is taller
+than wide, else 3; button heights shrink to fit but stay at least 90 px.
+"""
+from __future__ import annotations
+
+import logging
+
+import pygame
+
+from edge.ui import Button, blit_text
+from edge.ui.text import fit_font
+from kiosk.ticket.controller import Controller, Screen
+from kiosk.ticket.texts import PRIORITY_KEYS, minutes_text
+
+log = logging.getLogger(__name__)
+
+BG = (245, 247, 250)
+HEAD = (0, 70, 127)
+INK = (20, 24, 28)
+RED = (176, 0, 32)
+GREEN = (0, 120, 60)
+PRIO = (150, 80, 0)
+GREY = (110, 110, 110)
+
+
+def _header(s: pygame.Surface, title: str, sub: str, buttons: list[Button], ctrl: Controller) -> int:
+    w, h = s.get_size()
+    hh = max(120, h // 9)
+    pygame.draw.rect(s, HEAD, (0, 0, w, hh))
+    blit_text(s, title, pygame.Rect(20, 8, w - 240, hh * 11 // 20), max(26, hh // 4), (255, 255, 255), bold=True)
+    blit_text(s, sub, pygame.Rect(20, hh * 11 // 20, w - 240, hh * 9 // 20 - 6), max(22, hh // 5), (255, 230, 150), bold=True)
+    lang = Button(pygame.Rect(w - 200, hh // 2 - 40, 180, 80), ctrl.text("lang"), value=("lang",),
+                  bg=(255, 255, 255), fg=HEAD, size=26)
+    buttons.append(lang)
+    return hh
+
+
+def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    w, h = s.get_size()
+    top = _header(s, title, ctrl.text("choose"), buttons, ctrl) + 16
+    blocked = ctrl.blocked()
+    bottom = h - (130 if blocked else 16)
+    cols = 2 if h > w else 3
+    groups: dict[str, list[str]] = {}
+    for code in ctrl.order:
+        groups.setdefault(ctrl.services[code].field or "", []).append(code)
+    rows = sum(-(-len(v) // cols) for v in groups.values())
+    heads = sum(1 for k in groups if k)
+    head_h = 54
+    gap = 16
+    bh = (bottom - top - heads * head_h - rows * gap) // max(1, rows)
+    bh = max(90, min(220, bh))
+    bw = (w - gap * (cols + 1)) // cols
+    y = top
+    for fld, codes in groups.items():
+        if fld:
+            blit_text(s, fld, pygame.Rect(gap, y, w - 2 * gap, head_h - 6), 30, HEAD, bold=True, align="left")
+            y += head_h
+        for i, code in enumerate(codes):
+            sv = ctrl.services[code]
+            r, c = divmod(i, cols)
+            rect = pygame.Rect(gap + c * (bw + gap), y + r * (bh + gap), bw, bh)
+            sub = ctrl.text("closed") if not sv.open else (
+                ctrl.text("waiting", n=sv.waiting) if sv.waiting is not None else "")
+            b = Button(rect, sv.name, value=("service", code), sublabel=sub, size=36,
+                       bg=(0, 94, 160) if sv.open and not blocked else (150, 150, 150))
+            buttons.append(b)
+        y += -(-len(codes) // cols) * (bh + gap)
+    for b in buttons[1:]:
+        b.draw(s)
+    buttons[0].draw(s)
+    if blocked:
+        pygame.draw.rect(s, RED, (0, h - 120, w, 120))
+        blit_text(s, ctrl.text(blocked), pygame.Rect(20, h - 116, w - 40, 112), 30, (255, 255, 255), bold=True)
+
+
+def _priority(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    w, h = s.get_size()
+    sv = ctrl.services.get(ctrl.view.service or "")
+    top = _header(s, sv.name if sv else title, ctrl.text("priority_title"), buttons, ctrl) + 30
+    gap = 24
+    cols = 1 if h > w else 2
+    avail = h - top - 180
+    none_h = max(110, avail // 4)
+    buttons.append(Button(pygame.Rect(gap, top, w - 2 * gap, none_h), ctrl.text("priority_none"),
+                          value=("priority", "none"), size=44))
+    y = top + none_h + gap
+    rows = -(-len(PRIORITY_KEYS) // cols)
+    bh = max(90, (avail - none_h - gap - rows * gap) // rows)
+    bw = (w - gap * (cols + 1)) // cols
+    for i, key in enumerate(PRIORITY_KEYS):
+        r, c = divmod(i, cols)
+        buttons.append(Button(pygame.Rect(gap + c * (bw + gap), y + r * (bh + gap), bw, bh),
+                              ctrl.text(f"prio_{key}"), value=("priority", key), bg=PRIO, size=38))
+    buttons.append(Button(pygame.Rect(gap, h - 140, w // 3, 110), ctrl.text("back"), value=("home",),
+                          bg=GREY, size=34))
+    for b in buttons:
+        b.draw(s)
+
+
+def _ticket(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    w, h = s.get_size()
+    v = ctrl.view
+    t = v.ticket or {}
+    top = _header(s, title, t.get("service_name", ""), buttons, ctrl)
+    y = top + 30
+    y = blit_text(s, ctrl.text("your_number"), pygame.Rect(20, y, w - 40, 70), 44, INK, bold=True)
+    num = str(t.get("number", ""))
+    f = fit_font(num, w - 80, min(h // 4, 340), bold=True)
+    surf = f.render(num, True, HEAD)
+    s.blit(surf, ((w - surf.get_width()) // 2, y))
+    y += surf.get_height() + 10
+    if v.priority != "none":
+        label = ctrl.text(f"prio_{v.priority}") if v.priority in PRIORITY_KEYS else v.priority
+        y = blit_text(s, label, pygame.Rect(20, y, w - 40, 50), 32, PRIO, bold=True)
+    if v.waiting_ahead is not None:
+        y = blit_text(s, ctrl.text("ahead", n=v.waiting_ahead), pygame.Rect(20, y, w - 40, 60), 38, INK)
+    eta = minutes_text(ctrl.lang, v.estimated_wait_s)
+    if eta:
+        y = blit_text(s, ctrl.text("eta", t=eta), pygame.Rect(20, y, w - 40, 60), 34, INK)
+    y += 20
+    if v.printed is None:
+        msg, color = ctrl.text("printing"), GREY
+    elif v.printed:
+        msg, color = ctrl.text("printed"), GREEN
+    else:
+        msg, color = ctrl.text("print_failed", **v.notice_args), RED
+    blit_text(s, msg, pygame.Rect(30, y, w - 60, max(80, h - y - 170)), 40, color, bold=True)
+    b = Button(pygame.Rect(w // 2 - 180, h - 150, 360, 120), ctrl.text("done"), value=("home",), size=40)
+    buttons.append(b)
+    for b in buttons:
+        b.draw(s)
+
+
+def _notice(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    w, h = s.get_size()
+    top = _header(s, title, ctrl.text("notice_title"), buttons, ctrl)
+    pygame.draw.rect(s, (255, 235, 235), (30, top + 40, w - 60, h - top - 240), border_radius=20)
+    blit_text(s, ctrl.text(ctrl.view.notice or "error", **ctrl.view.notice_args),
+              pygame.Rect(60, top + 60, w - 120, h - top - 280), 48, RED, bold=True)
+    buttons.append(Button(pygame.Rect(w // 2 - 180, h - 170, 360, 130), ctrl.text("ok"), value=("home",), size=42))
+    for b in buttons:
+        b.draw(s)
+
+
+def _issuing(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    w, h = s.get_size()
+    top = _header(s, title, "", buttons, ctrl)
+    buttons.clear()  # nothing to press while a ticket is being issued
+    blit_text(s, ctrl.text("issuing"), pygame.Rect(40, top, w - 80, h - top), 48, HEAD, bold=True)
+
+
+DRAW = {Screen.HOME: _home, Screen.PRIORITY: _priority, Screen.TICKET: _ticket,
+        Screen.NOTICE: _notice, Screen.ISSUING: _issuing}
+
+
+def draw(surface: pygame.Surface, ctrl: Controller, title: str) -> list[Button]:
+    """Paint the current screen; return its buttons (for hit-testing taps)."""
+    surface.fill(BG)
+    buttons: list[Button] = []
+    DRAW[ctrl.view.screen](surface, ctrl, title, buttons)
+    return buttons
