@@ -84,14 +84,69 @@ class ChainDecoder(Decoder):
         return []
 
 
+def bar_angle(gray: Any) -> float | None:
+    """Dominant gradient direction (degrees, 0-180) of the frame's strongest edges, or None.
+
+    Bars of a linear code share one gradient direction; when no horizontal scan line
+    crosses a tilted code, rotating the frame by this angle makes one cross it again.
+    """
+    import cv2
+    import numpy as np
+
+    small = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
+    mag = cv2.magnitude(gx, gy)
+    strong = mag > max(40.0, float(np.percentile(mag, 97)))
+    if int(strong.sum()) < 200:
+        return None
+    ang = (np.degrees(np.arctan2(gy[strong], gx[strong])) + 180.0) % 180.0
+    hist, _ = np.histogram(ang, bins=90, range=(0, 180), weights=mag[strong])
+    hist = hist + np.roll(hist, 1) + np.roll(hist, -1)
+    peak = int(np.argmax(hist))
+    return peak * 2.0 + 1.0
+
+
+class DeskewDecoder(Decoder):
+    """Decode; when nothing is found, turn the frame so the dominant bars stand upright and retry."""
+
+    def __init__(self, inner: Decoder, min_tilt: float = 4.0) -> None:
+        self.inner = inner
+        self.min_tilt = min_tilt
+        self.name = f"{inner.name}+deskew"
+
+    def decode(self, gray: Any) -> list[Decoded]:
+        found = self.inner.decode(gray)
+        if found:
+            return found
+        import cv2
+
+        angle = bar_angle(gray)
+        tilt = 0.0 if angle is None else ((angle + 45.0) % 90.0) - 45.0  # off the nearest axis
+        turned = gray
+        if abs(tilt) >= self.min_tilt:
+            h, w = gray.shape[:2]
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0)
+            turned = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+            found = self.inner.decode(turned)
+            if found:
+                return found
+        # soft focus: an unsharp mask brings narrow bars back apart
+        sharp = cv2.addWeighted(turned, 2.2, cv2.GaussianBlur(turned, (0, 0), 2.0), -1.2, 0)
+        return self.inner.decode(sharp)
+
+
 DECODERS: dict[str, Callable[[], Decoder]] = {
+    "zxingcpp+deskew": lambda: DeskewDecoder(ZxingDecoder()),
+    "pyzbar+deskew": lambda: DeskewDecoder(ZbarDecoder()),
+    "zxingcpp+pyzbar+deskew": lambda: DeskewDecoder(ChainDecoder([ZxingDecoder(), ZbarDecoder()])),
     "zxingcpp": ZxingDecoder,
     "pyzbar": ZbarDecoder,
     "zxingcpp+pyzbar": lambda: ChainDecoder([ZxingDecoder(), ZbarDecoder()]),
 }
 
 #: Chosen from bench/decode.py's figures (see docs/scanners.md).
-DEFAULT_DECODER = "zxingcpp"
+DEFAULT_DECODER = "zxingcpp+deskew"
 
 
 def make_decoder(name: str | None = None) -> Decoder:
