@@ -1,0 +1,64 @@
+"""`motcua report CONFIG --data DIR (--day D | --week D | --month YYYY-MM) [--out DIR]`."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from edge.config import ConfigError, load
+from edge.reports.stats import Period, build, open_readonly
+from edge.reports.write import write_all
+
+log = logging.getLogger(__name__)
+
+
+def parse_period(args: argparse.Namespace) -> Period:
+    if args.day:
+        return Period.day(date.fromisoformat(args.day))
+    if args.week:
+        return Period.week(date.fromisoformat(args.week))
+    year, month = (int(x) for x in args.month.split("-"))
+    return Period.month(year, month)
+
+
+def make_report(cfg, data: Path, period: Period, out: Path) -> list[Path]:
+    """Build and write one period's report; returns the files written."""
+    conn = open_readonly(data / "engine" / "engine.db")
+    try:
+        report = build(conn, period, cfg.office.name, {s.code: s.name for s in cfg.services},
+                       {c.number: c.label for c in cfg.counters})
+    finally:
+        conn.close()
+    return write_all(report, out)
+
+
+def cli_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="motcua report", description="Statistics of a day, week or month")
+    ap.add_argument("config", help="office TOML file")
+    ap.add_argument("--data", default="var/office", help="the office's data folder (holds engine/engine.db)")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--day", help="YYYY-MM-DD")
+    g.add_argument("--week", help="any YYYY-MM-DD of the ISO week (Monday to Sunday)")
+    g.add_argument("--month", help="YYYY-MM")
+    ap.add_argument("--out", default=None, help="output folder (default DATA/reports)")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load(args.config)
+        period = parse_period(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"motcua report: bad date: {exc}", file=sys.stderr)
+        return 2
+    data = Path(args.data)
+    try:
+        files = make_report(cfg, data, period, Path(args.out) if args.out else data / "reports")
+    except FileNotFoundError as exc:
+        print(f"motcua report: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"period": period.label, "files": [str(f) for f in files]}, ensure_ascii=False))
+    return 0
