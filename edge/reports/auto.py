@@ -15,7 +15,7 @@ from pathlib import Path
 from edge.clock import Clock
 from edge.config import OfficeConfig
 from edge.reports.cli import make_report
-from edge.reports.stats import Period
+from edge.reports.stats import Period, open_readonly
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,13 @@ class DailyReporter:
         db = self.data / "engine" / "engine.db"
         if not db.exists():
             return written
-        for day in self.due(self.clock.now()):
+        conn = open_readonly(db)
+        try:
+            due = [d for d in self.due(self.clock.now())
+                   if conn.execute("SELECT 1 FROM tickets WHERE day = ? LIMIT 1", (d.isoformat(),)).fetchone()]
+        finally:
+            conn.close()
+        for day in due:  # only days with tickets: a day the office did not work has no report
             try:
                 written += make_report(self.cfg, self.data, Period.day(day), self.out)
                 log.info("daily report for %s written to %s", day, self.out)
