@@ -27,7 +27,7 @@ FONT_A_WIDTH = 12  # dots per character of the printer's font A (12x24)
 
 PRIORITY_LABELS = {
     "elderly": "Người cao tuổi", "disabled": "Người khuyết tật", "pregnant": "Phụ nữ mang thai",
-    "child": "Trẻ em dưới 6 tuổi", "other": "Ưu tiên khác",
+    "child": "Người đi cùng trẻ nhỏ", "other": "Ưu tiên khác",
 }
 
 

@@ -47,28 +47,35 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
     groups: dict[str, list[str]] = {}
     for code in ctrl.order:
         groups.setdefault(ctrl.services[code].field or "", []).append(code)
-    rows = sum(-(-len(v) // cols) for v in groups.values())
-    heads = sum(1 for k in groups if k)
     head_h = 54
     gap = 16
+    rows = sum(-(-len(v) // cols) for v in groups.values())
+    heads = sum(1 for k in groups if k)
+    if top + heads * head_h + rows * (90 + gap) > bottom:
+        # too many fields to head each one: one flat grid in field order, field as sublabel
+        groups = {"": [c for v in groups.values() for c in v]}
+        while cols < 4 and top + -(-len(ctrl.order) // cols) * (90 + gap) > bottom:
+            cols += 1
+        rows, heads = -(-len(ctrl.order) // cols), 0
     bh = (bottom - top - heads * head_h - rows * gap) // max(1, rows)
     bh = max(90, min(220, bh))
-    bw = (w - gap * (cols + 1)) // cols
     y = top
     for fld, codes in groups.items():
         if fld:
             blit_text(s, fld, pygame.Rect(gap, y, w - 2 * gap, head_h - 6), 30, HEAD, bold=True, align="left")
             y += head_h
+        ncols = min(cols, len(codes))  # a field with one service gets a full-width button
+        bw = (w - gap * (ncols + 1)) // ncols
         for i, code in enumerate(codes):
             sv = ctrl.services[code]
-            r, c = divmod(i, cols)
+            r, c = divmod(i, ncols)
             rect = pygame.Rect(gap + c * (bw + gap), y + r * (bh + gap), bw, bh)
             sub = ctrl.text("closed") if not sv.open else (
                 ctrl.text("waiting", n=sv.waiting) if sv.waiting is not None else "")
             b = Button(rect, sv.name, value=("service", code), sublabel=sub, size=36,
                        bg=(0, 94, 160) if sv.open and not blocked else (150, 150, 150))
             buttons.append(b)
-        y += -(-len(codes) // cols) * (bh + gap)
+        y += -(-len(codes) // ncols) * (bh + gap)
     for b in buttons[1:]:
         b.draw(s)
     buttons[0].draw(s)

@@ -1,0 +1,104 @@
+"""Render every ticket-kiosk screen (and an 80 mm ticket) to PNG, headless.
+
+    SDL_VIDEODRIVER=dummy python -m kiosk.ticket.shots [CONFIG] [OUTDIR]
+
+Defaults: config/examples/ward.toml, docs/screenshots. Files: ``kiosk-<screen>-<orient>.png``
+and ``ticket-80mm.png`` / ``ticket-58mm.png``. No broker needed: the screens are drawn from
+a ``Controller`` put into each state, exactly as the running kiosk draws them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SAMPLE_REPLY = {"ticket": {"ticket_id": "20261121-HT-0023", "number": "2023", "seq": 23, "service": "HT",
+                           "service_name": "", "priority": "none", "day": "2026-11-21",
+                           "issued_at": "2026-11-21T08:15:02+07:00", "status": "waiting", "counter": None},
+                "waiting_ahead": 5, "estimated_wait_s": 900}
+
+
+def _states(ctrl, cfg):
+    from kiosk.ticket.controller import Screen, View
+    first = ctrl.order[0]
+    svc = ctrl.services[first]
+    reply = {**SAMPLE_REPLY, "ticket": {**SAMPLE_REPLY["ticket"], "service": first, "service_name": svc.name}}
+    ok = {"online": True, "state": "ok", "detail": {"paper": "ok"}}
+    yield "home", ok, lambda: None
+    yield "home-paper-out", {"online": True, "state": "error", "detail": {"problem": "paper_out"}}, lambda: None
+    yield "priority", ok, lambda: setattr(ctrl, "view", View(screen=Screen.PRIORITY, service=first))
+    yield "issuing", ok, lambda: setattr(ctrl, "view", View(screen=Screen.ISSUING, service=first))
+
+    def ticket(printed):
+        def go():
+            ctrl.view = View(screen=Screen.TICKET, service=first, ticket=reply["ticket"], waiting_ahead=5,
+                             estimated_wait_s=900, job_id="x", printed=printed,
+                             notice="print_failed" if printed is False else None,
+                             notice_args={"number": "2023"})
+        return go
+    yield "ticket-printing", ok, ticket(None)
+    yield "ticket-printed", ok, ticket(True)
+    yield "ticket-print-failed", ok, ticket(False)
+    for key, args in (("paper_out", {}), ("offline", {}), ("cover_open", {}), ("engine_down", {}),
+                      ("quota_reached", {"service": svc.name}), ("service_closed", {"service": svc.name})):
+        yield f"notice-{key.replace('_', '-')}", ok, (lambda k=key, a=args: setattr(
+            ctrl, "view", View(screen=Screen.NOTICE, service=first, notice=k, notice_args=a)))
+
+
+def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
+    """Write every screen in portrait and landscape, plus 58/80 mm tickets; return the paths."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    from edge.config import load
+    from edge.ui import save_screenshot
+    from kiosk.ticket.controller import Controller, ServiceView
+    from kiosk.ticket.screens import draw
+    from printer.decode import decode
+    from printer.layout import PAPER_DOTS, TicketInfo, build_ticket
+
+    cfg = load(Path(config))
+    out = Path(outdir)
+    pygame.font.init()
+    paths: list[Path] = []
+    for orient, size in (("portrait", (1080, 1920)), ("landscape", (1920, 1080))):
+        surface = pygame.Surface(size)
+        ctrl = Controller([ServiceView(s.code, s.name, s.field, True, i * 3 % 11)
+                           for i, s in enumerate(cfg.services)], ask_priority=True)
+        ctrl.engine_online = True
+        for name, printer, setup in list(_states(ctrl, cfg)):
+            ctrl.view = type(ctrl.view)()
+            ctrl.set_printer_status(printer)
+            setup()
+            draw(surface, ctrl, cfg.office.name)
+            paths.append(save_screenshot(surface, out / f"kiosk-{name}-{orient}.png"))
+    svc = cfg.services[0]
+    info = TicketInfo(office_name=cfg.office.name, number="2023", service_name=svc.name,
+                      issued_at=datetime(2026, 11, 21, 8, 15, 2, tzinfo=cfg.office.tz),
+                      qr_data=(cfg.office.tracking_url or "{ticket_id}").replace("{ticket_id}", "20261121-HT-0023"),
+                      counters=tuple(c.label for c in cfg.counters_for(svc.code)), waiting_ahead=5,
+                      estimated_wait_s=900, priority="elderly", footer=cfg.office.footer)
+    for mm in (80, 58):
+        dec = decode(build_ticket(info, mm, native_qr=True), PAPER_DOTS[mm])
+        p = out / f"ticket-{mm}mm.png"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        dec.image.save(p)
+        paths.append(p)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config = argv[0] if argv else "config/examples/ward.toml"
+    outdir = argv[1] if len(argv) > 1 else "docs/screenshots"
+    for p in render_all(config, outdir):
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
