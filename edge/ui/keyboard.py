@@ -221,13 +221,18 @@ class Keyboard:
         self.text = unicodedata.normalize("NFC", self.text)
         return "changed" if self.text != before else None
 
+    def tap(self, pos: tuple[int, int]) -> str | None:
+        """Press the key under ``pos`` (an ``edge.ui.Tap``'s position); None when no key is there."""
+        for b in self.buttons:
+            if b.hit(pos):
+                return self.press(b.value)
+        return None
+
     def handle(self, event: pygame.event.Event) -> str | None:
-        """Feed a pygame event (mouse/synthesized touch, or a physical key)."""
-        if event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1:
-            for b in self.buttons:
-                if b.hit(event.pos):
-                    return self.press(b.value)
-            return None
+        """Feed a pygame event: a mouse click or a physical key (touch comes as ``tap``)."""
+        if (event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1
+                and not getattr(event, "touch", False)):
+            return self.tap(event.pos)
         if event.type == pygame.TEXTINPUT:
             result = None
             for ch in event.text:
