@@ -374,7 +374,7 @@ def _draw_result(surface: pygame.Surface, c: LookupController, body: pygame.Rect
     overdue = bool(d.get("overdue"))
     colour = _status_colour(status, overdue)
     meaning, step = c.status_lines()
-    size = max(26, W // 34)
+    size = max(26, W // 26)
     y = body.y
     band = pygame.Rect(body.x, y, body.w, bh + bh // 2)
     pygame.draw.rect(surface, colour, band, border_radius=16)
@@ -399,7 +399,7 @@ def _draw_result(surface: pygame.Surface, c: LookupController, body: pygame.Rect
         pygame.draw.rect(surface, RED, box, width=3, border_radius=12)
         blit_text(surface, c.t("overdue"), box.inflate(-30, -16), size, RED, bold=True)
         y = box.bottom + 6
-    box = pygame.Rect(body.x, y + 14, body.w, max(bh * 2, body.bottom - bh - 30 - (y + 14) - (bh if d.get("stale") else 0)))
+    box = pygame.Rect(body.x, y + 14, body.w, min(bh * 4, max(bh * 2, body.bottom - bh - 30 - (y + 14) - (bh if d.get("stale") else 0))))
     pygame.draw.rect(surface, (255, 255, 255), box, border_radius=12)
     pygame.draw.rect(surface, colour, box, width=3, border_radius=12)
     ty = blit_text(surface, c.t("next"), pygame.Rect(box.x + 24, box.y + 12, box.w - 48, size + 16), size, GREY,
