@@ -148,7 +148,7 @@ def build_ticket(info: TicketInfo, paper_mm: int = 80, native_qr: bool = True) -
     if native_qr:
         out.append(escpos.qr_native(info.qr_data, module=module))
     else:
-        out.append(qr_raster(info.qr_data, module=module - 1))
+        out.append(qr_raster(info.qr_data, module=4))  # 0.5 mm modules: phones read it, bytes stay small
     if info.footer:
         out.append(text_raster(info.footer, small - 2, False, dots))
     out.append(escpos.feed(3))
