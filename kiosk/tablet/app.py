@@ -1,0 +1,123 @@
+"""The tablet daemon: MQTT on the bus thread, pygame on its UI thread, ratings via the outbox.
+
+It follows its counter's retained state (clerk, number served) and the `done` ticket
+events of its counter; a rating is stored in the durable outbox first and sent from
+there, so a rating given while the engine or the broker is away is sent later.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+from edge import protocol as P
+from edge.daemon import DaemonContext
+from kiosk.tablet.outbox import OutboxSender, RatingOutbox
+from kiosk.tablet.screens import TabletScreens
+
+log = logging.getLogger(__name__)
+
+
+class TabletDaemon:
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.dev = ctx.device
+        if self.dev.counter is None:
+            raise ValueError(f"tablet {self.dev.id}: set `counter` in the config")
+        counter = ctx.cfg.counter(self.dev.counter)
+        if counter is None:
+            raise ValueError(f"tablet {self.dev.id}: counter {self.dev.counter} is not in the config")
+        self.counter = counter
+        self.bus = ctx.bus()
+        self.outbox = RatingOutbox(ctx.state_dir / "outbox.db", self.dev.id)
+        self.sender = OutboxSender(self.outbox, self.bus, ctx.topics.rating_submit, ctx.clock)
+        self.loop: Any = None
+        self.screens: TabletScreens | None = None
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._ui, name=f"ui-{self.dev.id}", daemon=True)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._thread.start()
+        if not self.ready.wait(15):
+            raise RuntimeError("tablet screen did not start")
+        t = self.ctx.topics
+        self.bus.subscribe(t.counter_state(self.counter.number), self._on_counter_state)
+        self.bus.subscribe(t.ticket_event("done"), self._on_done)
+        self.bus.start()
+        self.sender.start()
+        self.outbox.prune(P.rfc3339(self.ctx.clock.now() - timedelta(days=7)))
+
+    def stop(self) -> None:
+        if self.loop is not None:
+            self.loop.stop()
+        self._thread.join(timeout=5)
+        self.sender.stop()
+        self.bus.stop()
+        self.outbox.close()
+
+    def healthy(self) -> bool:
+        return self._thread.is_alive()
+
+    # ------------------------------------------------------------------ UI thread
+    def _ui(self) -> None:
+        from edge.ui import UiLoop
+
+        loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
+                      title=f"motcua {self.dev.id}", hide_cursor=self.dev.fullscreen)
+        screens = TabletScreens(loop.size, self.counter.number, self.counter.label, list(self.dev.reasons),
+                                self.dev.idle_timeout_s, self._submit, loop.call_later,
+                                locale=self.ctx.cfg.office.locale)
+
+        def draw(surface: Any) -> None:
+            screens.draw(surface)
+
+        def tap(t: Any) -> None:
+            screens.tap(t.pos)
+            if screens.dirty:
+                loop.invalidate()
+
+        loop.on_draw = draw
+        loop.on_tap = tap
+        self.loop, self.screens = loop, screens
+        loop.invalidate()
+        self.ready.set()
+        loop.run()
+
+    def _apply(self, fn: Any, *args: Any) -> None:
+        """Run a screen update on the UI thread and redraw."""
+        assert self.screens is not None and self.loop is not None
+
+        def run() -> None:
+            fn(*args)
+            self.loop.invalidate()
+
+        self.loop.call_soon(run)
+
+    def _submit(self, fields: dict[str, Any]) -> None:
+        req_id = self.outbox.add(fields, P.rfc3339(self.ctx.clock.now()))
+        log.info("rating %s stored (%s)", req_id, fields["level"])
+        self.sender.kick()
+
+    # ------------------------------------------------------------------ bus thread
+    def _on_counter_state(self, topic: str, payload: bytes) -> None:
+        try:
+            st = P.CounterState.model_validate(P.decode_json(payload))
+        except Exception as exc:  # noqa: BLE001 - bad input is reported, never fatal
+            self.bus.report_bad(topic, f"counter state unreadable: {exc}")
+            return
+        assert self.screens is not None
+        self._apply(self.screens.on_counter, st.status, st.staff, st.serving.number if st.serving else None)
+
+    def _on_done(self, topic: str, payload: bytes) -> None:
+        try:
+            ev = P.TicketEvent.model_validate(P.decode_json(payload))
+        except Exception as exc:  # noqa: BLE001
+            self.bus.report_bad(topic, f"ticket event unreadable: {exc}")
+            return
+        counter = ev.counter if ev.counter is not None else ev.ticket.counter
+        if counter != self.counter.number:
+            return
+        assert self.screens is not None
+        self._apply(self.screens.on_done, ev.ticket.ticket_id, ev.ticket.number)
