@@ -39,7 +39,7 @@ def main() -> int:
             hit = any(text == f.truth for text, _ in found)
             wrong += any(text != f.truth for text, _ in found)
             ok += hit
-            for key in (f.condition, f.symbology):
+            for key in (f.condition, f.symbology, f"{f.symbology}/{f.condition}"):
                 per.setdefault(key, [0, 0])
                 per[key][0] += hit
                 per[key][1] += 1

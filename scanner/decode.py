@@ -146,7 +146,7 @@ DECODERS: dict[str, Callable[[], Decoder]] = {
 }
 
 #: Chosen from bench/decode.py's figures (see docs/scanners.md).
-DEFAULT_DECODER = "zxingcpp+deskew"
+DEFAULT_DECODER = "zxingcpp+pyzbar+deskew"
 
 
 def make_decoder(name: str | None = None) -> Decoder:

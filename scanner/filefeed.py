@@ -111,7 +111,7 @@ class FileReader(Reader):
 
         from scanner.decode import make_decoder
 
-        decoder = self._decoder or make_decoder()
+        decoder = self._decoder or make_decoder(getattr(self.device, "decoder", None))
         done = self.path / "done"
         done.mkdir(exist_ok=True)
         self.set_state(ReaderState.READY)

@@ -36,7 +36,7 @@ class VideoReader(Reader):
         super().__init__(device, on_read, on_state)
         if device.source is None:
             raise ValueError(f"scanner {device.id}: camera backend needs `source`")
-        self.decoder = decoder or make_decoder()
+        self.decoder = decoder or make_decoder(getattr(device, "decoder", None))
         self.backoff = backoff or Backoff(cap=10)
         self.frames = 0
 

@@ -114,12 +114,14 @@ class VoiceDevice(DeviceBase):
 class ScannerDevice(DeviceBase):
     kind: Literal["scanner"] = Field(description="Barcode reader")
     backend: Literal["hid", "serial", "camera", "file", "virtual"] = Field("virtual", description="How codes arrive")
-    path: str | None = Field(None, description="HID: /dev/input/by-id/... path; file: a file of codes, one a line")
+    path: str | None = Field(None, description="HID: /dev/input/by-id/... path; file/virtual: a file or FIFO of codes (one a line) or a folder of receipt images (virtual default: DATA/<id>/codes.txt)")
     usb: str | None = Field(None, pattern=r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$", description="HID: vendor:product when no path")
     port: str | None = Field(None, description="Serial port")
     baudrate: int = Field(9600, description="Serial speed")
     source: str | None = Field(None, description="Camera: device index, RTSP URL or video file")
     repeat_window_s: float = Field(2, ge=0, description="Repeats of one code within this window are dropped")
+    decoder: Literal["zxingcpp+pyzbar+deskew", "zxingcpp+deskew", "pyzbar+deskew", "zxingcpp", "pyzbar", "zxingcpp+pyzbar"] | None = Field(
+        None, description="Camera and image-folder backends: barcode decoder (default from bench/decode.py, see docs/scanners.md)")
 
 
 class KeypadDevice(DeviceBase):
