@@ -186,56 +186,127 @@ def test_offline_job_survives_restart_and_old_jobs_expire(office, printer):
     assert d2.backend.printed == ["off-1"]
 
 
-# ------------------------------------------------------------------------- serial pty
+# ------------------------------------------------------------------------- real lines
 
 
-def test_serial_printer_on_pty_gets_real_bytes_and_status(office):
-    master, slave = pty.openpty()
-    tty.setraw(master)
-    tty.setraw(slave)
-    dev = office.cfg.device("printer-1").model_copy(update={
-        "backend": "serial", "port": os.ttyname(slave), "baudrate": 115200, "flow_control": "none",
-        "poll_s": 0.3})
-    received = bytearray()
-    paper = {"byte": 0x12}
-    stop = threading.Event()
+class FakeEnd:
+    """The printer's end of a cable: answers DLE EOT with status bytes, keeps every other byte."""
 
-    def fake_printer():  # the other end of the cable: answers DLE EOT, swallows the rest
-        while not stop.is_set():
+    def __init__(self, read, write) -> None:
+        self.read, self.write = read, write
+        self.received = bytearray()
+        self.paper = 0x12
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="fake-printer-end", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
             try:
-                chunk = os.read(master, 65536)
+                chunk = self.read()
             except OSError:
                 return
-            received.extend(chunk)
+            if not chunk:
+                return
+            self.received.extend(chunk)
             i = 0
             while (i := chunk.find(b"\x10\x04", i)) >= 0 and i + 2 < len(chunk):
                 n = chunk[i + 2]
-                os.write(master, bytes([{1: 0x16, 2: 0x12, 4: paper["byte"]}.get(n, 0x12)]))
+                try:
+                    self.write(bytes([{1: 0x16, 2: 0x12, 4: self.paper}.get(n, 0x12)]))
+                except OSError:
+                    return
                 i += 3
 
-    th = threading.Thread(target=fake_printer, name="fake-serial-printer", daemon=True)
-    th.start()
+    def ticket(self) -> bytes:
+        start = self.received.rindex(escpos.INIT)
+        end = self.received.index(escpos.cut(), start) + len(escpos.cut())
+        return bytes(self.received[start:end])
+
+
+def open_pty(link) -> tuple[int, int, FakeEnd]:
+    master, slave = pty.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(os.ttyname(slave))  # like a udev symlink /dev/motcua-printer
+    return master, slave, FakeEnd(lambda: os.read(master, 65536), lambda b: os.write(master, b))
+
+
+def test_serial_printer_on_pty_real_bytes_status_and_replug(office, tmp_path):
+    link = tmp_path / "motcua-printer"
+    master, slave, end = open_pty(link)
+    dev = office.cfg.device("printer-1").model_copy(update={
+        "backend": "serial", "port": str(link), "baudrate": 115200, "flow_control": "none", "poll_s": 0.3})
     w = Watch(office)
-    ctx = office.ctx("printer-1", "printer", device=dev)
-    d = PrinterDaemon(ctx)
+    d = PrinterDaemon(office.ctx("printer-1", "printer", device=dev))
     d.start()
+    fds = [master, slave]
     try:
         assert wait_until(lambda: w.status.get("state") == "ok", 5), w.status
-        paper["byte"] = 0x72  # paper out
+        end.paper = 0x72  # paper out
         assert wait_until(lambda: w.status.get("detail", {}).get("problem") == "paper_out", 5), w.status
-        paper["byte"] = 0x12
+        end.paper = 0x12
         assert wait_until(lambda: w.status.get("state") == "ok", 5)
         kiosk = office.client("kiosk-1", kind="kiosk")
         kiosk.publish(office.topics.print_job("printer-1"), job(office, "ser-1", "2011"))
         assert wait_until(lambda: "printed" in w.outcomes("ser-1"), 5), w.results
-        assert wait_until(lambda: escpos.cut() in received, 3)
-        start = received.index(escpos.INIT)
-        ticket = bytes(received[start:received.index(escpos.cut()) + len(escpos.cut())])
-        dec = decode(ticket, 576)
+        assert wait_until(lambda: escpos.cut() in end.received, 3)
+        dec = decode(end.ticket(), 576)
         assert [c.text for c in zxingcpp.read_barcodes(dec.image)] == \
             ["https://motcua.example.vn/ve/20261121-HT-2011"]
-    finally:
-        d.stop()
-        stop.set()
+        # unplug: the adapter disappears
+        end.stop.set()
         os.close(master)
         os.close(slave)
+        fds = []
+        link.unlink()
+        assert wait_until(lambda: w.status.get("detail", {}).get("problem") == "offline", 5), w.status
+        kiosk.publish(office.topics.print_job("printer-1"), job(office, "ser-2", "2012"))
+        assert wait_until(lambda: "queued" in w.outcomes("ser-2"), 5)
+        # replug: a new device node behind the same name; no daemon restart
+        master, slave, end = open_pty(link)
+        fds = [master, slave]
+        assert wait_until(lambda: "printed" in w.outcomes("ser-2"), 15), (w.results, w.status)
+        assert wait_until(lambda: escpos.cut() in end.received, 3)
+        assert "2012" in decode(end.ticket(), 576).texts
+        assert wait_until(lambda: w.status.get("state") == "ok", 5)
+    finally:
+        d.stop()
+        end.stop.set()
+        for fd in fds:
+            os.close(fd)
+
+
+def test_network_printer_gets_the_ticket(office):
+    import socket
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    ends: list[FakeEnd] = []
+
+    def accept():
+        conn, _ = srv.accept()
+        ends.append(FakeEnd(lambda: conn.recv(65536), conn.sendall))
+
+    threading.Thread(target=accept, name="fake-net-printer", daemon=True).start()
+    dev = office.cfg.device("printer-1").model_copy(update={
+        "backend": "network", "address": f"127.0.0.1:{port}", "poll_s": 0.5, "native_qr": False})
+    w = Watch(office)
+    d = PrinterDaemon(office.ctx("printer-1", "printer", device=dev))
+    d.start()
+    try:
+        assert wait_until(lambda: w.status.get("state") == "ok", 5), w.status
+        kiosk = office.client("kiosk-1", kind="kiosk")
+        kiosk.publish(office.topics.print_job("printer-1"), job(office, "net-1", "2021"))
+        assert wait_until(lambda: "printed" in w.outcomes("net-1"), 5), w.results
+        assert wait_until(lambda: escpos.cut() in ends[0].received, 3)
+        dec = decode(ends[0].ticket(), 576)
+        assert dec.qr == []  # raster QR, as configured
+        assert [c.text for c in zxingcpp.read_barcodes(dec.image)] == \
+            ["https://motcua.example.vn/ve/20261121-HT-2021"]
+    finally:
+        d.stop()
+        srv.close()

@@ -8,6 +8,7 @@ validated by ``printer.status`` (an empty reply is "unknown", not "adequate").
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -74,6 +75,15 @@ class EscposBackend(PrinterBackend):
                 p.close()
             except Exception:  # noqa: BLE001 - the device may already be gone
                 log.debug("close failed", exc_info=True)
+                raw = getattr(p, "_device", None)
+                try:  # release the descriptor anyway, without the flush that failed
+                    if raw is not None and hasattr(raw, "fd") and raw.fd is not None:
+                        os.close(raw.fd)
+                        raw.fd = None
+                        raw.is_open = False
+                except OSError:
+                    pass
+                p._device = False  # so python-escpos's __del__ does not try again
 
     def write(self, data: bytes, job_id: str) -> None:
         if self._p is None:
