@@ -11,6 +11,8 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from edge import protocol as P
 from edge.daemon import DaemonContext
 from kiosk.tablet.outbox import OutboxSender, RatingOutbox
@@ -101,20 +103,24 @@ class TabletDaemon:
         self.sender.kick()
 
     # ------------------------------------------------------------------ bus thread
-    def _on_counter_state(self, topic: str, payload: bytes) -> None:
+    def _parse(self, topic: str, payload: bytes, model: type[P.Payload]) -> Any:
+        """A validated payload, or None after reporting it on the error topic (never fatal)."""
         try:
-            st = P.CounterState.model_validate(P.decode_json(payload))
-        except Exception as exc:  # noqa: BLE001 - bad input is reported, never fatal
-            self.bus.report_bad(topic, f"counter state unreadable: {exc}")
+            return model.model_validate(P.decode_json(payload))
+        except (P.BadPayload, ValidationError) as exc:
+            self.bus.report_bad(topic, f"unreadable {model.__name__}: {exc}")
+            return None
+
+    def _on_counter_state(self, topic: str, payload: bytes) -> None:
+        st = self._parse(topic, payload, P.CounterState)
+        if st is None:
             return
         assert self.screens is not None
         self._apply(self.screens.on_counter, st.status, st.staff, st.serving.number if st.serving else None)
 
     def _on_done(self, topic: str, payload: bytes) -> None:
-        try:
-            ev = P.TicketEvent.model_validate(P.decode_json(payload))
-        except Exception as exc:  # noqa: BLE001
-            self.bus.report_bad(topic, f"ticket event unreadable: {exc}")
+        ev = self._parse(topic, payload, P.TicketEvent)
+        if ev is None:
             return
         counter = ev.counter if ev.counter is not None else ev.ticket.counter
         if counter != self.counter.number:

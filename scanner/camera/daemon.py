@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from edge import protocol as P
 from edge.daemon import DaemonContext
@@ -84,39 +85,35 @@ class CameraDaemon:
 
     # ------------------------------------------------------------------ bus handlers (bus thread)
 
-    def _on_counter_state(self, topic: str, payload: bytes) -> None:
+    def _parse(self, topic: str, payload: bytes, model: type[P.Payload]) -> Any:
+        """A validated payload, or None after reporting it on the error topic (never fatal)."""
         try:
-            state = P.CounterState.model_validate(P.decode_json(payload))
-        except Exception as exc:  # noqa: BLE001 - bad input is reported, never fatal
-            self.bus.report_bad(topic, f"counter state unreadable: {exc}")
-            return
-        self.events.put(("counter", state.status == "open"))
+            return model.model_validate(P.decode_json(payload))
+        except (P.BadPayload, ValidationError) as exc:
+            self.bus.report_bad(topic, f"unreadable {model.__name__}: {exc}")
+            return None
+
+    def _on_counter_state(self, topic: str, payload: bytes) -> None:
+        state = self._parse(topic, payload, P.CounterState)
+        if state is not None:
+            self.events.put(("counter", state.status == "open"))
 
     def _on_queue_state(self, topic: str, payload: bytes) -> None:
-        try:
-            state = P.QueueState.model_validate(P.decode_json(payload))
-        except Exception as exc:  # noqa: BLE001
-            self.bus.report_bad(topic, f"queue state unreadable: {exc}")
-            return
-        self.events.put(("waiting", sum(s.waiting for s in state.services)))
+        state = self._parse(topic, payload, P.QueueState)
+        if state is not None:
+            self.events.put(("waiting", sum(s.waiting for s in state.services)))
 
     def _on_ticket(self, topic: str, payload: bytes) -> None:
-        try:
-            ev = P.TicketEvent.model_validate(P.decode_json(payload))
-        except Exception as exc:  # noqa: BLE001
-            self.bus.report_bad(topic, f"ticket event unreadable: {exc}")
+        ev = self._parse(topic, payload, P.TicketEvent)
+        if ev is None:
             return
         counter = ev.counter if ev.counter is not None else ev.ticket.counter
         if counter == self.counter:
             self.events.put(("snapshot", (ev.ticket.ticket_id, self.ctx.topics.last_level(topic))))
 
     def _on_rating(self, topic: str, payload: bytes) -> None:
-        try:
-            ev = P.RatingEvent.model_validate(P.decode_json(payload))
-        except Exception as exc:  # noqa: BLE001
-            self.bus.report_bad(topic, f"rating event unreadable: {exc}")
-            return
-        if ev.counter == self.counter and ev.level == "unsatisfied":
+        ev = self._parse(topic, payload, P.RatingEvent)
+        if ev is not None and ev.counter == self.counter and ev.level == "unsatisfied":
             self.events.put(("clip", ev.ticket_id))
 
     # ------------------------------------------------------------------ capture thread
