@@ -211,3 +211,19 @@ def test_issued_but_not_printed_shows_number_then_prints_when_paper_returns(rig)
     rig.printer.poll_status()
     assert wait_until(lambda: any(r["outcome"] == "printed" and r["number"] == number for r in rig.results), 10)
     assert len(rig.issued) == 1  # reprinted, never re-issued
+
+
+def test_idle_kiosk_does_not_redraw(rig):
+    k = ready(rig)
+    n = k.loop.redraws
+    c0 = time.process_time()
+    time.sleep(1.0)
+    cpu = time.process_time() - c0  # whole process: kiosk, printer, engine, MQTT clients
+    assert k.loop.redraws == n, "the idle home screen was redrawn"
+    assert cpu < 0.5, cpu
+    # a status change is one redraw, not a loop
+    rig.printer.backend.set_state(paper="low")
+    rig.printer.poll_status()
+    assert wait_until(lambda: k.ctrl.printer.get("detail", {}).get("paper") == "low", 5)
+    time.sleep(0.3)
+    assert 1 <= k.loop.redraws - n <= 2
