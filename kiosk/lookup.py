@@ -40,6 +40,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "code": "Mã hồ sơ",
         "procedure": "Thủ tục",
         "applicant": "Người nộp",
+        "unit": "Đơn vị xử lý",
         "status": "Tình trạng",
         "received": "Ngày tiếp nhận",
         "due": "Ngày hẹn trả kết quả",
@@ -71,6 +72,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "code": "Dossier code",
         "procedure": "Procedure",
         "applicant": "Applicant",
+        "unit": "Handled by",
         "status": "Status",
         "received": "Received",
         "due": "Results due",
@@ -211,7 +213,9 @@ class LookupController:
             return
         if reply.get("ok"):
             try:
-                self.dossier = P.Dossier.model_validate(reply.get("dossier") or {}).wire()
+                raw = reply.get("dossier") or {}
+                # the hub adds `return_place` and `unit` (extra fields): keep them
+                self.dossier = {**raw, **P.Dossier.model_validate(raw).wire()}
             except Exception as exc:  # noqa: BLE001 - a malformed reply is an internal error
                 log.warning("malformed lookup reply: %s", exc)
                 self._error("internal", self.t("internal"))
@@ -239,7 +243,7 @@ class LookupController:
         """(plain meaning, next step) of the dossier on screen."""
         d = self.dossier or {}
         meaning, step = STATUS_PLAIN.get(int(d.get("status", 0)), (d.get("status_text", ""), ""))
-        counter = self.return_counter or TEXTS["vi"]["return_counter"]
+        counter = d.get("return_place") or self.return_counter or TEXTS["vi"]["return_counter"]
         return P.nfc(meaning), P.nfc(step.format(counter=counter))
 
     # ---------------------------------------------------------------- internals
@@ -382,7 +386,10 @@ def _draw_result(surface: pygame.Surface, c: LookupController, body: pygame.Rect
     y = band.bottom + 16
     y = blit_text(surface, meaning, pygame.Rect(body.x, y, body.w, bh), size + 4, INK, bold=True) + 16
     rows = [(c.t("code"), d.get("code", "")), (c.t("procedure"), d.get("procedure") or "—"),
-            (c.t("applicant"), d.get("applicant") or "—"),
+            (c.t("applicant"), d.get("applicant") or "—")]
+    if d.get("unit"):
+        rows.append((c.t("unit"), d["unit"]))
+    rows += [
             (c.t("received"), when(d.get("received_at"), c.lang)),
             (c.t("due"), when(d.get("due_at"), c.lang))]
     if d.get("returned_at"):
