@@ -19,7 +19,6 @@ from typing import Any, Callable
 
 from edge.clock import Clock
 from edge.config import OfficeConfig
-from edge.tools import printer_probe as probe
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +232,10 @@ def test_camera(run: TestRun) -> None:
 
 
 def test_printer(run: TestRun) -> None:
-    """Check the paper, then print a test ticket (Vietnamese lines, a big number, a QR)."""
+    """Check the printer's status, then print a test ticket (Vietnamese lines, a big number, a QR)."""
     dev = run.device
     layout = _need("printer.layout", "the printer package")
+    backends = _need("printer.backends", "the printer backends (printer.backends)")
     now = Clock(run.cfg.office.tz).now()
     info = layout.TicketInfo(office_name=run.cfg.office.name, number=run.text or "8888",
                              service_name="IN THỬ - Kiểm tra máy in", issued_at=now,
@@ -243,35 +243,31 @@ def test_printer(run: TestRun) -> None:
                              footer="Đây là phiếu in thử, không có giá trị.")
     native_qr = dev.native_qr if dev.native_qr is not None else dev.backend != "virtual"
     data = layout.build_ticket(info, dev.paper_mm, native_qr=native_qr)
-    transport = _printer_transport(dev, run)
     try:
-        paper = probe.paper_state(transport.query(probe.PAPER_QUERY, 1))
-        if paper == "out":
-            raise DeviceTestFailed("the printer reports no paper: load a roll")
-        transport.write(data)
-        after = probe.paper_state(transport.query(probe.PAPER_QUERY, 1))
-    except OSError as exc:
-        raise DeviceTestFailed(f"printing failed: {exc} (power, cable, address, permissions?)") from None
-    finally:
-        transport.close()
-    run.say(f"{dev.id}: sent a test ticket ({len(data)} bytes, {dev.backend}); paper: {after}"
-            + (" (the printer does not answer status queries: look at the ticket)" if after == "unknown" else "")
-            + (f" -> {transport.png}" if getattr(transport, "png", None) else ""))
-    if after == "low":
-        run.say(f"{dev.id}: paper is running low")
-
-
-def _printer_transport(dev: Any, run: TestRun) -> Any:
-    """The direct line of printer_probe; USB needs the printer package's backends."""
-    try:
-        return probe.open_transport(dev, run.out_dir)
-    except LookupError:
-        raise BackendMissing(f"printer backend {dev.backend!r} needs printer.backends, which this build "
-                             "does not have yet; use backend file (path = /dev/usb/lpN) to test the printer") from None
+        backend = backends.create_backend(dev, run.out_dir)
     except ValueError as exc:
         raise DeviceTestFailed(str(exc)) from None
-    except OSError as exc:
-        raise DeviceTestFailed(f"cannot reach the printer: {exc} (power, cable, address, permissions?)") from None
+    hint = "(power, cable, address, permissions? is motcua-printer running?)"
+    try:
+        backend.open()
+        before = backend.status()
+        if before.problem:
+            raise DeviceTestFailed(f"the printer reports {before.problem} ({before.detail()}): nothing printed")
+        backend.write(data, f"test-{dev.id}-{now:%H%M%S}")
+        after = backend.status()
+    except backends.PrinterUnavailable as exc:
+        raise DeviceTestFailed(f"{exc} {hint}") from None
+    except ValueError as exc:
+        raise DeviceTestFailed(str(exc)) from None
+    finally:
+        backend.close()
+    where = f" -> {backend.output_dir}" if getattr(backend, "output_dir", None) else ""
+    run.say(f"{dev.id}: sent a test ticket ({len(data)} bytes, {dev.backend}); "
+            f"printer {after.detail()['printer']}, paper {after.paper}{where}")
+    if after.paper == "unknown":
+        run.say(f"{dev.id}: the printer does not report its paper: look at the ticket")
+    elif after.paper == "low":
+        run.say(f"{dev.id}: paper is running low")
 
 
 TESTS: dict[str, Callable[[TestRun], None]] = {
