@@ -125,7 +125,7 @@ def test_camera_virtual_and_video_file(tmp_path: Path, capsys: pytest.CaptureFix
     bad = copy_config(tmp_path, replace={'id = "camera-1"\nkind = "camera"':
                                          f'id = "camera-1"\nkind = "camera"\nbackend = "opencv"\nsource = "{tmp_path}/none.avi"'})
     rc, _, err = run(capsys, "camera", str(bad), "--device", "camera-1", "--data", str(tmp_path))
-    assert rc == 1 and "cannot open camera" in err
+    assert rc == 1 and f"cannot open {tmp_path}/none.avi" in err and "user in video" in err
 
 
 @pytest.mark.skipif(not any(Path(p, "espeak-ng").exists() for p in os.environ.get("PATH", "").split(":")),
@@ -276,3 +276,25 @@ def test_printer_serial_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert rc == 0, err
     assert "paper ok" in out
     assert decode(end.ticket()).cuts == 1
+
+
+def test_scanner_virtual_reads_a_code_appended_to_its_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    codes = tmp_path / "scanner-1/codes.txt"  # the virtual reader's file: DATA/<device>/codes.txt
+    stop = threading.Event()
+
+    def technician() -> None:
+        while not stop.is_set():
+            if codes.exists():
+                with open(codes, "a", encoding="utf-8") as fh:
+                    fh.write("000.17.22.H56-210531-0001\n")
+            stop.wait(0.3)
+    t = threading.Thread(target=technician, daemon=True)
+    t.start()
+    try:
+        rc, out, err = run(capsys, "scanner", str(SMALL), "--device", "scanner-1", "--data", str(tmp_path),
+                           "--timeout", "10")
+    finally:
+        stop.set()
+        t.join()
+    assert rc == 0, err
+    assert f"append a code to {codes}" in out and "read '000.17.22.H56-210531-0001'" in out

@@ -177,7 +177,15 @@ def test_scanner(run: TestRun) -> None:
         if state == base.ReaderState.READY:
             run.say(f"{dev.id}: ready ({dev.backend}); scan a code within {run.timeout:.0f} s")
 
-    reader = cls(dev, on_read, on_state)
+    kwargs: dict[str, Any] = {}
+    if dev.backend in ("file", "virtual"):  # as the daemon: DATA/<device>/codes.txt when no path
+        kwargs["default_path"] = run.out_dir.parent / "codes.txt"
+        run.say(f"{dev.id}: append a code to {dev.path or kwargs['default_path']} "
+                "(echo CODE >> FILE) or drop a receipt image in its folder")
+    try:
+        reader = cls(dev, on_read, on_state, **kwargs)
+    except ValueError as exc:
+        raise DeviceTestFailed(str(exc)) from None
     stop = threading.Event()
     thread = threading.Thread(target=reader.run, args=(stop,), name=f"test-{dev.id}", daemon=True)
     thread.start()
@@ -198,34 +206,34 @@ def test_scanner(run: TestRun) -> None:
 
 
 def test_camera(run: TestRun) -> None:
-    """Grab one frame and save it as a PNG."""
+    """Grab one frame through the camera package's frame source and save it as a PNG."""
     dev = run.device
     cv2 = _need("cv2", "OpenCV (opencv-python-headless)")
-    if dev.backend == "virtual":
-        synth = _need("scanner.camera.synth", "the virtual camera (scanner.camera)")
-        frame = synth.Scene(kind="desk", people=1).frame()
-    else:
-        if not dev.source:
-            raise DeviceTestFailed(f"{dev.id}: backend opencv needs source = \"0\" (index), a URL or a file")
-        src: Any = int(dev.source) if dev.source.isdigit() else dev.source
-        cap = cv2.VideoCapture(src)
-        try:
-            if not cap.isOpened():
-                raise DeviceTestFailed(f"cannot open camera {dev.source!r} (unplugged? user in video? RTSP URL?)")
-            ok, frame = False, None
-            end = time.monotonic() + run.timeout
-            while not ok and time.monotonic() < end:
-                ok, frame = cap.read()
-            if not ok or frame is None:
-                raise DeviceTestFailed(f"camera {dev.source!r} opened but gave no frame")
-        finally:
-            cap.release()
+    sources = _need("scanner.camera.sources", "the camera package (scanner.camera)")
+    try:
+        source = sources.make_source(dev)
+    except (KeyError, ValueError) as exc:
+        raise DeviceTestFailed(f"{dev.id}: {exc}") from None
+    try:
+        source.open()
+        frame, end = None, time.monotonic() + run.timeout
+        while frame is None:
+            try:
+                frame = source.read()
+            except sources.SourceError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.1)
+    except sources.SourceError as exc:
+        raise DeviceTestFailed(f"{source.describe()}: {exc} (unplugged? user in video? RTSP URL?)") from None
+    finally:
+        source.close()
     run.out_dir.mkdir(parents=True, exist_ok=True)
     path = run.out_dir / f"frame-{Clock(run.cfg.office.tz).now():%Y%m%d-%H%M%S}.png"
     if not cv2.imwrite(str(path), frame):
         raise DeviceTestFailed(f"cannot write {path}")
     h, w = frame.shape[:2]
-    run.say(f"{dev.id}: frame {w}x{h}, mean brightness {float(frame.mean()):.0f} -> {path}")
+    run.say(f"{dev.id}: frame {w}x{h} from {source.describe()}, mean brightness {float(frame.mean()):.0f} -> {path}")
 
 
 # ------------------------------------------------------------------ printer
