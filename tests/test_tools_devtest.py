@@ -234,6 +234,7 @@ def test_printer_without_paper_prints_nothing(tmp_path: Path, capsys: pytest.Cap
     assert fake.end.ticket() == b""  # only status queries went out
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # python-escpos Usb.__del__
 def test_printer_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from edge.broker import free_port
     path = printer_config(tmp_path, f'backend = "network"\naddress = "127.0.0.1:{free_port()}"')
