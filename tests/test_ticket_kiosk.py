@@ -50,14 +50,19 @@ class Rig:
             (self.view, screen)
         time.sleep(0.05)
 
-    def tap(self, value: tuple, also_mouse: bool = True) -> None:
-        """Touch the button whose action is ``value``: FINGERDOWN/UP plus SDL's synthesized mouse."""
+    def tap(self, value: tuple, also_mouse: bool = True, mouse_only: bool = False) -> None:
+        """Touch the button whose action is ``value``: FINGERDOWN/UP plus SDL's synthesized mouse
+        (or, with ``mouse_only``, a click of a real mouse)."""
         assert wait_until(lambda: any(b.value == value for b in self.kiosk.buttons), 5), \
             ([b.value for b in self.kiosk.buttons], value)
         b = next(b for b in self.kiosk.buttons if b.value == value)
         w, h = self.kiosk.loop.size
         x, y = b.rect.center
         common = dict(touch_id=1, finger_id=3, x=x / w, y=y / h, dx=0.0, dy=0.0, pressure=1.0)
+        if mouse_only:
+            pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x, y), button=1, touch=False))
+            pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x, y), button=1, touch=False))
+            return
         pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, **common))
         if also_mouse:
             pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x, y), button=1, touch=True))
@@ -112,11 +117,16 @@ def test_touch_issues_one_ticket_prints_it_and_goes_home(rig):
     # without the priority step, a real mouse click works too
     k.ctrl.ask_priority = False
     rig.wait_screen(Screen.HOME)
-    rig.tap(("service", "DD"), also_mouse=False)
+    rig.tap(("service", "DD"), mouse_only=True)
     assert wait_until(lambda: rig.view.screen == Screen.TICKET and rig.view.printed, 8)
     assert [e["ticket"]["service"] for e in rig.issued] == ["HT", "DD"]
-    rig.tap(("home",))
+    rig.tap(("home",), also_mouse=False)
     assert wait_until(lambda: rig.view.screen == Screen.HOME, 3)
+    # English is the second locale
+    rig.wait_screen(Screen.HOME)
+    rig.tap(("lang",))
+    assert wait_until(lambda: k.ctrl.lang == "en", 3)
+    assert k.ctrl.text("choose") == "Please choose a service"
 
 
 def test_paper_out_refuses_without_issuing(rig):
