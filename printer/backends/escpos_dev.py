@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 4096
 USB_TIMEOUT_MS = 3000
+STATUS_TIMEOUT_MS = 500
 
 
 class EscposBackend(PrinterBackend):
@@ -100,10 +101,24 @@ class EscposBackend(PrinterBackend):
             self.close()
             raise PrinterUnavailable(f"write to {self.name} printer failed: {exc}") from exc
 
+    def _read_reply(self) -> bytes:
+        """One status reply with a short timeout: a silent printer must not stall the queue."""
+        p = self._p
+        if self.name == "usb":
+            return bytes(p.device.read(p.in_ep, 16, STATUS_TIMEOUT_MS))
+        if self.name == "network":
+            old = p.device.gettimeout()
+            p.device.settimeout(STATUS_TIMEOUT_MS / 1000)
+            try:
+                return p.device.recv(16)
+            finally:
+                p.device.settimeout(old)
+        return p._read()
+
     def _ask(self, n: int) -> int | None:
         self._p._raw(escpos.status_query(n))
         try:
-            reply = self._p._read()
+            reply = self._read_reply()
         except Exception as exc:  # timeouts and garbage are "no answer"
             log.debug("status read failed: %s", exc)
             return None
@@ -120,7 +135,10 @@ class EscposBackend(PrinterBackend):
             except PrinterUnavailable:
                 return PrinterStatus(online=False, reason="offline")
         try:
-            return parse(self._ask(1), self._ask(2), self._ask(4))
+            answers = (self._ask(1), self._ask(2), self._ask(4))
+            if answers == (None, None, None):
+                self.close()  # a silent line: reopen on the next poll (replugged, new socket)
+            return parse(*answers)
         except Exception as exc:
             self.close()
             log.warning("%s printer status failed: %s", self.name, exc)
