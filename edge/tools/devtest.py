@@ -85,7 +85,7 @@ def test_led(run: TestRun) -> None:
     try:
         try:
             port = serial.Serial(path, dev.baudrate, bytesize=8, parity="N", stopbits=1,
-                                 timeout=0.5, write_timeout=1.0, exclusive=True)
+                                 timeout=1.0, write_timeout=1.0, exclusive=True)
         except (serial.SerialException, OSError) as exc:
             raise DeviceTestFailed(f"cannot open {path}: {exc} (is motcua-led running? is the user in dialout?)") from None
         with port:
