@@ -159,3 +159,25 @@ def test_simulated_day_through_the_engine(office, tmp_path: Path) -> None:
     assert rep.summary["done"] == counts["done"] and rep.summary["no_show"] == counts["no_show"]
     assert rep.summary["ratings"] == counts["ratings"]
     assert rep.summary["wait_p90_min"] >= rep.summary["wait_mean_min"] >= 0
+
+
+def test_auto_mode_writes_missed_day_and_stops_on_sigterm(data: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ward = Path(__file__).parent.parent / "config" / "examples" / "ward.toml"
+    motcua = Path(sys.executable).parent / "motcua"
+    proc = subprocess.Popen([str(motcua), "report", str(ward), "--data", str(data), "--auto",
+                             "--clock", "2026-11-23T18:00"], stderr=subprocess.PIPE, text=True)
+    try:
+        target = data / "reports" / "bao-cao-2026-11-23.xlsx"
+        end = time.monotonic() + 60
+        while not target.exists() and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.1)
+        assert target.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 0, err

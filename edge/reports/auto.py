@@ -81,5 +81,7 @@ class DailyReporter:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.poll_s):
-            self.run_once()
+        while True:
+            self.run_once()  # at once on start: catches up a day missed while down
+            if self._stop.wait(self.poll_s):
+                return

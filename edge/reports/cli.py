@@ -40,13 +40,18 @@ def cli_main(argv: list[str]) -> int:
     ap.add_argument("config", help="office TOML file")
     ap.add_argument("--data", default="var/office", help="the office's data folder (holds engine/engine.db)")
     g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--auto", action="store_true",
+                   help="keep running: write each day's report after closing time (for a systemd unit)")
     g.add_argument("--day", help="YYYY-MM-DD")
     g.add_argument("--week", help="any YYYY-MM-DD of the ISO week (Monday to Sunday)")
     g.add_argument("--month", help="YYYY-MM")
     ap.add_argument("--out", default=None, help="output folder (default DATA/reports)")
+    ap.add_argument("--clock", default=None, help="--auto: simulated office clock START[xSPEED]")
     args = ap.parse_args(argv)
     try:
         cfg = load(args.config)
+        if args.auto:
+            return _auto(cfg, Path(args.data), args.clock)
         period = parse_period(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -62,3 +67,13 @@ def cli_main(argv: list[str]) -> int:
         return 1
     print(json.dumps({"period": period.label, "files": [str(f) for f in files]}, ensure_ascii=False))
     return 0
+
+
+def _auto(cfg, data: Path, clock_spec: str | None) -> int:
+    """Run the daily reporter until SIGTERM/SIGINT."""
+    from edge.clock import parse_clock
+    from edge.daemon import run_daemon
+    from edge.reports.auto import DailyReporter
+
+    reporter = DailyReporter(cfg, data, parse_clock(clock_spec, cfg.office.tz))
+    return run_daemon(reporter, "daily-report")
