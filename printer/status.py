@@ -82,5 +82,7 @@ def parse(printer: int | None, offline: int | None, paper: int | None) -> Printe
     if online is False:
         reason = "cover_open" if cover else ("paper_out" if pap == "out" else "offline")
     if printer is None and offline is None and paper is None:
-        return PrinterStatus(online=False, reason="offline")
+        # connected but silent (many network/serial printers never answer DLE EOT): unknown,
+        # reported as a warning -- not "fine", and not a reason to stop issuing tickets
+        return PrinterStatus()
     return PrinterStatus(online=online, paper=pap, cover_open=cover, reason=reason)

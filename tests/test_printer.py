@@ -69,8 +69,8 @@ def test_decoder_reports_garbage_instead_of_crashing():
 
 
 def test_status_bytes_are_validated():
-    unknown = parse(None, None, None)
-    assert unknown.online is False and unknown.state == "error"
+    unknown = parse(None, None, None)  # a silent printer is unknown: a warning, never "ok"
+    assert unknown.online is None and unknown.paper == "unknown" and unknown.state == "warning"
     garbage = parse(0x00, 0xFF, 0x00)  # fails the fixed-bit pattern: not "fine"
     assert garbage.online is None and garbage.paper == "unknown" and garbage.state == "warning"
     assert parse(0x16, 0x12, 0x12).state == "ok"
