@@ -62,7 +62,7 @@ class UiLoop:
     """One pygame window and its event loop (create and run it on the same thread)."""
 
     def __init__(self, size: tuple[int, int] = (1080, 1920), fullscreen: bool = False,
-                 title: str = "motcua", hide_cursor: bool = False) -> None:
+                 title: str = "motcua", hide_cursor: bool = False, block_motion: bool = True) -> None:
         pygame.display.init()
         pygame.font.init()
         flags = pygame.FULLSCREEN if fullscreen else 0
@@ -88,7 +88,10 @@ class UiLoop:
         self._stop = threading.Event()
         self._finger: tuple[int, tuple[int, int], float] | None = None  # (finger id, pos, t)
         self._mouse: tuple[tuple[int, int], float] | None = None
-        pygame.event.set_blocked([pygame.MOUSEMOTION, pygame.FINGERMOTION])
+        if block_motion:  # motion floods the queue and wakes the loop; screens that drag opt in
+            pygame.event.set_blocked([pygame.MOUSEMOTION, pygame.FINGERMOTION])
+        else:
+            pygame.event.set_allowed([pygame.MOUSEMOTION, pygame.FINGERMOTION])
 
     # ---- thread-safe API -------------------------------------------------
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
