@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from decode_frames import frames  # noqa: E402
+from decode_frames import empty_frames, frames  # noqa: E402
 
 from scanner.decode import DECODERS, make_decoder  # noqa: E402
 
@@ -26,7 +26,8 @@ def main() -> int:
     ap.add_argument("--decoders", default=",".join(DECODERS))
     args = ap.parse_args()
     data = list(frames(args.per_case))
-    result: dict = {"frames": len(data), "frame_size": "1280x720", "decoders": {}}
+    empty = list(empty_frames())
+    result: dict = {"frames": len(data), "frames_no_code": len(empty), "frame_size": "1280x720", "decoders": {}}
     for name in args.decoders.split(","):
         dec = make_decoder(name)
         dec.decode(data[0].image)  # warm up
@@ -44,12 +45,20 @@ def main() -> int:
                 per[key][0] += hit
                 per[key][1] += 1
         times.sort()
+        idle = []
+        false_reads = 0
+        for img in empty:
+            t0 = time.perf_counter()
+            false_reads += len(dec.decode(img))
+            idle.append((time.perf_counter() - t0) * 1000)
         result["decoders"][name] = {
             "decode_rate": round(ok / len(data), 4),
             "wrong_reads": wrong,
             "ms_mean": round(sum(times) / len(times), 2),
             "ms_p95": round(times[int(len(times) * 0.95) - 1], 2),
             "ms_max": round(times[-1], 2),
+            "ms_no_code_mean": round(sum(idle) / len(idle), 2),
+            "false_reads_no_code": false_reads,
             "rate_by_case": {k: round(a / b, 3) for k, (a, b) in per.items()},
         }
     print(json.dumps(result, ensure_ascii=False))

@@ -138,3 +138,11 @@ def frames(n_per_case: int = 20, seed: int = 20261121) -> Iterator[Frame]:
         for cond in CONDITIONS:
             for _ in range(n_per_case):
                 yield make_frame(rng, sym, cond)
+
+
+def empty_frames(n: int = 20, seed: int = 7) -> Iterator[np.ndarray]:
+    """Frames with a receipt but no code in view: what a camera reader sees most of the day."""
+    rng = random.Random(seed)
+    for i in range(n):
+        blank = np.full((120, 600), 255, np.uint8)
+        yield distort(place(receipt(blank, rng), rng, rng.uniform(-30, 30)), CONDITIONS[i % len(CONDITIONS)], rng)

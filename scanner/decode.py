@@ -39,12 +39,32 @@ class ZxingDecoder(Decoder):
         self._zx = zxingcpp
         self._formats = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
 
-    def decode(self, gray: Any) -> list[Decoded]:
+    def decode(self, gray: Any, **options: Any) -> list[Decoded]:
         out = []
-        for r in self._zx.read_barcodes(gray, formats=self._formats):
+        for r in self._zx.read_barcodes(gray, formats=self._formats, **options):
             if r.valid and r.text:
                 out.append((r.text, symbology_name(str(r.format))))
         return out
+
+    #: (amount, sigma) of the sharpening across the bars tried on an upright, soft frame
+    SOFT_STEPS = ((4.0, 0.85), (3.0, 0.7), (5.0, 1.0))
+
+    def soft_decode(self, upright: Any) -> list[Decoded]:
+        """Out-of-focus linear codes: sharpen across the (vertical) bars, binarize at a fixed level.
+
+        zxing's local-average binarizer averages a blurred bar pair into one grey; sharpening
+        along x only and a fixed threshold keeps them apart.
+        """
+        import cv2
+
+        fixed = self._zx.Binarizer.FixedThreshold
+        for amount, sigma in self.SOFT_STEPS:
+            soft = cv2.GaussianBlur(upright, (0, 0), sigmaX=sigma, sigmaY=0.1)
+            sharp = cv2.addWeighted(upright, amount, soft, 1.0 - amount, 0)
+            found = self.decode(sharp, binarizer=fixed, try_rotate=False, try_downscale=False)
+            if found:
+                return found
+        return []
 
 
 class ZbarDecoder(Decoder):
@@ -81,6 +101,14 @@ class ChainDecoder(Decoder):
             found = d.decode(gray)
             if found:
                 return found
+        return []
+
+    def soft_decode(self, upright: Any) -> list[Decoded]:
+        for d in self.decoders:
+            if hasattr(d, "soft_decode"):
+                found = d.soft_decode(upright)
+                if found:
+                    return found
         return []
 
 
@@ -122,15 +150,22 @@ class DeskewDecoder(Decoder):
         import cv2
 
         angle = bar_angle(gray)
-        tilt = 0.0 if angle is None else ((angle + 45.0) % 90.0) - 45.0  # off the nearest axis
-        turned = gray
+        upright = gray
+        if angle is not None and 45.0 <= angle < 135.0:
+            # bars lie nearer horizontal: transpose (lossless) so they stand nearer vertical
+            upright = cv2.transpose(gray)
+            angle = (90.0 - angle) % 180.0
+        tilt = 0.0 if angle is None else ((angle + 90.0) % 180.0) - 90.0
+        turned = upright
         if abs(tilt) >= self.min_tilt:
-            h, w = gray.shape[:2]
+            h, w = upright.shape[:2]
             m = cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0)
-            turned = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+            turned = cv2.warpAffine(upright, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
             found = self.inner.decode(turned)
             if found:
                 return found
+        if hasattr(self.inner, "soft_decode"):
+            return self.inner.soft_decode(turned)
         # soft focus: an unsharp mask brings narrow bars back apart
         sharp = cv2.addWeighted(turned, 2.2, cv2.GaussianBlur(turned, (0, 0), 2.0), -1.2, 0)
         return self.inner.decode(sharp)
@@ -146,7 +181,7 @@ DECODERS: dict[str, Callable[[], Decoder]] = {
 }
 
 #: Chosen from bench/decode.py's figures (see docs/scanners.md).
-DEFAULT_DECODER = "zxingcpp+pyzbar+deskew"
+DEFAULT_DECODER = "zxingcpp+deskew"
 
 
 def make_decoder(name: str | None = None) -> Decoder:
