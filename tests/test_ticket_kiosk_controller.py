@@ -96,3 +96,14 @@ def test_refusals_map_to_notices():
     c.choose_service("HT")
     assert c.view.notice == "cover_open"
     assert issued == [("HT", "none"), ("HT", "none")]
+
+
+def test_kiosk_without_printer_shows_the_number_only():
+    c, issued, _ = make()
+    c.has_printer = False
+    c.printer = {}
+    c.choose_service("HT")
+    c.issued(REPLY, "T-1")
+    assert issued == [("HT", "none")]
+    assert c.view.printed is False and c.view.notice == "no_printer"
+    assert "2001" in c.text(c.view.notice, **c.view.notice_args)

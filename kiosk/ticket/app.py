@@ -33,7 +33,7 @@ class TicketKiosk:
         self.loop: UiLoop | None = None
         self.ctrl = Controller(views, self.dev.ask_priority, lang=cfg.office.locale,
                                issue_fn=self._issue, idle_timeout_s=self.dev.idle_timeout_s,
-                               print_timeout_s=self.dev.print_timeout_s)
+                               print_timeout_s=self.dev.print_timeout_s, has_printer=bool(self.dev.printer))
         self.buttons: list[Any] = []
         self.screen_seq = 0  # bumps on every redraw: tests and tools wait on it
         self._ready = threading.Event()

@@ -60,7 +60,7 @@ class Controller:
                  on_change: Callable[[], None] = lambda: None,
                  issue_fn: Callable[[str, str], None] | None = None,
                  set_timer: Callable[[float, Callable[[], None]], Any] | None = None,
-                 idle_timeout_s: float = 15, print_timeout_s: float = 8) -> None:
+                 idle_timeout_s: float = 15, print_timeout_s: float = 8, has_printer: bool = True) -> None:
         self.services = {s.code: s for s in services}
         self.order = [s.code for s in services]
         self.ask_priority = ask_priority
@@ -73,6 +73,7 @@ class Controller:
         self.set_timer = set_timer
         self.idle_timeout_s = idle_timeout_s
         self.print_timeout_s = print_timeout_s
+        self.has_printer = has_printer  # a kiosk without a printer shows the number only
         self._timer: Any = None
         self._print_timer: Any = None
 
@@ -80,6 +81,8 @@ class Controller:
     def printer_problem(self) -> str | None:
         """offline / paper_out / cover_open, or None when the printer can take a ticket."""
         st = self.printer
+        if not self.has_printer:
+            return None
         if not st:
             return "offline"  # never heard from it: do not promise a ticket
         if st.get("online") is False:
@@ -163,7 +166,11 @@ class Controller:
         self.view = View(screen=Screen.TICKET, service=self.view.service, priority=self.view.priority,
                          ticket=reply.get("ticket"), waiting_ahead=reply.get("waiting_ahead"),
                          estimated_wait_s=reply.get("estimated_wait_s"), job_id=job_id)
-        if self.printer_problem():
+        if not self.has_printer:
+            self.view.printed = False
+            self.view.notice = "no_printer"
+            self.view.notice_args = {"number": (self.view.ticket or {}).get("number", "")}
+        elif self.printer_problem():
             self._print_failed()
         elif self.set_timer:
             self._print_timer = self.set_timer(self.print_timeout_s, self._print_timeout)

@@ -134,7 +134,7 @@ def _ticket(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Butto
     elif v.printed:
         msg, color = ctrl.text("printed"), GREEN
     else:
-        msg, color = ctrl.text("print_failed", **v.notice_args), RED
+        msg, color = ctrl.text(v.notice or "print_failed", **v.notice_args), RED
     blit_text(s, msg, pygame.Rect(30, y, w - 60, max(80, h - y - 170)), 40, color, bold=True)
     b = Button(pygame.Rect(w // 2 - 180, h - 150, 360, 120), ctrl.text("done"), value=("home",), size=40)
     buttons.append(b)

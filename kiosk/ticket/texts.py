@@ -23,6 +23,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "printed": "Mời quý khách nhận phiếu bên dưới",
         "print_failed": "Máy in chưa in được phiếu. Xin ghi nhớ số {number}; phiếu sẽ được in lại "
                         "ngay khi máy in hoạt động trở lại, số của quý khách vẫn được gọi.",
+        "no_printer": "Xin quý khách ghi nhớ số {number} và chờ được gọi.",
         "done": "Xong",
         "lang": "English",
         "paper_out": "Máy in đã hết giấy. Xin vui lòng báo cán bộ tại quầy hướng dẫn.",
@@ -56,6 +57,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "printed": "Please take your ticket below",
         "print_failed": "The printer could not print. Please remember number {number}; the ticket "
                         "will print when the printer is back and your number will still be called.",
+        "no_printer": "Please remember number {number} and wait to be called.",
         "done": "Done",
         "lang": "Tiếng Việt",
         "paper_out": "The printer is out of paper. Please tell a staff member.",
