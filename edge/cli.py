@@ -42,6 +42,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("status",): "edge.tools.status:cli_main",
     ("install",): "edge.tools.install:cli_main",
     ("upstream-sim",): "hub.simulator:cli_main",
+    ("bridge",): "edge.tools.bridge:cli_main",
 }
 
 
