@@ -12,7 +12,7 @@ from edge.tools import bridge, devices, devtest, install, status
 
 DOC = Path(__file__).parent.parent / "docs/operations.md"
 TOOL_PARSERS = {"install": install.build_parser, "status": status.build_parser, "test": devtest.build_parser,
-                "devices": devices.build_parser}
+                "devices": devices.build_parser, "bridge": bridge.build_parser}
 
 
 def commands(complete: bool = True) -> list[list[str]]:
@@ -59,7 +59,4 @@ def test_bare_mentions_name_real_commands() -> None:
 
 
 def test_documented_bridge_command_parses() -> None:
-    text = DOC.read_text(encoding="utf-8")
-    block = re.search(r"python -m edge\.tools\.bridge(.*?)\n(?:systemctl|```)", text, re.S)
-    assert block
-    bridge.build_parser().parse_args(shlex.split(block.group(1).replace("\\\n", " ")))
+    assert any(argv[0] == "bridge" for argv in commands()), "docs/operations.md shows no motcua bridge command"
