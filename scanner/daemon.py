@@ -13,6 +13,7 @@ from typing import Any
 from edge.daemon import DaemonContext
 from edge.protocol import Scan, rfc3339
 from scanner.base import Read, Reader, ReaderState, reader_class
+from scanner.filefeed import feed_path
 from scanner.repeat import RepeatFilter
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class ScannerDaemon:
         cls = reader_class(self.device.backend)
         kwargs: dict[str, Any] = {}
         if self.device.backend in ("file", "virtual"):
-            kwargs["default_path"] = ctx.state_dir / "codes.txt"
+            kwargs["default_path"] = feed_path(ctx.data_dir, self.device)
         self.reader: Reader = cls(self.device, self._on_read, self._on_state, **kwargs)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"reader-{self.device.id}", daemon=True)

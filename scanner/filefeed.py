@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
+def feed_path(data_dir: Path | str, device: Any) -> Path | None:
+    """Where a `file`/`virtual` scanner reads its codes (the simulator appends there), else None."""
+    if device.backend not in ("file", "virtual"):
+        return None
+    return Path(device.path) if device.path else Path(data_dir) / device.id / "codes.txt"
+
+
 class FileReader(Reader):
     source = "file"
     poll_s = 0.1

@@ -21,7 +21,7 @@ from edge.config.devices import ScannerDevice
 from scanner.base import Read, ReaderState
 from scanner.daemon import create
 from scanner.decode import make_decoder
-from scanner.filefeed import FileReader
+from scanner.filefeed import FileReader, feed_path
 from scanner.hid import DeviceMissing, HidReader
 from scanner.keymap import KeyDecoder
 from scanner.repeat import RepeatFilter
@@ -270,7 +270,8 @@ def test_daemon_publishes_scans_and_drops_repeats(office: Any) -> None:
     d = create(ctx)
     d.start()
     try:
-        feed = ctx.state_dir / "codes.txt"
+        feed = feed_path(office.data, ctx.device)
+        assert feed == ctx.state_dir / "codes.txt"
         assert wait_until(lambda: any(s.get("state") == "ok" for s in status), 10)
         with feed.open("a") as fh:
             fh.write("000.17.22.H56-210531-0001\n000.17.22.H56-210531-0001\n")
