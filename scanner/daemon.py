@@ -29,7 +29,13 @@ class ScannerDaemon:
         kwargs: dict[str, Any] = {}
         if self.device.backend in ("file", "virtual"):
             kwargs["default_path"] = feed_path(ctx.data_dir, self.device)
-        self.reader: Reader = cls(self.device, self._on_read, self._on_state, **kwargs)
+        self.reader: Reader | None = None
+        self.config_error: str | None = None
+        try:
+            self.reader = cls(self.device, self._on_read, self._on_state, **kwargs)
+        except ValueError as exc:  # e.g. serial without `port`: say so on the status topic
+            self.config_error = str(exc)
+            log.error("scanner %s cannot start: %s", self.device.id, exc)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"reader-{self.device.id}", daemon=True)
         self.published = 0
@@ -37,18 +43,24 @@ class ScannerDaemon:
 
     def start(self) -> None:
         self.bus.start()
+        if self.reader is None:
+            self.bus.set_status("error", {"reader": "error", "backend": self.device.backend,
+                                          "reason": f"configuration: {self.config_error}"})
+            return
         self.bus.set_status("warning", {"reader": "connecting"})
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=3)
+        if self._thread.is_alive():
+            self._thread.join(timeout=3)
         self.bus.stop()
 
     def healthy(self) -> bool:
-        return self._thread.is_alive()
+        return self.reader is None or self._thread.is_alive()
 
     def _run(self) -> None:
+        assert self.reader is not None
         while not self._stop.is_set():
             try:
                 self.reader.run(self._stop)

@@ -300,3 +300,19 @@ def test_daemon_reports_missing_reader(office: Any) -> None:
         d.stop()
     err = next(s for s in status if s.get("state") == "error")
     assert "does not exist" in err["detail"]["reason"]
+
+
+def test_daemon_with_a_config_error_says_so(office: Any) -> None:
+    dev = ScannerDevice(id="scanner-1", kind="scanner", backend="serial")  # no port
+    status: list[dict[str, Any]] = []
+    watcher = office.client("admin")
+    watcher.subscribe(office.topics.device_status("scanner-1"), lambda t, p: status.append(json.loads(p)))
+    d = create(office.ctx("scanner-1", "scanner", device=dev))
+    d.start()
+    try:
+        assert wait_until(lambda: any(s.get("state") == "error" for s in status), 10)
+        assert d.healthy()
+    finally:
+        d.stop()
+    err = next(s for s in status if s.get("state") == "error")
+    assert "needs `port`" in err["detail"]["reason"]
