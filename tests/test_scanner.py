@@ -130,6 +130,17 @@ def test_hid_reader_recovers_after_unplug() -> None:
     assert first.grabbed and first.closed and second.grabbed
 
 
+def test_find_input_device_reports_a_missing_reader(tmp_path: Path) -> None:
+    from scanner.hid import find_input_device
+
+    with pytest.raises(DeviceMissing, match="does not exist"):
+        find_input_device(str(tmp_path / "usb-Newland-event-kbd"), None)
+    with pytest.raises(DeviceMissing, match="ffff:fffe"):
+        find_input_device(None, "ffff:fffe")
+    with pytest.raises(ValueError):
+        find_input_device(None, None)
+
+
 def test_hid_reader_without_path_or_usb_reports_error() -> None:
     dev = ScannerDevice(id="scanner-1", kind="scanner", backend="hid")
     col = Collector()
@@ -242,8 +253,11 @@ def test_camera_reader_decodes_a_video_file(tmp_path: Path) -> None:
     dev = ScannerDevice(id="s", kind="scanner", backend="camera", source=str(video))
     col = Collector()
     reader = VideoReader(dev, col.on_read, col.on_state, decoder=make_decoder("zxingcpp"))
-    run_reader(reader, lambda: reader.frames >= 9 and len(col.reads) >= 1)
+    reader.backoff.first = reader.backoff.delay = 0.01
+    # the file ends after 9 frames: the reader reopens it, as it would a dropped RTSP stream
+    run_reader(reader, lambda: reader.frames >= 12 and len(col.reads) >= 1)
     assert set(col.codes) == {code}
+    assert [s for s, _ in col.states].count(ReaderState.READY) >= 2
     assert col.reads[0].source == "camera" and col.reads[0].symbology == "qrcode"
 
 
