@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,8 +168,7 @@ def test_scan_to_result_and_screens(office: Any, kiosk: Any, tmp_path: Path) -> 
 
     def scan(code: str) -> None:
         scanner.publish(office.topics.scan("scanner-1"),
-                        P.Scan(code=code, symbology="qrcode", source="hid", ts=P.rfc3339(office.cfg.office.tz and
-                                                                                            __import__("datetime").datetime.now().astimezone())))
+                        P.Scan(code=code, symbology="qrcode", source="hid", ts=P.rfc3339(datetime.now().astimezone())))
 
     scan(URL)
     assert wait_until(lambda: c.screen == "result", 5)
