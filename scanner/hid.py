@@ -104,7 +104,7 @@ class HidReader(Reader):
                 ready, _, _ = select.select([src], [], [], self.poll_s)
                 if not ready:
                     continue
-                events = src.read()
+                events = list(src.read())  # evdev's read() is a generator: read errors surface here
             except BlockingIOError:
                 continue
             except OSError as exc:  # ENODEV on unplug; EIO/EBADF on a dying hub: all mean reopen

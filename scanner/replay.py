@@ -11,6 +11,7 @@ import errno
 import os
 import re
 from pathlib import Path
+from typing import Iterator
 
 from evdev import InputEvent
 
@@ -56,11 +57,12 @@ class ReplaySource:
     def grab(self) -> None:
         self.grabbed = True
 
-    def read(self) -> list[InputEvent]:
+    def read(self) -> Iterator[InputEvent]:
+        """Like evdev's InputDevice.read: a generator, so errors surface when it is iterated."""
         try:
             os.read(self._r, 1)
         except BlockingIOError:
-            return []
+            return
         batch: list[InputEvent] = []
         while self._items:
             item = self._items.pop(0)
@@ -71,7 +73,7 @@ class ReplaySource:
                 break
         if self._items:
             os.write(self._w, b"x")
-        return batch
+        yield from batch
 
     @property
     def exhausted(self) -> bool:
