@@ -37,10 +37,31 @@ class Simulator:
         self.stop_event = threading.Event()
         self.issued = 0
         self.threads: list[threading.Thread] = []
-        self._scanner = next((d for d in self.cfg.devices if d.kind == "scanner" and d.backend == "file"
-                              and d.path), None)
+        self._scan_file = self._scanner_feed()
+        self._known_codes: list[str] = []
+
+    def _scanner_feed(self):
+        """The file a file/virtual scanner reads, so citizens can 'scan' receipts."""
+        try:
+            from scanner.filefeed import feed_path
+        except ImportError:
+            return None
+        for d in self.cfg.devices:
+            if d.kind == "scanner" and d.enabled:
+                path = feed_path(self.ctx.data_dir, d)
+                if path is not None:
+                    return path
+        return None
+
+    def _on_board(self, topic: str, payload: bytes) -> None:
+        try:
+            board = P.DossierBoard.model_validate_json(payload)
+        except ValueError:
+            return
+        self._known_codes = [d.code for d in board.ready + board.needs_documents]
 
     def start(self) -> None:
+        self.bus.subscribe(self.topics.dossier_board, self._on_board)
         self.bus.start(wait=10)
         self.bus.set_status("ok", {"role": "simulated citizens and clerks"})
         self.threads.append(threading.Thread(target=self._citizens, name="sim-citizens", daemon=True))
@@ -88,14 +109,24 @@ class Simulator:
                 log.info("citizen took %s for %s (%d ahead)", r["ticket"]["number"], svc.code, r["waiting_ahead"])
             elif r:
                 log.debug("no ticket: %s", r["error"]["message"])
-            if self._scanner is not None and self.rng.random() < 0.2:
+            if self._scan_file is not None and self.rng.random() < 0.2:
                 self._scan_receipt()
 
     def _scan_receipt(self) -> None:
-        """A citizen scans a receipt at the lookup kiosk (the virtual scanner reads a file)."""
-        code = f"{self.cfg.office.id}-{self.clock.now():%y%m%d}-{self.rng.randint(1, 200):04d}"
+        """A citizen scans a receipt at the lookup kiosk (the virtual scanner reads a file).
+
+        Mostly codes the hub knows (from the dossier board), sometimes an unknown code or a
+        receipt's QR link, as at a real kiosk."""
+        roll = self.rng.random()
+        if self._known_codes and roll < 0.7:
+            code = self.rng.choice(self._known_codes)
+        else:
+            code = f"{self.cfg.office.id}-{self.clock.now():%y%m%d}-{self.rng.randint(1, 9999):04d}"
+        if roll > 0.9:
+            code = f"https://dichvucong.example.gov.vn/tra-cuu?MHS={code}"
         try:
-            with open(self._scanner.path, "a", encoding="utf-8") as fh:
+            self._scan_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(self._scan_file, "a", encoding="utf-8") as fh:
                 fh.write(code + "\n")
         except OSError as exc:
             log.debug("cannot feed the scanner file: %s", exc)
