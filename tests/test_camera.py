@@ -258,3 +258,25 @@ def test_waiting_camera_publishes_occupancy(office) -> None:
         assert wait_until(lambda: any(abs(p["people"] - 6) <= 1 for _, p in seen.items), 10)
     finally:
         cam.stop()
+
+
+def test_motcua_camera_command_runs_and_stops(office) -> None:
+    """The real `motcua camera` process: status ok over the broker, offline after SIGTERM."""
+    import signal
+    import subprocess
+    import sys
+
+    admin = office.client("admin")
+    seen = Collector()
+    admin.subscribe(office.topics.device_status("camera-1"), seen)
+    motcua = Path(sys.executable).parent / "motcua"
+    proc = subprocess.Popen([str(motcua), "camera", str(office.config_path), "--device", "camera-1",
+                             "--broker", f"mqtt://127.0.0.1:{office.port}", "--data", str(office.data)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: any(p.get("state") == "ok" for p in seen.kind("/status")), 30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 0, err
+    assert wait_until(lambda: seen.kind("/status")[-1]["online"] is False, 10)

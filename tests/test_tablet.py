@@ -169,3 +169,28 @@ def test_done_at_other_counter_and_bad_payloads_are_ignored(setup) -> None:
     admin.request(t.counter_command(1), {"action": "finish"})
     assert wait_until(lambda: tablet.screens.screen == Screen.RATE, 10)
     assert tablet.screens.draft.ticket_id == ticket["ticket_id"]
+
+
+def test_motcua_tablet_command_runs_and_stops(office) -> None:
+    """The real `motcua tablet` process (dummy video driver): status ok, clean stop on SIGTERM."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    admin = office.client("admin")
+    states: list[dict] = []
+    admin.subscribe(office.topics.device_status("tablet-1"), lambda t, p: states.append(json.loads(p)))
+    motcua = Path(sys.executable).parent / "motcua"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    proc = subprocess.Popen([str(motcua), "tablet", str(office.config_path), "--device", "tablet-1",
+                             "--broker", f"mqtt://127.0.0.1:{office.port}", "--data", str(office.data)],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert wait_until(lambda: any(s.get("state") == "ok" for s in states), 30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 0, err
+    assert (office.data / "tablet-1" / "outbox.db").exists()
