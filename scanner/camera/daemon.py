@@ -53,6 +53,7 @@ class CameraDaemon:
         self.last_jpeg: bytes | None = None
         self.last_people: int | None = None
         self._next_occupancy: datetime | None = None
+        self._next_enforce: datetime | None = None
         self._learned = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{self.dev.id}", daemon=True)
@@ -162,6 +163,9 @@ class CameraDaemon:
         self.last_frame = frame
         self.last_jpeg = None
         self._drain_events(now)
+        if self._next_enforce is None or now >= self._next_enforce:
+            self._next_enforce = now + timedelta(hours=1)
+            self.media.enforce(now)  # retention also runs on days without any new file
         gray = small_gray(frame)
         if self.counter is not None:
             self._desk(gray, now)
