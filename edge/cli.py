@@ -28,10 +28,11 @@ DAEMONS: dict[str, str] = {
     "scanner": "scanner.daemon",
     "camera": "scanner.camera",
     "simulator": "edge.simulate",
+    "reports": "edge.reports.daemon",
 }
 
 #: Daemons that are not devices in the config (they run once per office).
-SERVICE_DAEMONS = ("engine", "hub", "simulator")
+SERVICE_DAEMONS = ("engine", "hub", "simulator", "reports")
 
 #: Commands with their own argument parsing: argv prefix -> "module:function(argv) -> int".
 TOOLS: dict[tuple[str, ...], str] = {

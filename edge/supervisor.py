@@ -74,6 +74,8 @@ def plan_children(args: argparse.Namespace, cfg: OfficeConfig, broker_arg: list[
         return only is None or name in only
 
     children.append(Child("engine", base + ["engine"] + common))
+    if want("reports") and daemon_available("reports"):
+        children.append(Child("reports", base + ["reports"] + common))
     if cfg.hub.enabled and daemon_available("hub") and want("hub"):
         children.append(Child("hub", base + ["hub"] + common))
     for d in cfg.devices:

@@ -76,11 +76,12 @@ def test_busy_hour_with_kills_broker_restart_and_upstream_outage(tmp_path):
 
         # kill -9 of each daemon in turn; the supervisor restarts it and it comes back online
         killed = sorted(n for n in office.children() if n != "mosquitto")
-        assert set(killed) == expected, f"daemons not running: {sorted(expected - set(killed))}"
+        assert expected <= set(killed), f"daemons not running: {sorted(expected - set(killed))}"
         for name in killed:
             old = office.kill9(name)
             assert wait_for(lambda: office.children().get(name) not in (None, old), 40), f"{name} not restarted"
-            assert office.wait_online({name}, 60), f"{name} did not come back online"
+            if name in expected:  # the reports writer has no device status
+                assert office.wait_online({name}, 60), f"{name} did not come back online"
         n = len(kiosk.acked)
         assert wait_for(lambda: len(kiosk.acked) > n + 5, 60), "issuing stalled after the kills"
 

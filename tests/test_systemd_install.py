@@ -29,7 +29,8 @@ def read_unit(path: Path) -> configparser.ConfigParser:
 def test_every_daemon_kind_has_a_hardened_notify_unit() -> None:
     kinds = [k for k in cli.DAEMONS if k not in cli.SERVICE_DAEMONS]
     assert sorted(kinds) == sorted(I.DEVICE_KINDS)
-    files = [f"motcua-{k}@.service" for k in kinds] + ["motcua-engine.service", "motcua-hub.service"]
+    files = [f"motcua-{k}@.service" for k in kinds] + ["motcua-engine.service", "motcua-hub.service",
+                                                       "motcua-reports.service"]
     for name in files:
         u = read_unit(I.UNITS_DIR / name)
         s = u["Service"]
@@ -69,7 +70,8 @@ def test_plan_main_host_runs_services_and_local_devices() -> None:
     cfg = load(SMALL)
     plan = I.plan_units(cfg, "office-pc")
     names = [u.name for u in plan]
-    assert names[:3] == ["motcua-broker.service", "motcua-engine.service", "motcua-hub.service"]
+    assert names[:4] == ["motcua-broker.service", "motcua-engine.service", "motcua-reports.service",
+                         "motcua-hub.service"]
     assert "motcua-printer@printer-1.service" in names and "motcua-camera@camera-1.service" in names
     assert len(names) == 3 + len(cfg.devices)
     only_devices = I.plan_units(cfg, "office-pc", role="devices")
@@ -251,7 +253,7 @@ def test_every_unit_is_hardened_per_systemd_analyze(tmp_path: Path) -> None:
         m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out.stdout)
         assert m, out.stdout + out.stderr
         scores[name] = float(m.group(1))
-    assert len(scores) == 12
+    assert len(scores) == 13
     assert all(s <= 2.5 for s in scores.values()), scores
 
 

@@ -77,6 +77,7 @@ def plan_units(cfg: OfficeConfig, host: str, role: str = "auto") -> list[UnitPla
         if cfg.broker.embedded:
             units.append(UnitPlan("motcua-broker.service", "motcua-broker.service", "broker"))
         units.append(UnitPlan("motcua-engine.service", "motcua-engine.service", "engine"))
+        units.append(UnitPlan("motcua-reports.service", "motcua-reports.service", "reports"))
         if cfg.hub.enabled:
             units.append(UnitPlan("motcua-hub.service", "motcua-hub.service", "hub"))
     short = host.split(".")[0]
