@@ -73,7 +73,7 @@ def test_plan_main_host_runs_services_and_local_devices() -> None:
     assert names[:4] == ["motcua-broker.service", "motcua-engine.service", "motcua-reports.service",
                          "motcua-hub.service"]
     assert "motcua-printer@printer-1.service" in names and "motcua-camera@camera-1.service" in names
-    assert len(names) == 3 + len(cfg.devices)
+    assert len(names) == 4 + len(cfg.devices)
     only_devices = I.plan_units(cfg, "office-pc", role="devices")
     assert all(u.device for u in only_devices) and len(only_devices) == len(cfg.devices)
 
