@@ -57,14 +57,12 @@ class EscposBackend(PrinterBackend):
 
     def open(self) -> None:
         self.close()
+        p = self._make()  # a config mistake (ValueError) is not "unreachable": let it surface
         try:
-            p = self._make()
             p.open()
             if self.device.backend == "serial" and self.device.flow_control == "rtscts":
                 p.device.rtscts = True
-        except ValueError:
-            raise
-        except Exception as exc:  # usb.core.USBError, serial.SerialException, OSError, DeviceNotFoundError
+        except Exception as exc:  # includes pyusb's NoBackendError (a ValueError: no libusb)  # usb.core.USBError, serial.SerialException, OSError, DeviceNotFoundError
             raise PrinterUnavailable(f"{self.name} printer not reachable: {exc}") from exc
         self._p = p
         log.info("%s printer opened", self.name)
