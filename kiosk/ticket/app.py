@@ -27,7 +27,7 @@ class TicketKiosk:
         self.dev = ctx.device
         cfg = ctx.cfg
         offered = self.dev.services or [s.code for s in cfg.services]
-        views = [ServiceView(s.code, s.name, s.field) for s in cfg.services if s.code in offered]
+        views = [ServiceView(s.code, s.name, s.field, name_en=s.name_en) for s in cfg.services if s.code in offered]
         self.title = cfg.office.name
         self.bus = ctx.bus()
         self.loop: UiLoop | None = None

@@ -37,6 +37,11 @@ class ServiceView:
     field: str
     open: bool = True
     waiting: int | None = None
+    name_en: str | None = None
+
+    def label(self, lang: str) -> str:
+        """The service's name in ``lang`` (English only when the config gives one)."""
+        return self.name_en if lang == "en" and self.name_en else self.name
 
 
 @dataclass

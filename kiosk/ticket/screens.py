@@ -72,7 +72,7 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
             rect = pygame.Rect(gap + c * (bw + gap), y + r * (bh + gap), bw, bh)
             sub = ctrl.text("closed") if not sv.open else (
                 ctrl.text("waiting", n=sv.waiting) if sv.waiting is not None else "")
-            b = Button(rect, sv.name, value=("service", code), sublabel=sub, size=36,
+            b = Button(rect, sv.label(ctrl.lang), value=("service", code), sublabel=sub, size=36,
                        bg=(0, 94, 160) if sv.open and not blocked else (150, 150, 150))
             buttons.append(b)
         y += -(-len(codes) // ncols) * (bh + gap)
@@ -87,7 +87,7 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
 def _priority(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
     w, h = s.get_size()
     sv = ctrl.services.get(ctrl.view.service or "")
-    top = _header(s, sv.name if sv else title, ctrl.text("priority_title"), buttons, ctrl) + 30
+    top = _header(s, sv.label(ctrl.lang) if sv else title, ctrl.text("priority_title"), buttons, ctrl) + 30
     gap = 24
     cols = 1 if h > w else 2
     avail = h - top - 180
