@@ -35,6 +35,7 @@ class TicketKiosk:
                                issue_fn=self._issue, idle_timeout_s=self.dev.idle_timeout_s,
                                print_timeout_s=self.dev.print_timeout_s, has_printer=bool(self.dev.printer))
         self.buttons: list[Any] = []
+        self.pressed: tuple | None = None  # action under the finger, drawn darker
         self.screen_seq = 0  # bumps on every redraw: tests and tools wait on it
         self._ready = threading.Event()
         self._ui_thread: threading.Thread | None = None
@@ -78,18 +79,28 @@ class TicketKiosk:
         self.ctrl.set_timer = loop.call_later
 
         def on_draw(surface: pygame.Surface) -> None:
-            self.buttons = draw(surface, self.ctrl, self.title)
+            self.buttons = draw(surface, self.ctrl, self.title, self.pressed)
             self.screen_seq += 1
 
         loop.on_draw = on_draw
         loop.on_tap = self._on_tap
+        loop.on_press = self._on_press
         self._ready.set()
         try:
             loop.run()
         finally:
             pygame.display.quit()
 
+    def _on_press(self, pos: tuple[int, int]) -> None:
+        b = hit_test(self.buttons, pos)
+        if b is not None and self.loop is not None:
+            self.pressed = b.value
+            self.loop.invalidate()
+
     def _on_tap(self, tap: Tap) -> None:
+        if self.pressed is not None and self.loop is not None:
+            self.pressed = None
+            self.loop.invalidate()
         b = hit_test(self.buttons, tap.pos)
         if b is None or not b.hit(tap.up):
             return  # slid off the button: not a press

@@ -164,9 +164,16 @@ DRAW = {Screen.HOME: _home, Screen.PRIORITY: _priority, Screen.TICKET: _ticket,
         Screen.NOTICE: _notice, Screen.ISSUING: _issuing}
 
 
-def draw(surface: pygame.Surface, ctrl: Controller, title: str) -> list[Button]:
-    """Paint the current screen; return its buttons (for hit-testing taps)."""
+def draw(surface: pygame.Surface, ctrl: Controller, title: str, pressed: tuple | None = None) -> list[Button]:
+    """Paint the current screen; return its buttons (for hit-testing taps).
+
+    ``pressed`` is the action of the button under a finger right now: drawn darker as feedback.
+    """
     surface.fill(BG)
     buttons: list[Button] = []
     DRAW[ctrl.view.screen](surface, ctrl, title, buttons)
+    for b in buttons:
+        if pressed is not None and b.value == pressed:
+            b.pressed = True
+            b.draw(surface)
     return buttons
