@@ -250,7 +250,8 @@ class DossierBoardDaemon:
     # ---------------------------------------------------------------- UI thread
     def _ui_main(self) -> None:
         loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
-                      title=self.ctx.cfg.office.name, hide_cursor=self.dev.fullscreen)
+                      title=self.ctx.cfg.office.name, hide_cursor=self.dev.fullscreen,
+                      picture=self.ctx.state_dir / "screen.png")
         self.loop = loop
         self.view.rows_per_page = rows_for(loop.size[1], *loop.size)
 

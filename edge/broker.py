@@ -89,7 +89,7 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
                 f"topic write {root}/event/hub/#", f"topic write {t.dossier_lookup}"],
         "simulator": [read_all, f"topic write {t.error}", f"topic write {t.ticket_issue}", f"topic write {root}/counter/+/command",
                       f"topic write {t.rating_submit}", f"topic write {t.dossier_lookup}",
-                      f"topic write {root}/scan/+", own_status("simulator")],
+                      f"topic write {root}/scan/+", f"topic write {root}/print/+/job", own_status("simulator")],
     }
     for d in cfg.devices:
         # every daemon may report bad input on the error topic (PROTOCOL.md "Bad input")

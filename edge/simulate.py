@@ -38,6 +38,8 @@ class Simulator:
         self.issued = 0
         self.threads: list[threading.Thread] = []
         self._scan_file = self._scanner_feed()
+        self._printer = next((d.printer for d in self.cfg.devices if d.kind == "kiosk" and d.enabled
+                              and d.mode == "ticket" and d.printer), None)
         self._known_codes: list[str] = []
 
     def _scanner_feed(self):
@@ -106,11 +108,21 @@ class Simulator:
             r = self._request(self.topics.ticket_issue, {"service": svc.code, "priority": prio, "source": "simulator"})
             if r and r.get("ok"):
                 self.issued += 1
+                self._print(r)
                 log.info("citizen took %s for %s (%d ahead)", r["ticket"]["number"], svc.code, r["waiting_ahead"])
             elif r:
                 log.debug("no ticket: %s", r["error"]["message"])
             if self._scan_file is not None and self.rng.random() < 0.2:
                 self._scan_receipt()
+
+    def _print(self, reply: dict[str, Any]) -> None:
+        """The ticket comes out of the entrance kiosk's printer, as if the citizen had touched it."""
+        if self._printer is None:
+            return
+        job = P.PrintJob(job_id=reply["ticket"]["ticket_id"], ticket=reply["ticket"],
+                         waiting_ahead=reply.get("waiting_ahead"), estimated_wait_s=reply.get("estimated_wait_s"),
+                         source="simulator", created_at=P.rfc3339(self.clock.now()))
+        self.bus.publish(self.topics.print_job(self._printer), job)
 
     def _scan_receipt(self) -> None:
         """A citizen scans a receipt at the lookup kiosk (the virtual scanner reads a file).

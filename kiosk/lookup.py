@@ -465,7 +465,8 @@ class LookupKiosk:
     # ---------------------------------------------------------------- UI thread
     def _ui_main(self) -> None:
         loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
-                      title=self.title, hide_cursor=self.dev.fullscreen)
+                      title=self.title, hide_cursor=self.dev.fullscreen,
+                      picture=self.ctx.state_dir / "screen.png")
         self.loop = loop
         w, h = loop.size
         self.ctrl.keyboard = Keyboard(pygame.Rect(16, h * 11 // 20, w - 32, h * 7 // 20), "code",

@@ -47,7 +47,7 @@ class PrinterDaemon:
         self.backend = backend or create_backend(self.dev, ctx.data_dir)
         self.queue = JobQueue(ctx.state_dir / "jobs.sqlite")
         self.native_qr = native_qr_for(self.dev)
-        self.bus = ctx.bus()
+        self.bus = ctx.bus(persistent=True)  # jobs sent while the daemon restarts wait at the broker
         self.topic_job = ctx.topics.print_job(self.dev.id)
         self.topic_result = ctx.topics.print_result(self.dev.id)
         self.last_status = PrinterStatus()

@@ -29,11 +29,15 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import pygame
 
 log = logging.getLogger(__name__)
+
+
+PICTURE_EVERY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,12 @@ class UiLoop:
     """One pygame window and its event loop (create and run it on the same thread)."""
 
     def __init__(self, size: tuple[int, int] = (1080, 1920), fullscreen: bool = False,
-                 title: str = "motcua", hide_cursor: bool = False, block_motion: bool = True) -> None:
+                 title: str = "motcua", hide_cursor: bool = False, block_motion: bool = True,
+                 picture: Path | None = None) -> None:
         pygame.display.init()
         pygame.font.init()
+        if pygame.display.get_driver() in ("dummy", "offscreen"):
+            fullscreen = False  # no screen to fill: keep the configured size for the pictures
         flags = pygame.FULLSCREEN if fullscreen else 0
         if fullscreen and size == (0, 0):
             self.surface = pygame.display.set_mode((0, 0), flags)
@@ -88,6 +95,10 @@ class UiLoop:
         self._stop = threading.Event()
         self._finger: tuple[int, tuple[int, int], float] | None = None  # (finger id, pos, t)
         self._mouse: tuple[tuple[int, int], float] | None = None
+        # With no visible screen (a simulated office), keep a picture of it for people to see.
+        self.picture = picture if pygame.display.get_driver() in ("dummy", "offscreen") else None
+        self._picture_due: TimerHandle | None = None
+        self._picture_at = 0.0
         if block_motion:  # motion floods the queue and wakes the loop; screens that drag opt in
             pygame.event.set_blocked([pygame.MOUSEMOTION, pygame.FINGERMOTION])
         else:
@@ -159,6 +170,22 @@ class UiLoop:
                 self._guard(self.on_draw, self.surface)
             self.redraws += 1
             pygame.display.flip()
+            if self.picture is not None and self._picture_due is None:
+                delay = max(0.0, self._picture_at + PICTURE_EVERY_S - time.monotonic())
+                self._picture_due = self.call_later(delay, self._save_picture)
+
+    def _save_picture(self) -> None:
+        """Write the screen to `picture` (at most every PICTURE_EVERY_S seconds)."""
+        self._picture_due = None
+        self._picture_at = time.monotonic()
+        assert self.picture is not None
+        tmp = self.picture.with_name(f".{self.picture.name}.tmp.png")
+        try:
+            self.picture.parent.mkdir(parents=True, exist_ok=True)
+            pygame.image.save(self.surface, str(tmp))
+            tmp.replace(self.picture)
+        except (OSError, pygame.error) as exc:
+            log.warning("cannot save %s: %s", self.picture, exc)
 
     # ---- internals -------------------------------------------------------
     def _guard(self, fn: Callable[..., Any], *args: Any) -> None:

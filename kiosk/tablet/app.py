@@ -67,7 +67,8 @@ class TabletDaemon:
         from edge.ui import UiLoop
 
         loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
-                      title=f"motcua {self.dev.id}", hide_cursor=self.dev.fullscreen)
+                      title=f"motcua {self.dev.id}", hide_cursor=self.dev.fullscreen,
+                      picture=self.ctx.state_dir / "screen.png")
         screens = TabletScreens(loop.size, self.counter.number, self.counter.label, list(self.dev.reasons),
                                 self.dev.idle_timeout_s, self._submit, loop.call_later,
                                 locale=self.ctx.cfg.office.locale)

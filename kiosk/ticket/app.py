@@ -73,7 +73,8 @@ class TicketKiosk:
 
         from kiosk.ticket.screens import draw
         loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
-                      title=self.title, hide_cursor=self.dev.fullscreen)
+                      title=self.title, hide_cursor=self.dev.fullscreen,
+                      picture=self.ctx.state_dir / "screen.png")
         self.loop = loop
         self.ctrl.on_change = loop.invalidate
         self.ctrl.set_timer = loop.call_later
