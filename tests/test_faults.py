@@ -1,5 +1,5 @@
-"""Fault suite: a simulated busy hour while daemons are killed, the broker restarts and the
-province goes away. Afterwards no ticket is duplicated or lost and every daemon is back."""
+"""Fault suite: a simulated busy hour while daemons are killed, the broker restarts, the printer
+is unplugged and the province goes away. Afterwards no ticket is duplicated or lost and every daemon is back."""
 from __future__ import annotations
 
 import os
@@ -96,6 +96,15 @@ def test_busy_hour_with_kills_broker_restart_and_upstream_outage(tmp_path):
         assert office.wait_online(expected, 90), f"offline after broker restart: {sorted(expected - office.online())}"
         n = len(kiosk.acked)
         assert wait_for(lambda: len(kiosk.acked) > n + 5, 60), "issuing stalled after the broker restart"
+
+        # the virtual printer is unplugged, then plugged back: its status says so, then recovers
+        control = tmp_path / "data" / "tickets" / "control.json"
+        printer = next((d.id for d in office.cfg.devices if d.kind == "printer"), None)
+        if printer in expected:
+            control.write_text('{"online": false}')
+            assert wait_for(lambda: office.status.get(printer, {}).get("state") == "error", 30)
+            control.unlink()
+            assert wait_for(lambda: office.status.get(printer, {}).get("state") == "ok", 30)
 
         # the province goes away: the hub says so, lookups keep answering, and it recovers
         if "hub" in expected:
