@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from edge import protocol as P
 from edge.daemon import DaemonContext
-from edge.ui import UiLoop
+from edge.ui import UiLoop, device_loop
 from edge.ui.text import blit_text, fit_font
 
 log = logging.getLogger(__name__)
@@ -249,9 +249,7 @@ class DossierBoardDaemon:
 
     # ---------------------------------------------------------------- UI thread
     def _ui_main(self) -> None:
-        loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
-                      title=self.ctx.cfg.office.name, hide_cursor=self.dev.fullscreen,
-                      picture=self.ctx.state_dir / "screen.png")
+        loop = device_loop(self.ctx, self.ctx.cfg.office.name)
         self.loop = loop
         self.view.rows_per_page = rows_for(loop.size[1], *loop.size)
 

@@ -18,7 +18,7 @@ import pygame
 from edge import protocol as P
 from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
-from edge.ui import Tap, UiLoop
+from edge.ui import Tap, UiLoop, device_loop
 from edge.ui.keyboard import Keyboard, draw_field
 from edge.ui.text import blit_text
 from edge.ui.widgets import Button, hit_test
@@ -464,9 +464,7 @@ class LookupKiosk:
 
     # ---------------------------------------------------------------- UI thread
     def _ui_main(self) -> None:
-        loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
-                      title=self.title, hide_cursor=self.dev.fullscreen,
-                      picture=self.ctx.state_dir / "screen.png")
+        loop = device_loop(self.ctx, self.title)
         self.loop = loop
         w, h = loop.size
         self.ctrl.keyboard = Keyboard(pygame.Rect(16, h * 11 // 20, w - 32, h * 7 // 20), "code",

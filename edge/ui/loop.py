@@ -261,3 +261,11 @@ class UiLoop:
             self._dirty = True
         if self.on_event:
             self.on_event(e)
+
+
+def device_loop(ctx: Any, title: str) -> UiLoop:
+    """The window of a screen device (kiosk, tablet, board) as its config sets it up; with no
+    visible screen its picture is kept in DATA/<device>/screen.png."""
+    dev = ctx.device
+    return UiLoop(size=(dev.width, dev.height), fullscreen=dev.fullscreen, title=title,
+                  hide_cursor=dev.fullscreen, picture=ctx.state_dir / "screen.png")

@@ -64,11 +64,9 @@ class TabletDaemon:
 
     # ------------------------------------------------------------------ UI thread
     def _ui(self) -> None:
-        from edge.ui import UiLoop
+        from edge.ui import device_loop
 
-        loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
-                      title=f"motcua {self.dev.id}", hide_cursor=self.dev.fullscreen,
-                      picture=self.ctx.state_dir / "screen.png")
+        loop = device_loop(self.ctx, f"motcua {self.dev.id}")
         screens = TabletScreens(loop.size, self.counter.number, self.counter.label, list(self.dev.reasons),
                                 self.dev.idle_timeout_s, self._submit, loop.call_later,
                                 locale=self.ctx.cfg.office.locale)

@@ -14,7 +14,7 @@ from typing import Any
 from edge import protocol as P
 from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
-from edge.ui import Tap, UiLoop
+from edge.ui import Tap, UiLoop, device_loop
 from edge.ui.widgets import hit_test
 from kiosk.ticket.controller import Controller, ServiceView
 
@@ -72,9 +72,7 @@ class TicketKiosk:
         import pygame
 
         from kiosk.ticket.screens import draw
-        loop = UiLoop(size=(self.dev.width, self.dev.height), fullscreen=self.dev.fullscreen,
-                      title=self.title, hide_cursor=self.dev.fullscreen,
-                      picture=self.ctx.state_dir / "screen.png")
+        loop = device_loop(self.ctx, self.title)
         self.loop = loop
         self.ctrl.on_change = loop.invalidate
         self.ctrl.set_timer = loop.call_later
