@@ -97,6 +97,7 @@ class Bus:
         self._link_up = False
         self._backlog: list[tuple[str, bytes, int]] = []
         self._sub_mid: int | None = None
+        self._sub_waits: dict[int, threading.Event] = {}
 
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
                         protocol=mqtt.MQTTv311, clean_session=not persistent)
@@ -183,6 +184,10 @@ class Bus:
             self._work.put((lambda _t, _p, h=hook: h(), "", b""))
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        with self._lock:
+            waiter = self._sub_waits.pop(mid, None)
+        if waiter is not None:
+            waiter.set()
         # `connected` means subscribed too: a request sent before SUBACK could find nobody listening.
         if mid == self._sub_mid:
             if any(getattr(r, "is_failure", False) for r in reasons):
@@ -233,17 +238,27 @@ class Bus:
 
     # ------------------------------------------------------------------ publish / subscribe
 
-    def subscribe(self, pattern: str, handler: Handler, qos: int = 1, *, inline: bool = False) -> None:
+    def subscribe(self, pattern: str, handler: Handler, qos: int = 1, *, inline: bool = False,
+                  wait: float = 5.0) -> None:
         """Call handler(topic, payload) for each message matching `pattern`.
 
         Handlers run on the bus worker thread; `inline=True` runs them on the network thread
         instead (only for handlers that never block, such as handing work to another queue).
+        On a live connection it returns once the broker acknowledged the subscription (at
+        most `wait` s), so nothing published after it returns is missed; subscribing again
+        to a pattern gets its retained messages again.
         """
         with self._lock:
             self._subs[pattern] = (qos, handler, inline)
+        acked: threading.Event | None = None
         with self._link_lock:
             if self._link_up:
-                self.client.subscribe(pattern, qos)
+                acked = threading.Event()
+                mid = self.client.subscribe(pattern, qos)[1]
+                with self._lock:
+                    self._sub_waits[mid] = acked
+        if acked is not None and wait > 0 and threading.current_thread() is not self.client._thread:
+            acked.wait(wait)
 
     def publish(self, topic: str, payload: dict[str, Any] | P.Payload | bytes, *,
                 qos: int = 1, retain: bool = False) -> mqtt.MQTTMessageInfo | None:

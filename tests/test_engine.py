@@ -23,7 +23,6 @@ class Watcher:
         self.lock = threading.Lock()
         bus = office.client("admin")
         bus.subscribe(pattern, self._on)
-        bus.client.subscribe(pattern, 1)
 
     def _on(self, topic: str, payload: bytes) -> None:
         with self.lock:

@@ -92,7 +92,7 @@ def test_busy_hour_with_kills_broker_restart_and_upstream_outage(tmp_path):
         time.sleep(2)
         with office.lock:
             office.status.clear()
-        office.bus.client.subscribe(office.topics.device_status_all, 1)  # read the retained statuses anew
+        office.bus.subscribe(office.topics.device_status_all, office._on_status)  # the retained statuses anew
         assert office.wait_online(expected, 90), f"offline after broker restart: {sorted(expected - office.online())}"
         n = len(kiosk.acked)
         assert wait_for(lambda: len(kiosk.acked) > n + 5, 60), "issuing stalled after the broker restart"

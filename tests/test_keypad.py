@@ -156,7 +156,6 @@ def test_serial_keypad_calls_transfers_and_reports(serial_office):
     admin, t = office.client("admin"), office.topics
     events: list[dict] = []
     admin.subscribe(t.ticket_event_all, lambda topic, p: events.append({"action": topic.rsplit("/", 1)[-1], **json.loads(p)}))
-    admin.client.subscribe(t.ticket_event_all, 1)
     assert wait_until(lambda: d.source.state.value == "ready", 10)
 
     pad.key("next")
@@ -204,7 +203,6 @@ def test_serial_keypad_recovers_after_unplug(serial_office, tmp_path):
     admin, t = office.client("admin"), office.topics
     statuses: list[dict] = []
     admin.subscribe(t.device_status("keypad-1"), lambda topic, p: statuses.append(json.loads(p)))
-    admin.client.subscribe(t.device_status("keypad-1"), 1)
     assert wait_until(lambda: statuses and statuses[-1].get("state") == "ok", 10), statuses
     link.unlink()
     pair.close()

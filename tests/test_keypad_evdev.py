@@ -170,7 +170,6 @@ def test_evdev_keypad_calls_the_next_citizen(evdev_office, monkeypatch):
     admin, t = office.client("admin"), office.topics
     called: list[dict] = []
     admin.subscribe(t.ticket_event("called"), lambda topic, p: called.append(json.loads(p)))
-    admin.client.subscribe(t.ticket_event("called"), 1)
     assert admin.request(t.counter_command(1), {"action": "open"})["ok"]
     assert admin.request(t.ticket_issue, {"service": "DD"})["ok"]
     assert wait_until(lambda: d.source.device is not None, 5)
