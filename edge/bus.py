@@ -17,10 +17,11 @@ import time
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
+from pydantic import ValidationError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge import protocol as P
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[str, bytes], None]
 RequestHandler = Callable[[Any], dict[str, Any]]
 MAX_BACKLOG = 10000
+PayloadT = TypeVar("PayloadT", bound=P.Payload)
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,17 @@ class Bus:
         except P.RequestInvalid as exc:
             self.publish(exc.reply_to, P.error_reply(exc.req_id, "bad_request",
                                                      f"Yêu cầu không hợp lệ: {exc.message}"))
+        return None
+
+    def parse_payload(self, topic: str, payload: bytes, model: type[PayloadT]) -> PayloadT | None:
+        """A published payload (state, event) as `model`, or None after reporting what is
+        wrong on the error topic: a bad message is never fatal to a subscriber."""
+        try:
+            return model.model_validate(P.decode_json(payload))
+        except P.BadPayload as exc:
+            self.report_bad(topic, str(exc))
+        except ValidationError as exc:
+            self.report_bad(topic, f"{model.__name__}: {P.describe_validation(exc)}")
         return None
 
     def serve(self, pattern: str, model: type[P.Request], handler: RequestHandler) -> None:

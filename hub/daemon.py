@@ -14,12 +14,10 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
 
 from edge.config.model import Hub as HubConfig
 from edge.daemon import DaemonContext
-from edge.protocol import (BadPayload, HubAdminRequest, QueueStatsEvent, RatingEvent, decode_json,
-                           describe_validation, ok_reply)
+from edge.protocol import HubAdminRequest, QueueStatsEvent, RatingEvent, ok_reply
 from hub.board import board_snapshot
 from hub.lookup import HubLookupRequest, LookupService
 from hub.outbox import Outbox
@@ -143,22 +141,13 @@ class HubDaemon:
                         last_sync={"pages": last.pages, "records": last.records} if last else None,
                         outbox=self.store.outbox_counts())
 
-    def _event(self, topic: str, payload: bytes, model: type) -> Any:
-        try:
-            return model.model_validate(decode_json(payload))
-        except BadPayload as exc:
-            self.bus.report_bad(topic, str(exc))
-        except ValidationError as exc:
-            self.bus.report_bad(topic, describe_validation(exc))
-        return None
-
     def _on_rating(self, topic: str, payload: bytes) -> None:
-        ev = self._event(topic, payload, RatingEvent)
+        ev = self.bus.parse_payload(topic, payload, RatingEvent)
         if ev is not None:
             self.outbox.enqueue_rating(ev)
 
     def _on_stats(self, topic: str, payload: bytes) -> None:
-        ev = self._event(topic, payload, QueueStatsEvent)
+        ev = self.bus.parse_payload(topic, payload, QueueStatsEvent)
         if ev is not None:
             rows = [{"LinhVuc": r.field, "SoPhieu": r.tickets, "ThoiGianChoTB": round(r.avg_wait_s),
                      "ThoiGianPhucVuTB": round(r.avg_service_s), "VangMat": r.no_show} for r in ev.rows]

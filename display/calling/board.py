@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pygame
-from pydantic import ValidationError
 
 from display.calling.model import BoardState
 from display.calling.render import Painter
@@ -130,32 +129,23 @@ class CallingBoard:
             self.loop.call_soon(fn, *args)
             self._wake.set()
 
-    def _parse(self, topic: str, payload: bytes, model: type[P.Payload]) -> Any:
-        try:
-            return model.model_validate(P.decode_json(payload))
-        except P.BadPayload as exc:
-            self.bus.report_bad(topic, str(exc))
-        except ValidationError as exc:
-            self.bus.report_bad(topic, P.describe_validation(exc))
-        return None
-
     def _on_queue(self, topic: str, payload: bytes) -> None:
-        qs = self._parse(topic, payload, P.QueueState)
+        qs = self.bus.parse_payload(topic, payload, P.QueueState)
         if qs is not None and self.state.apply_queue(qs):
             self._post(self._changed)
 
     def _on_counter(self, topic: str, payload: bytes) -> None:
-        cs = self._parse(topic, payload, P.CounterState)
+        cs = self.bus.parse_payload(topic, payload, P.CounterState)
         if cs is not None and self.state.apply_counter(cs):
             self._post(self._changed)
 
     def _on_notice(self, topic: str, payload: bytes) -> None:
-        notice = None if not payload else self._parse(topic, payload, P.Notice)  # empty: notice cleared
+        notice = None if not payload else self.bus.parse_payload(topic, payload, P.Notice)  # empty: notice cleared
         if (notice is not None or not payload) and self.state.apply_notice(notice):
             self._post(self._changed)
 
     def _on_call(self, topic: str, payload: bytes) -> None:
-        ev = self._parse(topic, payload, P.TicketEvent)
+        ev = self.bus.parse_payload(topic, payload, P.TicketEvent)
         if ev is not None and self.state.apply_call(ev, self.topics.last_level(topic) == "recalled"):
             self._post(self._changed)
 

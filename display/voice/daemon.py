@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 
 from display.voice.announce import Announcement, Call, counter_label, render, script
 from display.voice.pack import PackError, VoicePack, build_pack, default_pack_dir
@@ -84,13 +83,8 @@ class VoiceDaemon:
 
     def _on_event(self, topic: str, payload: bytes) -> None:
         action = self.topics.last_level(topic)
-        try:
-            ev = P.TicketEvent.model_validate(P.decode_json(payload))
-        except P.BadPayload as exc:
-            self.bus.report_bad(topic, str(exc))
-            return
-        except ValidationError as exc:
-            self.bus.report_bad(topic, P.describe_validation(exc))
+        ev = self.bus.parse_payload(topic, payload, P.TicketEvent)
+        if ev is None:
             return
         counter = ev.counter if ev.counter is not None else ev.ticket.counter
         if counter is None:

@@ -11,7 +11,6 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
 
 from edge import protocol as P
 from edge.daemon import DaemonContext
@@ -102,23 +101,15 @@ class TabletDaemon:
         self.sender.kick()
 
     # ------------------------------------------------------------------ bus thread
-    def _parse(self, topic: str, payload: bytes, model: type[P.Payload]) -> Any:
-        """A validated payload, or None after reporting it on the error topic (never fatal)."""
-        try:
-            return model.model_validate(P.decode_json(payload))
-        except (P.BadPayload, ValidationError) as exc:
-            self.bus.report_bad(topic, f"unreadable {model.__name__}: {exc}")
-            return None
-
     def _on_counter_state(self, topic: str, payload: bytes) -> None:
-        st = self._parse(topic, payload, P.CounterState)
+        st = self.bus.parse_payload(topic, payload, P.CounterState)
         if st is None:
             return
         assert self.screens is not None
         self._apply(self.screens.on_counter, st.status, st.staff, st.serving.number if st.serving else None)
 
     def _on_done(self, topic: str, payload: bytes) -> None:
-        ev = self._parse(topic, payload, P.TicketEvent)
+        ev = self.bus.parse_payload(topic, payload, P.TicketEvent)
         if ev is None:
             return
         counter = ev.counter if ev.counter is not None else ev.ticket.counter

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from edge import protocol as P
 from edge.daemon import DaemonContext
@@ -86,26 +85,18 @@ class CameraDaemon:
 
     # ------------------------------------------------------------------ bus handlers (bus thread)
 
-    def _parse(self, topic: str, payload: bytes, model: type[P.Payload]) -> Any:
-        """A validated payload, or None after reporting it on the error topic (never fatal)."""
-        try:
-            return model.model_validate(P.decode_json(payload))
-        except (P.BadPayload, ValidationError) as exc:
-            self.bus.report_bad(topic, f"unreadable {model.__name__}: {exc}")
-            return None
-
     def _on_counter_state(self, topic: str, payload: bytes) -> None:
-        state = self._parse(topic, payload, P.CounterState)
+        state = self.bus.parse_payload(topic, payload, P.CounterState)
         if state is not None:
             self.events.put(("counter", state.status == "open"))
 
     def _on_queue_state(self, topic: str, payload: bytes) -> None:
-        state = self._parse(topic, payload, P.QueueState)
+        state = self.bus.parse_payload(topic, payload, P.QueueState)
         if state is not None:
             self.events.put(("waiting", sum(s.waiting for s in state.services)))
 
     def _on_ticket(self, topic: str, payload: bytes) -> None:
-        ev = self._parse(topic, payload, P.TicketEvent)
+        ev = self.bus.parse_payload(topic, payload, P.TicketEvent)
         if ev is None:
             return
         counter = ev.counter if ev.counter is not None else ev.ticket.counter
@@ -113,7 +104,7 @@ class CameraDaemon:
             self.events.put(("snapshot", (ev.ticket.ticket_id, self.ctx.topics.last_level(topic))))
 
     def _on_rating(self, topic: str, payload: bytes) -> None:
-        ev = self._parse(topic, payload, P.RatingEvent)
+        ev = self.bus.parse_payload(topic, payload, P.RatingEvent)
         if ev is not None and ev.counter == self.counter and ev.level == "unsatisfied":
             self.events.put(("clip", ev.ticket_id))
 
