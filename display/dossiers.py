@@ -9,7 +9,6 @@ paints it; the UI thread wakes only for a new snapshot, a page turn or the minut
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from edge import protocol as P
 from edge.daemon import DaemonContext
-from edge.ui import UiLoop, device_loop
+from edge.ui import UiLoop, UiThread, device_loop
 from edge.ui.text import blit_text, fit_font
 
 log = logging.getLogger(__name__)
@@ -225,27 +224,22 @@ class DossierBoardDaemon:
         self.page_s = PAGE_S
         hub = getattr(ctx.cfg, "hub", None)
         self.return_counter = getattr(hub, "return_counter", None)
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._ui_main, name=f"dossiers-{ctx.device_id}", daemon=True)
+        self._ui = UiThread(f"dossiers-{ctx.device_id}", self._ui_main)
         self._page_timer: Any = None
 
     def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("dossier board UI did not start")
+        self._ui.start("dossier board UI")
         self.bus.subscribe(self.ctx.topics.dossier_board, self._on(self._board))
         self.bus.subscribe(self.ctx.topics.device_status("hub"), self._on(self._hub_status))
         self.bus.start(wait=5)
         self.bus.set_status("ok", {"mode": "dossiers"})
 
     def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.stop()
-        self._thread.join(timeout=5)
+        self._ui.stop(self.loop)
         self.bus.stop()
 
     def healthy(self) -> bool:
-        return self._thread.is_alive()
+        return self._ui.alive()
 
     # ---------------------------------------------------------------- UI thread
     def _ui_main(self) -> None:
@@ -259,7 +253,7 @@ class DossierBoardDaemon:
 
         loop.on_draw = on_draw
         self._minute()
-        self._ready.set()
+        self._ui.ready.set()
         try:
             loop.run()
         finally:

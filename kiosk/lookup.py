@@ -18,7 +18,7 @@ import pygame
 from edge import protocol as P
 from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
-from edge.ui import Tap, UiLoop, device_loop
+from edge.ui import Tap, UiLoop, UiThread, device_loop
 from edge.ui.keyboard import Keyboard, draw_field
 from edge.ui.text import blit_text
 from edge.ui.widgets import Button, hit_test
@@ -437,14 +437,10 @@ class LookupKiosk:
         self.buttons: list[Button] = []
         self.screen_seq = 0
         self.lookup_timeout_s = 1.5
-        self._ready = threading.Event()
-        self._ui_thread: threading.Thread | None = None
+        self._ui = UiThread(f"lookup-ui-{self.dev.id}", self._ui_main)
 
     def start(self) -> None:
-        self._ui_thread = threading.Thread(target=self._ui_main, name=f"lookup-ui-{self.dev.id}", daemon=True)
-        self._ui_thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("lookup kiosk UI did not start")
+        self._ui.start("lookup kiosk UI")
         if self.dev.scanner:
             self.bus.subscribe(self.ctx.topics.scan(self.dev.scanner), self._on_scan)
         else:
@@ -453,14 +449,11 @@ class LookupKiosk:
         self.bus.set_status("ok", {"mode": "lookup", "scanner": self.dev.scanner})
 
     def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.stop()
-        if self._ui_thread is not None:
-            self._ui_thread.join(timeout=5)
+        self._ui.stop(self.loop)
         self.bus.stop()
 
     def healthy(self) -> bool:
-        return bool(self._ui_thread and self._ui_thread.is_alive())
+        return self._ui.alive()
 
     # ---------------------------------------------------------------- UI thread
     def _ui_main(self) -> None:
@@ -479,7 +472,7 @@ class LookupKiosk:
         loop.on_draw = on_draw
         loop.on_tap = self._on_tap
         loop.on_event = self._on_key
-        self._ready.set()
+        self._ui.ready.set()
         try:
             loop.run()
         finally:

@@ -19,7 +19,7 @@ from typing import Any
 from edge.ui.fonts import font, font_path, nfc
 
 _LAZY = {  # pygame-heavy names load on first use, so Pillow-only users (printer) stay light
-    "Tap": "edge.ui.loop", "UiLoop": "edge.ui.loop", "device_loop": "edge.ui.loop", "save_screenshot": "edge.ui.shot",
+    "Tap": "edge.ui.loop", "UiLoop": "edge.ui.loop", "device_loop": "edge.ui.loop", "UiThread": "edge.ui.loop", "save_screenshot": "edge.ui.shot",
     "blit_text": "edge.ui.text", "fit_font": "edge.ui.text", "render_text": "edge.ui.text",
     "wrap_lines": "edge.ui.text", "Button": "edge.ui.widgets",
 }
@@ -31,6 +31,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'edge.ui' has no attribute {name!r}")
 
 __all__ = [
-    "Button", "Tap", "UiLoop", "blit_text", "device_loop", "fit_font", "font", "font_path", "nfc",
+    "Button", "Tap", "UiLoop", "UiThread", "blit_text", "device_loop", "fit_font", "font", "font_path", "nfc",
     "render_text", "save_screenshot", "wrap_lines",
 ]

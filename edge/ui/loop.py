@@ -269,3 +269,29 @@ def device_loop(ctx: Any, title: str) -> UiLoop:
     dev = ctx.device
     return UiLoop(size=(dev.width, dev.height), fullscreen=dev.fullscreen, title=title,
                   hide_cursor=dev.fullscreen, picture=ctx.state_dir / "screen.png")
+
+
+class UiThread:
+    """The thread a screen daemon's window lives on (pygame wants one thread for a window).
+
+    `main` builds the window with device_loop(), calls `ready.set()` once it can draw, then runs
+    the loop; start() waits for that, stop() ends the loop and joins the thread.
+    """
+
+    def __init__(self, name: str, main: Callable[[], None]) -> None:
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=main, name=name, daemon=True)
+
+    def start(self, what: str, timeout: float = 10.0) -> None:
+        self._thread.start()
+        if not self.ready.wait(timeout):
+            raise RuntimeError(f"{what} did not start")
+
+    def stop(self, loop: UiLoop | None) -> None:
+        if loop is not None:
+            loop.stop()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()

@@ -7,7 +7,6 @@ there, so a rating given while the engine or the broker is away is sent later.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -35,14 +34,13 @@ class TabletDaemon:
         self.sender = OutboxSender(self.outbox, self.bus, ctx.topics.rating_submit, ctx.clock)
         self.loop: Any = None
         self.screens: TabletScreens | None = None
-        self.ready = threading.Event()
-        self._thread = threading.Thread(target=self._ui, name=f"ui-{self.dev.id}", daemon=True)
+        from edge.ui import UiThread  # pygame loads only when a tablet daemon is built
+
+        self._ui_thread = UiThread(f"ui-{self.dev.id}", self._ui)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        self._thread.start()
-        if not self.ready.wait(15):
-            raise RuntimeError("tablet screen did not start")
+        self._ui_thread.start("tablet screen", timeout=15)
         t = self.ctx.topics
         self.bus.subscribe(t.counter_state(self.counter.number), self._on_counter_state)
         self.bus.subscribe(t.ticket_event("done"), self._on_done)
@@ -51,15 +49,13 @@ class TabletDaemon:
         self.outbox.prune(P.rfc3339(self.ctx.clock.now() - timedelta(days=7)))
 
     def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.stop()
-        self._thread.join(timeout=5)
+        self._ui_thread.stop(self.loop)
         self.sender.stop()
         self.bus.stop()
         self.outbox.close()
 
     def healthy(self) -> bool:
-        return self._thread.is_alive()
+        return self._ui_thread.alive()
 
     # ------------------------------------------------------------------ UI thread
     def _ui(self) -> None:
@@ -82,7 +78,7 @@ class TabletDaemon:
         loop.on_tap = tap
         self.loop, self.screens = loop, screens
         loop.invalidate()
-        self.ready.set()
+        self._ui_thread.ready.set()
         loop.run()
 
     def _apply(self, fn: Any, *args: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from edge import protocol as P
 from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
-from edge.ui import Tap, UiLoop, device_loop
+from edge.ui import Tap, UiLoop, UiThread, device_loop
 from edge.ui.widgets import hit_test
 from kiosk.ticket.controller import Controller, ServiceView
 
@@ -37,17 +37,13 @@ class TicketKiosk:
         self.buttons: list[Any] = []
         self.pressed: tuple | None = None  # action under the finger, drawn darker
         self.screen_seq = 0  # bumps on every redraw: tests and tools wait on it
-        self._ready = threading.Event()
-        self._ui_thread: threading.Thread | None = None
+        self._ui = UiThread(f"kiosk-ui-{self.dev.id}", self._ui_main)
         self._n = 0
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        self._ui_thread = threading.Thread(target=self._ui_main, name=f"kiosk-ui-{self.dev.id}", daemon=True)
-        self._ui_thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("kiosk UI did not start")
+        self._ui.start("kiosk UI")
         t = self.ctx.topics
         if self.dev.printer:
             self.bus.subscribe(t.device_status(self.dev.printer), self._on(self.ctrl.set_printer_status))
@@ -58,14 +54,11 @@ class TicketKiosk:
         self.bus.set_status("ok", {"mode": "ticket", "printer": self.dev.printer})
 
     def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.stop()
-        if self._ui_thread is not None:
-            self._ui_thread.join(timeout=5)
+        self._ui.stop(self.loop)
         self.bus.stop()
 
     def healthy(self) -> bool:
-        return bool(self._ui_thread and self._ui_thread.is_alive())
+        return self._ui.alive()
 
     # ------------------------------------------------------------------ UI thread
     def _ui_main(self) -> None:
@@ -84,7 +77,7 @@ class TicketKiosk:
         loop.on_draw = on_draw
         loop.on_tap = self._on_tap
         loop.on_press = self._on_press
-        self._ready.set()
+        self._ui.ready.set()
         try:
             loop.run()
         finally:
