@@ -284,9 +284,15 @@ class Engine:
     def _tick_loop(self) -> None:
         """Roll the day over without a cron job, refresh time-dependent state, prune old replies."""
         last_prune = 0.0
+        last_minute = None
         while not self._stop.wait(1.0):
             self.inbox.put(("tick", None, ""))
-            self._mark(set(), True)
+            # Ticket windows and holidays change at whole minutes: recompute the queue state
+            # (services open or closed) once per office minute, not every second.
+            minute = self.clock.now().replace(second=0, microsecond=0)
+            if minute != last_minute:
+                last_minute = minute
+                self._mark(set(), True)
             if time.monotonic() - last_prune > 600:
                 last_prune = time.monotonic()
                 self.inbox.put(("prune", None, ""))

@@ -176,7 +176,7 @@ class QueueEngine:
             (ticket_id, day, svc.code, svc.code, seq, number, priority, issued_at,
              now.isoformat(timespec="microseconds"), source))
         ticket = self.ticket_payload(self._ticket(ticket_id))
-        ahead = self.waiting_ahead(svc, ticket_id, day)
+        ahead = self.waiting_ahead(svc, ticket_id, priority, day)
         fx = Effects()
         fx.event("issued", ticket, None)
         return {"ticket": ticket, "waiting_ahead": ahead,
@@ -192,12 +192,11 @@ class QueueEngine:
                           "ON CONFLICT(day, service) DO UPDATE SET since_priority = excluded.since_priority",
                           (day, service, value))
 
-    def waiting_ahead(self, svc: Service, ticket_id: str, day: str) -> int:
+    def waiting_ahead(self, svc: Service, ticket_id: str, priority: str, day: str) -> int:
         """Tickets of this service called before the newly issued `ticket_id` if no new priority
         ticket arrives. The new ticket is the newest, so only a new priority ticket under the
         interleave policy needs the queue played out."""
-        me = self._ticket(ticket_id)
-        mine_prio = me["priority"] != "none"
+        mine_prio = priority != "none"
         count = lambda extra: self.conn.execute(  # noqa: E731
             "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
             "AND ticket_id != ?" + extra, (day, svc.code, ticket_id)).fetchone()[0]
