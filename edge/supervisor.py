@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -38,7 +38,6 @@ class Child:
     backoff: float = 1.0
     next_start: float = 0.0
     restarts: int = 0
-    extra_env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
 
 
@@ -183,9 +182,9 @@ def _tend(c: Child, env: dict[str, str], now: float) -> None:
     if now >= c.next_start:
         if c.log_path is not None:
             with open(c.log_path, "ab") as out:
-                c.proc = subprocess.Popen(c.argv, env={**env, **c.extra_env}, stdout=out, stderr=out)
+                c.proc = subprocess.Popen(c.argv, env=env, stdout=out, stderr=out)
         else:
-            c.proc = subprocess.Popen(c.argv, env={**env, **c.extra_env})
+            c.proc = subprocess.Popen(c.argv, env=env)
         c.started = now
 
 
