@@ -8,13 +8,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from edge.broker import free_port, wait_port
 from edge.bus import RequestTimeout
-from harness import SMALL, copy_config
+from harness import copy_config
 from office_run import ROOT, RunningOffice, wait_for
 
 

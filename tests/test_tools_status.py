@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bus import Bus, wait_until
-from edge.clock import Clock
+from edge.bus import wait_until
 from edge.config import load
 from edge.tools import status as S
 from harness import SMALL, TestOffice, copy_config
