@@ -1,8 +1,37 @@
 #!/usr/bin/env bash
 # Idempotent setup: Debian packages (when root), a venv in .venv, the project installed into it.
 # Used by both README commands, so a fresh machine needs nothing else.
+#   scripts/setup.sh                    online: Debian packages from the mirror, wheels from PyPI
+#   scripts/setup.sh --offline BUNDLE   from an archive made by scripts/bundle.sh, no network
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--offline" ]; then
+  [ -n "${2:-}" ] || { echo "setup: --offline needs the bundle (a .tar or its motcua-offline folder)" >&2; exit 2; }
+  . scripts/packages.sh
+  BUNDLE=$2
+  if [ -f "$BUNDLE" ]; then
+    tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+    tar -xf "$BUNDLE" -C "$tmp" motcua-offline
+    BUNDLE=$tmp/motcua-offline
+  fi
+  [ -f "$BUNDLE/MANIFEST" ] || { echo "setup: $BUNDLE is not a motcua offline bundle (no MANIFEST)" >&2; exit 2; }
+  (cd "$BUNDLE" && sha256sum --quiet -c SHA256SUMS) || { echo "setup: the bundle is damaged (checksums differ)" >&2; exit 1; }
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing Debian packages from the bundle" >&2
+    install_offline_debs "$BUNDLE"
+  fi
+  arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
+  version=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+  extras=$(IFS=,; echo "${OFFLINE_EXTRAS[*]}")
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  echo "setup: installing motcua $version and its dependencies from the bundle" >&2
+  .venv/bin/pip install -q --no-index --disable-pip-version-check \
+    --find-links "$BUNDLE/wheels/any" --find-links "$BUNDLE/wheels/$arch" --find-links "$BUNDLE/wheels/src" \
+    "motcua[$extras]==$version"
+  echo "setup: done; motcua is .venv/bin/motcua" >&2
+  exit 0
+fi
 
 DEB_PKGS=(mosquitto mosquitto-clients espeak-ng libzbar0 fonts-dejavu-core sox)
 missing=()
