@@ -25,15 +25,14 @@ mount --bind /dev "$ROOTFS/dev"
 cp "$BUNDLE" "$ROOTFS/root/bundle.tar"
 start=$(date +%s)
 # unshare -n: a network namespace with nothing in it but a loopback, so any download fails.
-unshare -n -- chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+unshare -n -- /bin/sh -c 'ip link set lo up && exec "$@"' sh chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
   /bin/bash -euo pipefail -c '
-    ip link set lo up 2>/dev/null || true
     command -v python3 >/dev/null && { echo "base system already has python3" >&2; exit 1; }
     tar -xf /root/bundle.tar -C /opt motcua
     cd /opt/motcua
     scripts/setup.sh --offline /root/bundle.tar
     .venv/bin/motcua config check config/examples/ward.toml
-    .venv/bin/python -c "import evdev, cv2, pygame, zxingcpp, escpos, paho.mqtt; print(\"imports ok\")"
+    .venv/bin/python -c "import evdev, cv2, pygame, escpos, paho.mqtt, pyzbar.pyzbar; print(\"imports ok\")"
     timeout 120 .venv/bin/motcua run config/examples/ward.toml --simulate --no-view --duration 40 \
       --clock 2026-11-23T08:00x30 --data /root/office >/root/run.log 2>&1 || true
     ls /root/office/tickets | grep -c "\.png$" >/root/tickets.count || echo 0 >/root/tickets.count
