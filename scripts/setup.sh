@@ -58,6 +58,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.motcua-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[test,reports]"
+  .venv/bin/pip install -q --disable-pip-version-check -e ".[test,reports,central]"
   touch "$stamp"
 fi
