@@ -111,7 +111,7 @@ class Ingest:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.stats.received += 1
-        self._inbox.put((Message(msg.topic, bytes(msg.payload), bool(msg.retain)), msg.mid, msg.qos))
+        self._inbox.put((Message(msg.topic, bytes(msg.payload), bool(msg.retain), bool(msg.dup)), msg.mid, msg.qos))
 
     # ---------------------------------------------------------------- the writer
 
@@ -158,6 +158,11 @@ class Ingest:
             for _, mid, qos in batch:
                 if qos > 0:
                     self.client.ack(mid, qos)
+            redelivered = sum(1 for m, _, _ in batch if m.dup)
+            log.debug("stored a batch of %d messages", len(batch))
+            if redelivered:
+                log.info("stored a batch of %d messages, %d of them delivered again after a restart",
+                         len(batch), redelivered)
             self.stats.stored_batches += 1
             self.stats.stored_messages += len(batch)
             self.stats.skipped += rows.skipped

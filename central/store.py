@@ -99,6 +99,7 @@ class Message:
     topic: str
     payload: bytes
     retain: bool = False
+    dup: bool = False  # the broker's second try: we were stopped before acknowledging it
 
 
 def _ts(value: Any) -> datetime | None:

@@ -202,6 +202,11 @@ class Topics:
         """A day's queue figures per field, for the hub to push upstream (DongBoSoLieuXepHang)."""
         return self.event("queue_stats")
 
+    @property
+    def office_info(self) -> str:
+        """Retained description of the office (engine -> the province's central view)."""
+        return f"{self.root}/office/info"
+
     # ---- parsing ----
 
     def counter_from_topic(self, topic: str) -> str | None:
@@ -418,6 +423,21 @@ class CameraEvent(Payload):
     state: str | None = None
     absent_s: float | None = None
     people: int | None = None
+    ts: str
+
+
+class OfficeInfo(Payload):
+    """Retained on `Topics.office_info` by the engine at start: what the province sees of the office."""
+
+    office: str
+    name: str
+    version: str
+    config_sha256: str
+    services: int
+    counters: int
+    devices: int
+    host: str
+    started_at: str
     ts: str
 
 

@@ -83,9 +83,26 @@ class Engine:
         self.inbox.put(("tick", None, ""))  # roll the day over before the first request
         self._mark({c.number for c in self.cfg.counters}, True)
         self.bus.set_status("ok", {"db": str(self.db_path)})
+        self.bus.publish(self.topics.office_info, self._office_info(), retain=True)
         for th in self._threads:
             th.start()
         self.bus.start()
+
+    def _office_info(self) -> P.OfficeInfo:
+        """What the province's central view shows of this office (version and config)."""
+        import hashlib
+        import socket
+        from importlib import metadata
+        try:
+            version = metadata.version("motcua")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+        path = self.ctx.config_path
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path and path.exists() else ""
+        now = P.rfc3339(self.clock.now())
+        return P.OfficeInfo(office=self.cfg.office.id, name=self.cfg.office.name, version=version,
+                            config_sha256=digest, services=len(self.cfg.services), counters=len(self.cfg.counters),
+                            devices=len(self.cfg.devices), host=socket.gethostname(), started_at=now, ts=now)
 
     def stop(self) -> None:
         self._stop.set()
