@@ -23,7 +23,7 @@ UI: dict[str, dict[str, str]] = {
         "waiting": "Danh sách chờ", "waited": "Đã chờ", "service": "Dịch vụ", "priority": "Ưu tiên",
         "absent": "vắng mặt", "my_day": "Hôm nay của tôi", "served": "Đã phục vụ",
         "no_show": "Vắng mặt", "mean_service": "Phục vụ trung bình", "minutes": "phút",
-        "nobody": "Không có ai đang chờ.", "keys": "Phím tắt", "live_lost": "Mất kết nối, đang kết nối lại…",
+        "nobody": "Không có ai đang chờ.", "shortcuts": "Phím tắt", "live_lost": "Mất kết nối, đang kết nối lại…",
         "other_lang": "English", "staff": "Cán bộ", "people_waiting": "người chờ",
         "typed": "Số đang gõ",
     },
@@ -38,7 +38,7 @@ UI: dict[str, dict[str, str]] = {
         "waiting": "Waiting list", "waited": "Waited", "service": "Service", "priority": "Priority",
         "absent": "absent", "my_day": "My day", "served": "Served", "no_show": "No-shows",
         "mean_service": "Mean service", "minutes": "min", "nobody": "Nobody is waiting.",
-        "keys": "Shortcuts", "live_lost": "Connection lost, reconnecting…", "other_lang": "Tiếng Việt",
+        "shortcuts": "Shortcuts", "live_lost": "Connection lost, reconnecting…", "other_lang": "Tiếng Việt",
         "staff": "Clerk", "people_waiting": "waiting", "typed": "Typed number",
     },
 }

@@ -70,7 +70,9 @@
   function renderWaiting(c) {
     const body = $("waiting-list");
     const services = c ? c.services : [];
-    const rows = state.waiting.filter((t) => services.includes(t.service) || (c && t.counter === c.number));
+    // my services' tickets, except those reserved for another counter; and those reserved for mine
+    const rows = state.waiting.filter((t) => c && (t.counter === c.number
+      || (services.includes(t.service) && (t.counter === null || t.counter === undefined))));
     body.textContent = "";
     for (const t of rows.slice(0, 60)) {
       const tr = document.createElement("tr");
@@ -176,17 +178,24 @@
 
   // ---------------------------------------------------------------- keys: numpad and F-keys
   document.addEventListener("keydown", (ev) => {
+    // numpad keys act even right after picking a reason or a transfer target in a list
+    if (document.activeElement.tagName === "SELECT" && ev.code.startsWith("Numpad")) document.activeElement.blur();
     const inField = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
     const fkeys = {F1: () => act("next"), F2: () => act("recall"), F3: () => act("skip"), F4: () => act("finish"),
                    F6: pauseOrResume, F7: transfer, F8: () => callTyped(typed || undefined), F9: openOrClose};
     if (fkeys[ev.key]) { ev.preventDefault(); const t = typed; typed = ""; if (ev.key === "F8" && t) callTyped(t); else fkeys[ev.key](); render(); return; }
     if (inField) { if (ev.key === "Escape") document.activeElement.blur(); return; }
-    if (/^[0-9]$/.test(ev.key)) { typed = (typed + ev.key).slice(0, 12); render(); ev.preventDefault(); return; }
+    // by physical key first: with NumLock off a numpad sends Delete/End/... as `key`
+    const digit = /^Numpad[0-9]$/.test(ev.code) ? ev.code.slice(6) : (/^[0-9]$/.test(ev.key) ? ev.key : null);
+    if (digit !== null) { typed = (typed + digit).slice(0, 12); render(); ev.preventDefault(); return; }
+    const codes = {NumpadEnter: "Enter", NumpadAdd: "+", NumpadSubtract: "-", NumpadMultiply: "*",
+                   NumpadDivide: "/", NumpadDecimal: ".", NumpadComma: ","};
     const pad = {"Enter": () => { if (typed) { const t = typed; typed = ""; callTyped(t); } else act("next"); },
                  "+": () => act("recall"), "-": () => act("skip"), "*": () => act("finish"),
                  "/": pauseOrResume, ".": transfer, ",": transfer,
                  "Escape": () => { typed = ""; }, "Backspace": () => { typed = typed.slice(0, -1); }};
-    if (pad[ev.key]) { ev.preventDefault(); pad[ev.key](); render(); }
+    const key = codes[ev.code] || ev.key;
+    if (pad[key]) { ev.preventDefault(); pad[key](); render(); }
   });
 
   $("logout").addEventListener("click", async () => {
