@@ -125,3 +125,33 @@ def test_engine_attributes_every_step(office: TestOffice):
     assert work["lan"][0] == "Nguyễn Thị Lan" and work["lan"][5:9] == [1, 1, 1, 0]
     assert work["minh"][0] == "Trần Văn Minh" and work["minh"][5:9] == [2, 1, 0, 1]
     assert work["hoa"][5] == 1
+
+
+def test_counters_open_automatically_at_the_start_of_each_span(tmp_path):
+    from datetime import datetime
+
+    from edge.bus import wait_until
+    from edge.clock import ManualClock
+    from edge.config import load
+    from harness import copy_config
+    path = copy_config(tmp_path, replace={'mon = ["00:00-24:00"]': 'mon = ["07:30-11:30", "13:30-17:00"]',
+                                          'tracking_url': 'auto_open = true\ntracking_url'})
+    o = TestOffice(tmp_path / "data", path).start()
+    try:
+        tz = load(path).office.tz
+        clock = ManualClock(tz, datetime(2026, 11, 23, 7, 0, tzinfo=tz))  # Monday, before opening
+        eng = o.start_engine(clock)
+        c, t = o.client(), o.topics
+        status = lambda n: eng.rconn.execute("SELECT status FROM counters WHERE number = ?", (n,)).fetchone()[0]  # noqa: E731
+        assert c.request(t.engine_admin, {"action": "snapshot"})["ok"]
+        assert status(1) == "closed"
+        clock.set(datetime(2026, 11, 23, 7, 30, 5, tzinfo=tz))
+        assert wait_until(lambda: all(status(n) == "open" for n in (1, 2, 3)), 10)
+        assert cmd(c, t, 2, "close")["ok"]  # a clerk closes one: it stays closed in this span
+        clock.advance(120)
+        assert c.request(t.engine_admin, {"action": "snapshot"})["ok"]
+        assert status(2) == "closed"
+        clock.set(datetime(2026, 11, 23, 13, 30, 1, tzinfo=tz))  # the afternoon span opens it again
+        assert wait_until(lambda: status(2) == "open", 10)
+    finally:
+        o.close()

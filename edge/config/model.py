@@ -145,6 +145,7 @@ class Office(Strict):
     holidays: list[date] = Field(default_factory=list, description="Closed days (local dates)")
     footer: str = Field("Xin cảm ơn quý khách!", description="Thank-you line printed at the bottom of tickets")
     tracking_url: str | None = Field(None, description="QR link on tickets; {ticket_id} is replaced. None: the ticket id")
+    auto_open: bool = Field(False, description="Open every closed counter when a span of the opening hours starts (no clerk signed in until one does)")
 
     @field_validator("id")
     @classmethod

@@ -146,6 +146,7 @@ class Engine:
         try:
             with store.immediate(self.conn):
                 fx.merge(self.q.rollover(now))
+                fx.merge(self.q.auto_open(now))
                 for kind, req, topic in batch:
                     if kind == "tick":
                         continue

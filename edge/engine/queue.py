@@ -132,6 +132,31 @@ class QueueEngine:
             log.info("new day %s: %d tickets of earlier days cancelled", today, len(stale))
         return fx
 
+    def auto_open(self, now: datetime) -> Effects:
+        """`office.auto_open`: once per span of the opening hours, open the counters still closed."""
+        fx = Effects()
+        office = self.cfg.office
+        if not office.auto_open or now.date() in office.holidays:
+            return fx
+        span = next((s for s in office.hours.spans(now.weekday()) if s.contains(now.time())), None)
+        if span is None:
+            return fx
+        key = f"{self.day_of(now)}T{span.start.isoformat(timespec='minutes')}"
+        if get_meta(self.conn, "auto_open") == key:
+            return fx
+        set_meta(self.conn, "auto_open", key)
+        ts = P.rfc3339(now)
+        for c in self.cfg.counters:
+            if self._counter_row(c.number)["status"] == "closed":
+                self.conn.execute("UPDATE counters SET status = 'open', reason = NULL, updated_at = ?, opened_at = ? "
+                                  "WHERE number = ?", (ts, ts, c.number))
+                self._sign_in(c.number, self.day_of(now), None, None, ts)
+                fx.counters.add(c.number)
+        if fx.counters:
+            fx.queue = True
+            log.info("opening hours %s: counters %s opened automatically", key, sorted(fx.counters))
+        return fx
+
     def day_stats(self, day: str, now: datetime) -> dict[str, Any]:
         """A day's figures per field, as the hub pushes them upstream (DongBoSoLieuXepHang)."""
         rows = self.conn.execute(
