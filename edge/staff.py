@@ -232,6 +232,18 @@ def _password_ok(password: str) -> None:
         raise StaffError(f"a password needs at least {MIN_PASSWORD} characters")
 
 
+def give_to_service_user(path: Path) -> None:
+    """Run as root (install, `sudo motcua staff`): the store and its WAL files stay the daemons' user's."""
+    import pwd
+    try:
+        user = pwd.getpwnam("motcua")
+    except KeyError:
+        return
+    if os.geteuid() == 0:
+        for p in (path.parent, path, *path.parent.glob(path.name + "-*")):
+            os.chown(p, user.pw_uid, user.pw_gid)
+
+
 def new_password() -> str:
     """A password a technician can read out: 12 characters without look-alikes."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -332,4 +344,5 @@ def cli_main(argv: list[str]) -> int:
         return 2
     finally:
         store.close()
+        give_to_service_user(store.path)
     return 0

@@ -198,6 +198,13 @@ def test_forged_csrf_and_other_counters_are_refused(desk):
     expect = playwright.expect
     expect(page.locator("#message")).to_have_text("Đã mở Quầy 3 - Kinh doanh.")
     assert counter_row(eng, 3)["staff_login"] == "hoa"
+    # English second: the same console, the same answers in English
+    page.click("#lang")
+    expect(page.locator("#logout")).to_have_text("Sign out")
+    page.select_option("#counter", "3")
+    page.keyboard.press("F1")
+    expect(page.locator("#message")).to_have_text("Nobody is waiting.")
+    page.screenshot(path=str(SHOTS / "console-en.png"))
 
 
 def test_login_lockout(desk):

@@ -247,7 +247,7 @@ FIRST_TECHNICIAN = "kythuat"
 
 def first_technician(data_dir: Path) -> tuple[str, str] | None:
     """On the main host, an office with no technician account gets one (password printed once)."""
-    from edge.staff import StaffStore, new_password, store_path
+    from edge.staff import StaffStore, give_to_service_user, new_password, store_path
     path = store_path(data_dir)
     store = StaffStore(path)
     try:
@@ -262,19 +262,8 @@ def first_technician(data_dir: Path) -> tuple[str, str] | None:
         store.add(login, "Kỹ thuật viên", "technician", password)
     finally:
         store.close()
-    _chown_service_user(path)
+    give_to_service_user(path)
     return login, password
-
-
-def _chown_service_user(path: Path) -> None:
-    import pwd
-    try:
-        user = pwd.getpwnam("motcua")
-    except KeyError:
-        return
-    if os.geteuid() == 0:
-        for p in (path.parent, path, *path.parent.glob(path.name + "-*")):
-            os.chown(p, user.pw_uid, user.pw_gid)
 
 
 def _link(link: Path, target: Path) -> None:
