@@ -79,16 +79,18 @@ class Streams:
         self.closing = False
 
     def changed(self, key: str) -> None:
-        """From the bus thread: mark `key` dirty for every stream."""
+        """From the bus thread: `key` changed; the streams are told on their own event loop."""
         loop = self.loop
-        if loop is None:
-            return
+        if loop is not None and len(self):
+            loop.call_soon_threadsafe(self._mark, key)
+
+    def _mark(self, key: str) -> None:
+        """On the event loop (so a stream swapping its dirty set never loses a key)."""
         with self._lock:
             clients = list(self._clients)
         for c in clients:
             c.dirty.add(key)
-        if clients:
-            loop.call_soon_threadsafe(lambda: [c.wake.set() for c in clients])
+            c.wake.set()
 
     def add(self) -> "_Client":
         c = _Client()
@@ -274,7 +276,7 @@ class Console:
         }
         return self.templates.TemplateResponse(request, "console.html", {
             "t": texts.UI[lang], "lang": lang, "csrf": self.csrf(request), "me": staff,
-            "office": self.cfg.office.name, "boot": json.dumps(boot, ensure_ascii=False).replace("</", "<\\/")})
+            "office": self.cfg.office.name, "boot": json.dumps(boot, ensure_ascii=False).replace("<", "\\u003c")})
 
     # ------------------------------------------------------------------ live state
 
