@@ -155,3 +155,21 @@ def test_counters_open_automatically_at_the_start_of_each_span(tmp_path):
         assert wait_until(lambda: status(2) == "open", 10)
     finally:
         o.close()
+
+
+def test_install_plans_the_web_unit_and_makes_the_first_technician_once(tmp_path):
+    from edge.config import load
+    from edge.tools import install as I
+    from web_office import web_config
+    cfg_path = web_config(tmp_path)
+    root = tmp_path / "root"
+    res = I.install(load(cfg_path), cfg_path, root=root, host="office-pc", binary="/opt/motcua/.venv/bin/motcua")
+    assert "motcua-web.service" in res.enabled
+    unit = (root / "etc/systemd/system/motcua-web.service").read_text()
+    assert "ExecStart=/opt/motcua/.venv/bin/motcua web ${MOTCUA_CONFIG}" in unit
+    login, password = res.first_technician
+    store = StaffStore(store_path(root / "var/lib/motcua"))
+    assert store.check_password(login, password).role == "technician"
+    store.close()
+    again = I.install(load(cfg_path), cfg_path, root=root, host="office-pc", binary="/opt/motcua/.venv/bin/motcua")
+    assert again.first_technician is None  # never a second one, never a new password

@@ -153,6 +153,10 @@ def test_a_clerks_day(desk):
     assert ticket(eng, "2004")["status"] == "done"
     expect(page.locator("#day-served")).to_have_text("3")  # 2001, 2002, 2004
     page.screenshot(path=str(SHOTS / "console-day.png"))
+    # out of turn, picked from the waiting list (the DD ticket, which Next would call later)
+    page.click("#waiting-list button[data-number='1001']")
+    expect(msg).to_have_text("Đã gọi số 1001 đến Quầy 1.")
+    assert ticket(eng, "1001")["status"] == "called" and tv_serving("1001")
 
     page.keyboard.press("F9")  # close
     expect(msg).to_have_text("Đã đóng Quầy 1.")
