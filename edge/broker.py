@@ -25,7 +25,7 @@ from edge.protocol import Topics
 log = logging.getLogger(__name__)
 
 #: Service accounts that are not devices in the config.
-SERVICE_USERS = ("engine", "hub", "admin", "simulator")
+SERVICE_USERS = ("engine", "hub", "admin", "simulator", "web")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
                       f"topic write {t.rating_submit}", f"topic write {t.dossier_lookup}",
                       f"topic write {root}/scan/+", f"topic write {root}/print/+/job", own_status("simulator")],
     }
+    rules["web"] = web_acl(t)
     for d in cfg.devices:
         # every daemon may report bad input on the error topic (PROTOCOL.md "Bad input")
         lines = [read_all, own_status(d.id), f"topic write {t.error}"]
@@ -103,6 +104,7 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
             lines.append(f"topic write {t.print_result(d.id)}")
         elif d.kind == "keypad":
             lines.append(f"topic write {t.counter_command(d.counter)}")
+            lines.append(f"topic write {t.counter_feedback(d.counter)}")
         elif d.kind == "tablet":
             lines.append(f"topic write {t.rating_submit}")
         elif d.kind == "scanner":
@@ -113,6 +115,16 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
             lines.append(f"topic write {root}/event/camera/#")
         rules[d.id] = lines
     return rules
+
+
+def web_acl(t: Topics) -> list[str]:
+    """The clerks' web console: reads counter/queue state and ticket events, sends counter commands
+    and waiting-list requests, hears its own replies; nothing else."""
+    root = t.root
+    return [f"topic read {t.counter_state_all}", f"topic read {t.queue_state}",
+            f"topic read {t.ticket_event_all}", f"pattern read {root}/reply/%c", f"topic write {t.counter_command_all}",
+            f"topic write {t.queue_waiting}", f"topic write {t.device_status('web')}",
+            f"topic write {t.error}"]
 
 
 def write_broker_files(cfg: OfficeConfig, data_dir: Path, *, port: int | None = None,

@@ -29,10 +29,11 @@ DAEMONS: dict[str, str] = {
     "camera": "scanner.camera",
     "simulator": "edge.simulate",
     "reports": "edge.reports.daemon",
+    "web": "web.daemon",
 }
 
 #: Daemons that are not devices in the config (they run once per office).
-SERVICE_DAEMONS = ("engine", "hub", "simulator", "reports")
+SERVICE_DAEMONS = ("engine", "hub", "simulator", "reports", "web")
 
 #: Commands with their own argument parsing: argv prefix -> "module:function(argv) -> int".
 TOOLS: dict[tuple[str, ...], str] = {
@@ -45,6 +46,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("upstream-sim",): "hub.simulator:cli_main",
     ("bridge",): "edge.tools.bridge:cli_main",
     ("central",): "central.daemon:cli_main",
+    ("staff",): "edge.staff:cli_main",
 }
 
 

@@ -187,6 +187,19 @@ class Topics:
         """Camera daemon events: snapshot, clip, presence, occupancy."""
         return self.event(f"camera/{kind}")
 
+    def counter_feedback(self, counter: int | str) -> str:
+        """Short feedback for a counter's LED board (keypad -> led): MO, DONG, LOI."""
+        return f"{self.root}/counter/{counter}/feedback"
+
+    @property
+    def counter_feedback_all(self) -> str:
+        return f"{self.root}/counter/+/feedback"
+
+    @property
+    def queue_waiting(self) -> str:
+        """Request: today's waiting and no-show tickets (web console -> engine)."""
+        return f"{self.root}/queue/waiting"
+
     @property
     def hub_admin(self) -> str:
         """Technician requests to the hub (sync now, full resync, status)."""
@@ -496,11 +509,30 @@ class CounterCommand(Request):
     service: str | None = Field(default=None, max_length=32)
     to_counter: int | None = None
     number: str | int | None = None
+    # project extension (docs/protocol.md): who acts, for attribution and checks
+    staff_login: str | None = Field(default=None, max_length=32, pattern=r"^[a-z0-9][a-z0-9._-]{1,31}$")
+    staff_code: str | None = Field(default=None, pattern=r"^[0-9]{2,6}$")
+    pin: str | None = Field(default=None, pattern=r"^[0-9]{4,8}$", repr=False)
 
     @field_validator("number")
     @classmethod
     def _number(cls, v: str | int | None) -> str | None:
         return None if v is None else str(v)
+
+
+class WaitingRequest(Request):
+    """On `Topics.queue_waiting`: tickets `waiting` (and `no_show`) today, oldest first."""
+
+    services: list[str] | None = Field(default=None, max_length=64)
+    limit: int = Field(default=150, ge=1, le=200)
+
+
+class CounterFeedback(Payload):
+    """On `Topics.counter_feedback(n)`: a short code the counter's board shows for `seconds`."""
+
+    code: Literal["MO", "DONG", "LOI", "NGHI", "OK"]
+    seconds: float = Field(default=2.0, gt=0, le=10)
+    ts: str
 
 
 class LookupRequest(Request):

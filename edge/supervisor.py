@@ -77,6 +77,8 @@ def plan_children(args: argparse.Namespace, cfg: OfficeConfig, broker_arg: list[
         children.append(Child("reports", base + ["reports"] + common))
     if cfg.hub.enabled and daemon_available("hub") and want("hub"):
         children.append(Child("hub", base + ["hub"] + common))
+    if cfg.web.enabled and daemon_available("web") and want("web"):
+        children.append(Child("web", base + ["web"] + common))
     for d in cfg.devices:
         if not d.enabled or d.host not in hosts or not (want(d.id) or want(d.kind)):
             continue

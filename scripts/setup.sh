@@ -33,7 +33,8 @@ if [ "${1:-}" = "--offline" ]; then
   exit 0
 fi
 
-DEB_PKGS=(mosquitto mosquitto-clients espeak-ng libzbar0 fonts-dejavu-core sox postgresql)
+# postgresql: the central store's tests; chromium: the web pages' browser tests (Playwright drives it; no browser download)
+DEB_PKGS=(mosquitto mosquitto-clients espeak-ng libzbar0 fonts-dejavu-core sox postgresql chromium)
 missing=()
 for p in "${DEB_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -64,12 +64,16 @@ def test_screen_keypad_shows_the_counter_and_sends_commands(screen_office, tmp_p
     # Transfer: the buttons become the office's services; HT is the first one.
     click(screen, "transfer")
     assert wait_until(lambda: screen.choosing, 5)
-    assert [b.label for b in screen.buttons][:3] == ["HT", "DD", "KD"]
+    assert [b.label for b in screen.buttons][:3] == ["Chứng thực - Hộ tịch", "Đất đai", "Đăng ký kinh doanh"]
+    assert wait_until(lambda: screen.screenshot(tmp_path / f"transfer-{locale}.png").wait(5), 5)
     click(screen, "2")
     assert wait_until(lambda: not screen.choosing and screen.view.last is not None
                       and screen.view.last.command.action == "transfer" and screen.view.last.ok, 10)
 
-    click(screen, "pause")
+    click(screen, "pause")  # the office's pause reasons
+    assert wait_until(lambda: screen.mode == "reasons", 5)
+    assert [b.label for b in screen.buttons][:3] == ["Nghỉ trưa", "Đi họp", "Hỗ trợ công dân"]
+    click(screen, "reason:1")
     assert wait_until(lambda: screen.view.status == "paused", 10)
     assert wait_until(lambda: any(b.value == "resume" for b in screen.buttons), 5)
     click(screen, "finish")  # nobody served after the transfer: the engine says so, in words
@@ -83,3 +87,32 @@ def test_screen_keypad_shows_the_counter_and_sends_commands(screen_office, tmp_p
     assert screen.screenshot(shot).wait(5)
     assert pygame.image.load(str(shot)).get_size() == (480, 320)
     assert d.healthy()
+
+
+def test_screen_keypad_calls_out_of_turn_transfers_to_a_counter_and_closes(screen_office):
+    office, d, locale = screen_office
+    screen = d.source
+    admin, t = office.client("admin"), office.topics
+    assert wait_until(lambda: screen.view.status == "closed", 10)
+    click(screen, "open")
+    for _ in range(3):
+        assert admin.request(t.ticket_issue, {"service": "HT"})["ok"]
+    assert admin.request(t.counter_command(2), {"action": "open"})["ok"]
+    click(screen, "call")  # a number pad: type 2003, then Gọi
+    assert wait_until(lambda: screen.mode == "call", 5)
+    for digit in "2003":
+        click(screen, f"digit:{digit}")
+    assert wait_until(lambda: screen.entry == "2003", 5)
+    click(screen, "call_ok")
+    assert wait_until(lambda: screen.view.serving == "2003" and not screen.view.busy, 10)
+    click(screen, "transfer")
+    assert wait_until(lambda: screen.choosing, 5)
+    click(screen, "to_counter")
+    assert wait_until(lambda: screen.mode == "to_counter", 5)
+    click(screen, "counter:2")
+    assert wait_until(lambda: screen.view.last is not None and screen.view.last.command.action == "transfer"
+                      and screen.view.last.ok, 10)
+    waiting = {x["number"]: x for x in admin.request(t.queue_waiting, {})["tickets"]}
+    assert (waiting["2003"]["status"], waiting["2003"]["counter"]) == ("waiting", 2)  # reserved for counter 2
+    click(screen, "close")
+    assert wait_until(lambda: screen.view.status == "closed", 10)

@@ -10,6 +10,7 @@ two processes ever open one port. See docs/led-and-keypads.md.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import serial
@@ -53,6 +54,11 @@ class LedDaemon:
         self._pty: PtyPair | None = None
         self.by_counter: dict[int, list[Any]] = {}
         self.clashes: list[str] = []
+        self._normal: dict[int, str] = {}  # address -> what the board shows when no feedback is up
+        self._shows = 0  # bumped by every number shown, so a feedback timer never hides a newer call
+        self._show_lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
+        self._feedback_up: set[int] = set()  # boards showing a feedback code now
 
     # -------------------------------------------------------------- lifecycle
 
@@ -67,6 +73,8 @@ class LedDaemon:
         self.bus.start()
 
     def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
         if self.line is not None:
             self.line.stop()
         if self.sim is not None:
@@ -96,6 +104,7 @@ class LedDaemon:
         for topic in (self.topics.ticket_event("called"), self.topics.ticket_event("recalled")):
             self.bus.subscribe(topic, self._on_call)
         self.bus.subscribe(self.topics.counter_state_all, self._on_counter_state)
+        self.bus.subscribe(self.topics.counter_feedback_all, self._on_feedback)
         self.line.start()
 
     def _opener(self, protocol: BoardProtocol):
@@ -130,8 +139,7 @@ class LedDaemon:
             return
         counter = ev.counter if ev.counter is not None else ev.ticket.counter
         for dev in self.by_counter.get(counter or -1, []):
-            assert self.line is not None
-            self.line.show(dev.address, ev.ticket.number, dev.blink_s)
+            self._show(dev.address, ev.ticket.number, dev.blink_s)
 
     def _on_counter_state(self, topic: str, payload: bytes) -> None:
         if not payload:  # a cleared retained message
@@ -142,12 +150,49 @@ class LedDaemon:
             log.warning("ignoring bad counter state on %s: %s", topic, exc)
             return
         for dev in self.by_counter.get(st.counter, []):
-            assert self.line is not None
             if st.status == "closed":
-                self.line.show(dev.address, "")
+                self._show(dev.address, "", keep_feedback=True)
             elif st.serving is not None:
-                self.line.show(dev.address, st.serving.number)
+                self._show(dev.address, st.serving.number, keep_feedback=True)
             # open with nobody served: the last number stays up, as counter boards do
+
+    def _show(self, address: int, text: str, blink_s: float = 0.0, keep_feedback: bool = False) -> None:
+        """What the board shows in normal running; a state refresh leaves a feedback code up."""
+        assert self.line is not None
+        with self._show_lock:
+            self._normal[address] = text
+            if keep_feedback and address in self._feedback_up:
+                return
+            self._feedback_up.discard(address)
+            self._shows += 1
+        self.line.show(address, text, blink_s)
+
+    def _on_feedback(self, topic: str, payload: bytes) -> None:
+        """MO / DONG / LOI from a screenless keypad: shown for a moment, then the number again."""
+        fb = self.bus.parse_payload(topic, payload, P.CounterFeedback)
+        counter = self.topics.counter_from_topic(topic)
+        if fb is None or counter is None or not counter.isdigit():
+            return
+        assert self.line is not None
+        for dev in self.by_counter.get(int(counter), []):
+            with self._show_lock:
+                self._feedback_up = self._feedback_up | {dev.address}
+                mark = self._shows
+            self.line.show(dev.address, fb.code[:dev.digits])
+            timer = threading.Timer(fb.seconds, self._end_feedback, (dev.address, mark))
+            timer.name = f"led-feedback-{dev.address}"
+            timer.daemon = True
+            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+            timer.start()
+
+    def _end_feedback(self, address: int, mark: int) -> None:
+        with self._show_lock:
+            if mark != self._shows or address not in self._feedback_up:
+                return  # a newer call replaced the feedback already
+            self._feedback_up = self._feedback_up - {address}
+            text = self._normal.get(address, "")
+        if self.line is not None:
+            self.line.show(address, text)
 
     # -------------------------------------------------------------- boards driven by another daemon
 

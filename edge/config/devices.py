@@ -131,9 +131,10 @@ class KeypadDevice(DeviceBase):
     usb: str | None = Field(None, pattern=r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$", description="evdev: vendor:product when no path")
     port: str | None = Field(None, description="Serial port")
     baudrate: int = Field(9600, description="Serial speed")
-    keymap: dict[str, str] = Field(default_factory=dict, description="Key name -> action (next, recall, skip, finish, pause, resume, open, close, transfer, transfer:SERVICE, service:SERVICE); empty: the backend's default map")
+    keymap: dict[str, str] = Field(default_factory=dict, description="Key name -> action (next, recall, skip, finish, pause, resume, open, close, transfer, transfer:SERVICE, service:SERVICE; digit:N, dot, enter, clear for typed entries: a number to call, CODE.PIN to sign in); empty: the backend's default map")
     repeat_guard_s: float = Field(1.0, ge=0, description="A second press of the same key within this time is ignored (no double call)")
     transfer_timeout_s: float = Field(5.0, gt=0, description="After `transfer`, wait this long for the service key")
+    feedback_s: float = Field(2.0, gt=0, le=10, description="Seconds the counter's LED board shows MO / DONG / LOI after a keypad command")
     width: int = Field(480, ge=240, description="screen: window width")
     height: int = Field(320, ge=200, description="screen: window height")
     fullscreen: bool = Field(False, description="screen: fullscreen window")
@@ -150,10 +151,13 @@ class KeypadDevice(DeviceBase):
         actions = ("next", "recall", "skip", "finish", "pause", "resume", "open", "close", "transfer")
         for key, action in self.keymap.items():
             verb, _, arg = action.partition(":")
-            if verb not in actions + ("service",) or (verb == "service" and not arg) \
+            if verb == "digit" and len(arg) == 1 and arg.isdigit():
+                continue
+            if verb not in actions + ("service", "dot", "enter", "clear") or (verb == "service" and not arg) \
                     or (arg and verb not in ("transfer", "service")):
                 raise ValueError(f"keymap {key!r}: unknown action {action!r} "
-                                 f"(one of {', '.join(actions)}, transfer:SERVICE, service:SERVICE)")
+                                 f"(one of {', '.join(actions)}, transfer:SERVICE, service:SERVICE, "
+                                 "digit:0-9, dot, enter, clear)")
         return self
 
 

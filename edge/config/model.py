@@ -145,6 +145,7 @@ class Office(Strict):
     holidays: list[date] = Field(default_factory=list, description="Closed days (local dates)")
     footer: str = Field("Xin cảm ơn quý khách!", description="Thank-you line printed at the bottom of tickets")
     tracking_url: str | None = Field(None, description="QR link on tickets; {ticket_id} is replaced. None: the ticket id")
+    auto_open: bool = Field(False, description="Open every closed counter when a span of the opening hours starts (no clerk signed in until one does)")
 
     @field_validator("id")
     @classmethod
@@ -209,6 +210,28 @@ class Hub(Strict):
         return self
 
 
+class Web(Strict):
+    """The clerks' web console (`motcua web`): bound to the office LAN, HTTPS optional."""
+
+    enabled: bool = Field(False, description="Run the web console daemon on the main host")
+    bind: str = Field("127.0.0.1", description="Address to listen on: the main host's office LAN address")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port (0: any free port, for tests)")
+    tls_cert: str | None = Field(None, description="PEM certificate file: serve HTTPS")
+    tls_key: str | None = Field(None, description="PEM private key of tls_cert")
+    session_secret_file: str | None = Field(None, description="File with the cookie signing key (default DATA/web/session.key, made on first start)")
+    session_hours: float = Field(12, gt=0, le=72, description="A sign-in lasts this long")
+    pause_reasons: list[str] = Field(
+        default_factory=lambda: ["Nghỉ trưa", "Đi họp", "Hỗ trợ công dân", "Việc khác"],
+        min_length=1, description="Reasons a clerk picks when pausing a counter")
+    login_attempts_per_min: int = Field(10, ge=1, le=1000, description="Sign-in attempts allowed per client address per minute")
+
+    @model_validator(mode="after")
+    def _tls(self) -> "Web":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("HTTPS needs both tls_cert and tls_key")
+        return self
+
+
 class Simulation(Strict):
     arrivals_per_hour: float = Field(60, gt=0, description="Simulated citizens per office hour")
     priority_share: float = Field(0.1, ge=0, le=1, description="Share of citizens with priority")
@@ -224,6 +247,7 @@ class OfficeConfig(Strict):
     devices: list[Device] = Field(default_factory=list, description="Devices and where their daemons run")
     broker: Broker = Field(default_factory=Broker, description="MQTT broker")
     hub: Hub = Field(default_factory=Hub, description="Dossier hub")
+    web: Web = Field(default_factory=Web, description="Clerks' web console")
     simulation: Simulation = Field(default_factory=Simulation, description="Simulated citizens and clerks (--simulate)")
 
     def service(self, code: str) -> Service | None:

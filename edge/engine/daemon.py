@@ -20,6 +20,7 @@ from edge import protocol as P
 from edge.config import ConfigError, load
 from edge.daemon import DaemonContext
 from edge.engine import store
+from edge.engine.attribution import Attribution
 from edge.engine.errors import EngineError
 from edge.engine.queue import Effects, QueueEngine
 
@@ -53,7 +54,9 @@ class Engine:
             for c in self.cfg.counters:
                 self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
         self.rconn = store.connect(self.db_path)
-        self.q = QueueEngine(self.cfg, self.conn)
+        from edge.staff import store_path
+        self.attribution = Attribution(store_path(ctx.data_dir))
+        self.q = QueueEngine(self.cfg, self.conn, self.attribution)
         self.rq = QueueEngine(self.cfg, self.rconn)
         self.bus = ctx.bus(persistent=True)  # requests sent during a restart wait at the broker
         self.inbox: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
@@ -77,6 +80,7 @@ class Engine:
         self.bus.subscribe(t.ticket_issue, self._receiver("issue", P.IssueRequest), inline=True)
         self.bus.subscribe(t.counter_command_all, self._receiver("command", P.CounterCommand), inline=True)
         self.bus.subscribe(t.engine_admin, self._receiver("admin", AdminRequest), inline=True)
+        self.bus.subscribe(t.queue_waiting, self._receiver("waiting", P.WaitingRequest), inline=True)
         if _ratings is not None:
             self.bus.subscribe(t.rating_submit, self._receiver("rating", P.RatingRequest), inline=True)
         self.bus.on_connect(lambda: self._mark(set(c.number for c in self.cfg.counters), True))
@@ -114,6 +118,7 @@ class Engine:
         self.bus.stop()
         self.conn.close()
         self.rconn.close()
+        self.attribution.close()
 
     def healthy(self) -> bool:
         return self.healthy_flag and all(th.is_alive() for th in self._threads)
@@ -158,11 +163,16 @@ class Engine:
         try:
             with store.immediate(self.conn):
                 fx.merge(self.q.rollover(now))
+                fx.merge(self.q.auto_open(now))
                 for kind, req, topic in batch:
                     if kind == "tick":
                         continue
                     if kind == "prune":
                         store.prune_replies(self.conn, time.time() - REPLY_TTL_S)
+                        continue
+                    if kind == "waiting":  # a read: nothing to make idempotent, nothing to store
+                        replies.append((req.reply_to, P.ok_reply(req.id, **self.q.waiting_list(
+                            now, req.services, req.limit))))
                         continue
                     prev = store.stored_reply(self.conn, req.id)
                     if prev is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from edge import protocol as P
 from edge.config import OfficeConfig
 from edge.config.model import Counter, Service
+from edge.engine.attribution import Attribution
 from edge.engine.errors import EngineError
 from edge.engine.store import get_meta, set_meta
 
@@ -44,9 +45,11 @@ class Effects:
 class QueueEngine:
     """The only writer of ticket state; every method runs inside the caller's transaction."""
 
-    def __init__(self, cfg: OfficeConfig, conn: sqlite3.Connection) -> None:
+    def __init__(self, cfg: OfficeConfig, conn: sqlite3.Connection,
+                 attribution: Attribution | None = None) -> None:
         self.cfg = cfg
         self.conn = conn
+        self.attribution = attribution or Attribution(None)
 
     # ------------------------------------------------------------------ helpers
 
@@ -119,12 +122,39 @@ class QueueEngine:
             row = self._counter_row(c.number)
             if row["status"] != "closed" or row["serving"]:
                 self.conn.execute("UPDATE counters SET status = 'closed', serving = NULL, staff = NULL, "
-                                  "reason = NULL, updated_at = ? WHERE number = ?", (P.rfc3339(now), c.number))
+                                  "staff_login = NULL, reason = NULL, updated_at = ? WHERE number = ?",
+                                  (P.rfc3339(now), c.number))
                 fx.counters.add(c.number)
+        self.conn.execute("UPDATE counter_sessions SET closed_at = ? WHERE closed_at IS NULL", (P.rfc3339(now),))
         set_meta(self.conn, "day", today)
         fx.queue = True
         if stored is not None:
             log.info("new day %s: %d tickets of earlier days cancelled", today, len(stale))
+        return fx
+
+    def auto_open(self, now: datetime) -> Effects:
+        """`office.auto_open`: once per span of the opening hours, open the counters still closed."""
+        fx = Effects()
+        office = self.cfg.office
+        if not office.auto_open or now.date() in office.holidays:
+            return fx
+        span = next((s for s in office.hours.spans(now.weekday()) if s.contains(now.time())), None)
+        if span is None:
+            return fx
+        key = f"{self.day_of(now)}T{span.start.isoformat(timespec='minutes')}"
+        if get_meta(self.conn, "auto_open") == key:
+            return fx
+        set_meta(self.conn, "auto_open", key)
+        ts = P.rfc3339(now)
+        for c in self.cfg.counters:
+            if self._counter_row(c.number)["status"] == "closed":
+                self.conn.execute("UPDATE counters SET status = 'open', reason = NULL, updated_at = ?, opened_at = ? "
+                                  "WHERE number = ?", (ts, ts, c.number))
+                self._sign_in(c.number, self.day_of(now), None, None, ts)
+                fx.counters.add(c.number)
+        if fx.counters:
+            fx.queue = True
+            log.info("opening hours %s: counters %s opened automatically", key, sorted(fx.counters))
         return fx
 
     def day_stats(self, day: str, now: datetime) -> dict[str, Any]:
@@ -281,28 +311,30 @@ class QueueEngine:
         self._set_since_priority(day, svc.code, since)
 
     def _call(self, row: sqlite3.Row, counter: Counter, staff: str | None, now: datetime,
-              fx: Effects) -> dict[str, Any]:
+              fx: Effects, login: str | None = None) -> dict[str, Any]:
         ts = P.rfc3339(now)
         self.conn.execute(
             "UPDATE tickets SET status = 'called', counter = ?, reserved_counter = NULL, called_at = ?, "
-            "staff = ?, calls = calls + 1 WHERE ticket_id = ?", (counter.number, ts, staff, row["ticket_id"]))
+            "staff = ?, staff_login = ?, ended_by = NULL, calls = calls + 1 WHERE ticket_id = ?",
+            (counter.number, ts, staff, login, row["ticket_id"]))
         self.conn.execute("UPDATE counters SET serving = ?, updated_at = ? WHERE number = ?",
                           (row["ticket_id"], ts, counter.number))
-        self.conn.execute("INSERT INTO calls(ticket_id, number, counter, ts, kind) VALUES (?, ?, ?, ?, 'call')",
-                          (row["ticket_id"], row["number"], counter.number, ts))
+        self.conn.execute("INSERT INTO calls(ticket_id, number, counter, ts, kind, staff_login) "
+                          "VALUES (?, ?, ?, ?, 'call', ?)", (row["ticket_id"], row["number"], counter.number, ts, login))
         ticket = self.ticket_payload(self._ticket(row["ticket_id"]))
         fx.event("called", ticket, counter.number)
         fx.counters.add(counter.number)
         return ticket
 
-    def _end_serving(self, crow: sqlite3.Row, status: str, now: datetime, fx: Effects) -> dict[str, Any] | None:
-        """Finish the ticket being served at a counter with `status` (done / no_show)."""
+    def _end_serving(self, crow: sqlite3.Row, status: str, now: datetime, fx: Effects,
+                     by: str | None = None) -> dict[str, Any] | None:
+        """Finish the ticket being served at a counter with `status` (done / no_show), by clerk `by`."""
         tid = crow["serving"]
         if not tid:
             return None
         ts = P.rfc3339(now)
-        self.conn.execute("UPDATE tickets SET status = ?, finished_at = ? WHERE ticket_id = ? AND status = 'called'",
-                          (status, ts, tid))
+        self.conn.execute("UPDATE tickets SET status = ?, finished_at = ?, ended_by = ? "
+                          "WHERE ticket_id = ? AND status = 'called'", (status, ts, by, tid))
         self.conn.execute("UPDATE counters SET serving = NULL, updated_at = ? WHERE number = ?", (ts, crow["number"]))
         ticket = self.ticket_payload(self._ticket(tid))
         fx.event(status, ticket, crow["number"])
@@ -322,13 +354,22 @@ class QueueEngine:
             raise EngineError("counter_closed", f"{counter.label} đang đóng. Hãy mở quầy trước.")
         ticket: dict[str, Any] | None = None
         if action == "open":
-            self.conn.execute("UPDATE counters SET status = 'open', staff = ?, reason = NULL, updated_at = ? "
-                              "WHERE number = ?", (req.staff or crow["staff"], ts, number))
+            login, name = self.attribution.opener(req, counter)
+            if login is None and name is None:  # v1 `open` without a clerk keeps who was there
+                login, name = crow["staff_login"], crow["staff"]
+            self.conn.execute("UPDATE counters SET status = 'open', staff = ?, staff_login = ?, reason = NULL, "
+                              "updated_at = ?, opened_at = ? WHERE number = ?", (name, login, ts, ts, number))
+            self._sign_in(number, day, login, name, ts)
             fx.queue = True
-        elif action == "close":
-            self._end_serving(crow, "done", now, fx)
-            self.conn.execute("UPDATE counters SET status = 'closed', staff = NULL, reason = NULL, updated_at = ? "
-                              "WHERE number = ?", (ts, number))
+            by, staff = login, name
+        else:
+            by, staff = self.attribution.actor(req, counter, crow["staff_login"], crow["staff"])
+        if action == "close":
+            self._end_serving(crow, "done", now, fx, by)
+            self.conn.execute("UPDATE counters SET status = 'closed', staff = NULL, staff_login = NULL, "
+                              "reason = NULL, updated_at = ? WHERE number = ?", (ts, number))
+            self.conn.execute("UPDATE counter_sessions SET closed_at = ?, closed_by = ? "
+                              "WHERE counter = ? AND closed_at IS NULL", (ts, by, number))
             fx.queue = True
         elif action == "pause":
             self.conn.execute("UPDATE counters SET status = 'paused', reason = ?, updated_at = ? WHERE number = ?",
@@ -341,11 +382,11 @@ class QueueEngine:
         elif action == "next":
             if crow["status"] == "paused":  # the clerk is back: Next resumes the counter
                 self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
-            self._end_serving(crow, "done", now, fx)
+            self._end_serving(crow, "done", now, fx, by)
             row = self._pick(counter, day)
             if row is not None:
                 self._note_pick(row, day)
-                ticket = self._call(row, counter, crow["staff"], now, fx)
+                ticket = self._call(row, counter, staff, now, fx, by)
         elif action in ("recall", "skip", "finish", "transfer"):
             serving = self._ticket(crow["serving"])
             if serving is None:
@@ -357,11 +398,11 @@ class QueueEngine:
                 ticket = self.ticket_payload(serving)
                 fx.event("recalled", ticket, number)
             elif action == "skip":
-                ticket = self._end_serving(crow, "no_show", now, fx)
+                ticket = self._end_serving(crow, "no_show", now, fx, by)
             elif action == "finish":
-                ticket = self._end_serving(crow, "done", now, fx)
+                ticket = self._end_serving(crow, "done", now, fx, by)
             else:
-                ticket = self._transfer(counter, serving, req, now, fx)
+                ticket = self._transfer(counter, serving, req, now, fx, by)
         elif action == "call":
             if req.number is None:
                 raise EngineError("bad_request", "Thiếu số thứ tự cần gọi.")
@@ -370,13 +411,25 @@ class QueueEngine:
                 raise EngineError("not_found", f"Không có số {req.number} đang chờ hôm nay.")
             if crow["status"] == "paused":
                 self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
-            self._end_serving(crow, "done", now, fx)
-            ticket = self._call(row, counter, crow["staff"], now, fx)
+            self._end_serving(crow, "done", now, fx, by)
+            ticket = self._call(row, counter, staff, now, fx, by)
         fx.counters.add(number)
         return {"counter": self.counter_payload(number, now), "ticket": ticket}, fx
 
+    def _sign_in(self, number: int, day: str, login: str | None, name: str | None, ts: str) -> None:
+        """A new session row when the clerk at the counter changes (re-opening by the same clerk is one session)."""
+        cur = self.conn.execute("SELECT id, staff_login, staff FROM counter_sessions WHERE counter = ? "
+                                "AND closed_at IS NULL ORDER BY id DESC LIMIT 1", (number,)).fetchone()
+        if cur is not None and (cur["staff_login"], cur["staff"]) == (login, name):
+            return
+        if cur is not None:
+            self.conn.execute("UPDATE counter_sessions SET closed_at = ?, closed_by = ? WHERE id = ?",
+                              (ts, login, cur["id"]))
+        self.conn.execute("INSERT INTO counter_sessions(day, counter, staff_login, staff, opened_at) "
+                          "VALUES (?, ?, ?, ?, ?)", (day, number, login, name, ts))
+
     def _transfer(self, counter: Counter, serving: sqlite3.Row, req: P.CounterCommand, now: datetime,
-                  fx: Effects) -> dict[str, Any]:
+                  fx: Effects, by: str | None = None) -> dict[str, Any]:
         if req.service is None and req.to_counter is None:
             raise EngineError("bad_request", "Cần chọn dịch vụ hoặc quầy để chuyển.")
         service = serving["service"]
@@ -384,12 +437,21 @@ class QueueEngine:
             if self.cfg.service(req.service) is None:
                 raise EngineError("unknown_service", f"Không có dịch vụ mã {req.service}.")
             service = req.service
-        if req.to_counter is not None and self.cfg.counter(req.to_counter) is None:
-            raise EngineError("unknown_counter", f"Không có quầy số {req.to_counter}.")
+            target = self.cfg.service(service)
+            if target is not None and not target.enabled:
+                raise EngineError("service_closed", f"Dịch vụ {target.name} đang tạm ngừng.")
+        if req.to_counter is not None:
+            other = self.cfg.counter(req.to_counter)
+            if other is None:
+                raise EngineError("unknown_counter", f"Không có quầy số {req.to_counter}.")
+            if self._counter_row(other.number)["status"] == "closed":
+                raise EngineError("counter_closed", f"{other.label} đang đóng, không thể chuyển số đến đó.")
         ts = P.rfc3339(now)
+        if req.to_counter is not None and req.to_counter == counter.number:
+            raise EngineError("bad_request", "Không thể chuyển số về chính quầy đang phục vụ.")
         self.conn.execute(
-            "UPDATE tickets SET status = 'waiting', service = ?, counter = NULL, reserved_counter = ? "
-            "WHERE ticket_id = ?", (service, req.to_counter, serving["ticket_id"]))
+            "UPDATE tickets SET status = 'waiting', service = ?, counter = NULL, reserved_counter = ?, "
+            "transferred_by = ? WHERE ticket_id = ?", (service, req.to_counter, by, serving["ticket_id"]))
         self.conn.execute("UPDATE counters SET serving = NULL, updated_at = ? WHERE number = ?", (ts, counter.number))
         ticket = self.ticket_payload(self._ticket(serving["ticket_id"]))
         fx.event("transferred", ticket, counter.number)
@@ -440,3 +502,14 @@ class QueueEngine:
             calls.append({"number": r["number"], "counter": r["counter"],
                           "counter_name": c.label if c else f"Quầy {r['counter']}", "ts": r["ts"]})
         return {"day": day, "services": services, "recent_calls": calls, "ts": P.rfc3339(now)}
+
+    def waiting_list(self, now: datetime, services: list[str] | None, limit: int) -> dict[str, Any]:
+        """Today's `waiting` and `no_show` tickets, oldest first (the web console's waiting list)."""
+        day = self.day_of(now)
+        rows = self.conn.execute(
+            "SELECT * FROM tickets WHERE day = ? AND status IN ('waiting', 'no_show') ORDER BY sort_key, rowid",
+            (day,)).fetchall()
+        if services:
+            rows = [r for r in rows if r["service"] in services]
+        tickets = [self.ticket_payload(r) for r in rows[:limit]]
+        return {"day": day, "tickets": tickets, "total": len(rows)}

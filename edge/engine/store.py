@@ -104,12 +104,36 @@ def create_schema(conn: sqlite3.Connection) -> None:
         if "meta" not in db.table_names():
             db["meta"].create({"key": str, "value": str}, pk="key")
             conn.execute("INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        ensure_staff_columns(conn, db)
         try:
             from edge.engine import ratings
         except ImportError:
             ratings = None  # type: ignore[assignment]
         if ratings is not None and "ratings" not in db.table_names():
             ratings.ensure_schema(conn)
+
+
+#: Who did what (issue 10): logins of the signed-in clerk; names stay in `staff` columns.
+STAFF_COLUMNS: dict[str, tuple[str, ...]] = {
+    "tickets": ("staff_login", "ended_by", "transferred_by"),
+    "counters": ("staff_login", "opened_at"),
+    "calls": ("staff_login",),
+}
+
+
+def ensure_staff_columns(conn: sqlite3.Connection, db: sqlite_utils.Database) -> None:
+    """Add the attribution columns to an older engine database (inside the caller's transaction)."""
+    for table, cols in STAFF_COLUMNS.items():
+        have = {c.name for c in db[table].columns}
+        for col in cols:
+            if col not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
+    if "counter_sessions" not in db.table_names():
+        # One row per sign-in at a counter: who opened it, when, and when it closed.
+        db["counter_sessions"].create({"id": int, "day": str, "counter": int, "staff_login": str,
+                                       "staff": str, "opened_at": str, "closed_at": str,
+                                       "closed_by": str}, pk="id")
+        db["counter_sessions"].create_index(["day", "counter"])
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

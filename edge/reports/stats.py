@@ -212,5 +212,51 @@ def build(conn: sqlite3.Connection, period: Period, office: str = "",
         "ratings": len(ratings), **{lv: lv_all[lv] for lv in LEVELS},
         "satisfied_pct": round(100 * (lv_all["very_satisfied"] + lv_all["satisfied"]) / len(ratings), 1) if ratings else None,
     }
-    tables = [t_hour, t_svc, t_ctr, t_staff, t_day, s_ctr, s_staff, s_svc, t_reasons, t_comments]
+    t_work = staff_work(conn, tickets, days, ctr)
+    tables = [t_hour, t_svc, t_ctr, t_staff, t_work, t_day, s_ctr, s_staff, s_svc, t_reasons, t_comments]
     return Report(office, period, tables, summary)
+
+
+def staff_work(conn: sqlite3.Connection, tickets: list[sqlite3.Row], days: tuple[str, str], ctr) -> Table:
+    """Per signed-in clerk: sign-ins, time at the counter, tickets called / served / no-show / transferred.
+
+    Comes from the engine's attribution columns (who called, who ended, who transferred each
+    ticket) and its counter_sessions (who opened which counter when); an engine database from
+    before those columns gives an empty table.
+    """
+    tab = Table("work_by_staff", "Công việc theo cán bộ đăng nhập",
+                ["Cán bộ", "Tài khoản", "Quầy", "Lần đăng nhập", "Thời gian mở quầy (phút)", "Đã gọi",
+                 "Đã phục vụ", "Vắng mặt", "Đã chuyển"])
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
+    if "staff_login" not in cols:
+        return tab
+    names: dict[str, str] = {}
+    g: dict[str, dict[str, Any]] = defaultdict(lambda: {"counters": set(), "sessions": 0, "open_s": 0.0,
+                                                        "called": 0, "done": 0, "no_show": 0, "transferred": 0})
+    has_sessions = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'counter_sessions'").fetchone()
+    sessions = conn.execute("SELECT * FROM counter_sessions WHERE day BETWEEN ? AND ? AND staff_login IS NOT NULL",
+                            days).fetchall() if has_sessions else []
+    for r in sessions:
+        w = g[r["staff_login"]]
+        names.setdefault(r["staff_login"], r["staff"] or r["staff_login"])
+        w["sessions"] += 1
+        w["counters"].add(r["counter"])
+        if r["closed_at"]:
+            w["open_s"] += max(0.0, _seconds(r["opened_at"], r["closed_at"]) or 0.0)
+    for t in tickets:
+        if t["staff_login"] and t["staff"]:
+            names.setdefault(t["staff_login"], t["staff"])
+        if t["ended_by"] and t["status"] in ("done", "no_show"):
+            g[t["ended_by"]][t["status"]] += 1
+        if t["transferred_by"]:
+            g[t["transferred_by"]]["transferred"] += 1
+    # every call (a transferred ticket is called again by someone else), from the calls log
+    for r in conn.execute("SELECT c.staff_login FROM calls c JOIN tickets t ON t.ticket_id = c.ticket_id "
+                          "WHERE c.kind = 'call' AND c.staff_login IS NOT NULL AND t.day BETWEEN ? AND ?", days):
+        g[r[0]]["called"] += 1
+    for login in sorted(g, key=lambda k: names.get(k, k)):
+        w = g[login]
+        tab.rows.append([names.get(login, login), login, ", ".join(ctr(c) for c in sorted(w["counters"])),
+                         w["sessions"], _minutes(w["open_s"]), w["called"], w["done"], w["no_show"],
+                         w["transferred"]])
+    return tab

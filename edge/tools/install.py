@@ -54,6 +54,7 @@ class InstallResult:
     enabled: list[str] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
     commands: list[list[str]] = field(default_factory=list)
+    first_technician: tuple[str, str] | None = None  # (login, password) made by this install
 
 
 def this_host() -> str:
@@ -80,6 +81,8 @@ def plan_units(cfg: OfficeConfig, host: str, role: str = "auto") -> list[UnitPla
         units.append(UnitPlan("motcua-reports.service", "motcua-reports.service", "reports"))
         if cfg.hub.enabled:
             units.append(UnitPlan("motcua-hub.service", "motcua-hub.service", "hub"))
+        if cfg.web.enabled:
+            units.append(UnitPlan("motcua-web.service", "motcua-web.service", "web"))
     short = host.split(".")[0]
     for d in cfg.devices:
         if not d.enabled or d.host not in ("local", host, short):
@@ -204,6 +207,11 @@ def install(cfg: OfficeConfig, config_path: Path, *, root: Path | None = None, h
         res.written.append(write_credentials(base / DATA_DIR.lstrip("/") / "broker/credentials.json",
                                              device_credentials(credentials, plan)))
 
+    if any(u.daemon == "engine" for u in plan):
+        res.first_technician = first_technician(base / DATA_DIR.lstrip("/"))
+        if res.first_technician:
+            res.written.append(base / DATA_DIR.lstrip("/") / "staff/staff.db")
+
     wants = unit_dir / f"{TARGET}.wants"
     wanted = [u.name for u in plan]
     stale = sorted(p.name for p in wants.glob("motcua-*.service") if p.name not in wanted) if wants.is_dir() else []
@@ -232,6 +240,30 @@ def install(cfg: OfficeConfig, config_path: Path, *, root: Path | None = None, h
             _link(unit_dir / "multi-user.target.wants" / TARGET, Path("/etc/systemd/system") / TARGET)
         res.enabled, res.disabled = wanted, stale
     return res
+
+
+FIRST_TECHNICIAN = "kythuat"
+
+
+def first_technician(data_dir: Path) -> tuple[str, str] | None:
+    """On the main host, an office with no technician account gets one (password printed once)."""
+    from edge.staff import StaffStore, give_to_service_user, new_password, store_path
+    path = store_path(data_dir)
+    store = StaffStore(path)
+    try:
+        if any(s.role == "technician" for s in store):
+            return None
+        login = FIRST_TECHNICIAN
+        n = 1
+        while store.get(login) is not None:
+            n += 1
+            login = f"{FIRST_TECHNICIAN}{n}"
+        password = new_password()
+        store.add(login, "Kỹ thuật viên", "technician", password)
+    finally:
+        store.close()
+    give_to_service_user(path)
+    return login, password
 
 
 def _link(link: Path, target: Path) -> None:
@@ -295,6 +327,10 @@ def cli_main(argv: list[str]) -> int:
         print(f"enabled {name}")
     for name in res.disabled:
         print(f"disabled {name} (no longer in the config for this host)")
+    if res.first_technician:
+        login, password = res.first_technician
+        print(f"first technician account: {login}, password {password} (shown once; change it with "
+              f"`motcua staff passwd {login}`)")
     if not res.enabled and not args.no_enable:
         print("nothing to run on this host: no device has host = 'local' or this hostname", file=sys.stderr)
     if args.root is None and not systemd_running():

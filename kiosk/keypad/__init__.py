@@ -13,11 +13,15 @@ import threading
 import time
 from typing import Any, Callable
 
+from edge import protocol as P
 from edge.daemon import DaemonContext
 from kiosk.keypad.keys import Command, Ignored, KeyInterpreter, Prompt, default_keymap
 from kiosk.keypad.link import CounterLink, CounterView, Outcome
 
 log = logging.getLogger(__name__)
+
+#: LED board feedback after a command succeeded (a refused one shows LOI).
+FEEDBACK = {"open": "MO", "close": "DONG", "pause": "NGHI", "resume": "MO"}
 
 __all__ = ["create", "KeypadDaemon", "BACKENDS"]
 
@@ -71,7 +75,8 @@ class KeypadDaemon:
         self.keys = KeyInterpreter(keymap, evdev_names=dev.backend == "evdev",
                                    repeat_guard_s=dev.repeat_guard_s,
                                    transfer_timeout_s=dev.transfer_timeout_s,
-                                   counter_status=self.link.status, clock=time.monotonic)
+                                   counter_status=self.link.status, clock=time.monotonic,
+                                   services=all_services)
         self._source_status: tuple[str, dict[str, Any]] = ("warning", {"state": "starting"})
         self._command_error: str | None = None
         self._status_lock = threading.Lock()
@@ -104,15 +109,27 @@ class KeypadDaemon:
         result = self.keys.press(key)
         if isinstance(result, Command):
             self.send(result)
-        elif isinstance(result, Prompt):
+        elif isinstance(result, Prompt) and result.kind == "transfer":
             self.source.send(f"ASK service {' '.join(result.options)}".rstrip())
+        elif result == Ignored("closed"):
+            self.feedback("LOI")
         return result
 
     def line(self, text: str) -> None:
         """A line from a serial keypad: a key name, or `transfer SERVICE` in one line."""
         word, _, arg = text.partition(" ")
-        if word.lower() == "transfer" and arg.strip():
-            self.send(Command("transfer", {"service": arg.strip().upper()}))
+        verb, args = word.lower(), arg.split()
+        if verb == "transfer" and args:
+            if args[0].lower() == "counter" and len(args) == 2 and args[1].isdigit():
+                self.send(Command("transfer", {"to_counter": int(args[1])}))
+            else:
+                self.send(Command("transfer", {"service": args[0].upper()}))
+        elif verb == "call" and len(args) == 1:
+            self.send(Command("call", {"number": args[0]}))
+        elif verb == "signin" and len(args) == 2:
+            self.send(Command("open", {"staff_code": args[0], "pin": args[1]}))
+        elif verb == "pause" and args:
+            self.send(Command("pause", {"reason": arg.strip()[:100]}))
         elif self.press(word) == Ignored("unmapped"):
             self.source.send(f"ERR unknown_key {word[:16]}")
 
@@ -125,12 +142,22 @@ class KeypadDaemon:
     def _done(self, outcome: Outcome) -> None:
         if outcome.ok:
             self.source.send(f"OK {outcome.command.action} {outcome.number or '-'}")
+            code = FEEDBACK.get(outcome.command.action)
+            if code:
+                self.feedback(code)
         else:
             self.source.send(f"ERR {outcome.code}")
+            self.feedback("LOI")
         problem = "engine did not answer" if outcome.code == "unavailable" else None
         if problem != self._command_error:
             self._command_error = problem
             self._publish_status()
+
+    def feedback(self, code: str) -> None:
+        """A short code on the counter's LED board: the keypad itself may have no screen."""
+        self.bus.publish(self.ctx.topics.counter_feedback(self.device.counter),
+                         P.CounterFeedback(code=code, seconds=self.device.feedback_s,
+                                           ts=P.rfc3339(self.ctx.clock.now())))
 
     def _on_view(self, view: CounterView) -> None:
         if view.busy:

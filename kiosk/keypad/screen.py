@@ -2,7 +2,9 @@
 
 It shows the counter, its status, the number being served and how many wait for the
 counter's services, with touch/click buttons for the counter commands; `Chuyển`
-(transfer) swaps the buttons for the office's services. The window runs on its own
+(transfer) swaps the buttons for the office's services (names wrapped on two columns) and
+a `Sang quầy` choice of counters, `Tạm dừng` for the office's pause reasons, `Gọi số` for
+a number pad to call a ticket out of turn; `Đóng quầy` closes. The window runs on its own
 thread (`keypad-screen`); bus threads only hand it new views through `call_soon`.
 """
 from __future__ import annotations
@@ -25,6 +27,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "status": {"open": "Đang mở", "paused": "Tạm dừng", "closed": "Đã đóng", None: "Đang kết nối…"},
         "choose": "Chuyển số {n} đến dịch vụ:", "nobody": "Không còn ai chờ.",
         "called": "Đã gọi số {n}.", "sending": "Đang gửi…", "ok": "Đã thực hiện: {a}.",
+        "to_counter": "Sang quầy…", "call": "Gọi số", "why": "Lý do tạm dừng:", "which": "Chuyển số {n} đến quầy:",
+        "type": "Số cần gọi: {n}", "ok_key": "Gọi", "del": "Xóa",
         "errors": {},
     },
     "en": {
@@ -34,6 +38,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "status": {"open": "Open", "paused": "Paused", "closed": "Closed", None: "Connecting…"},
         "choose": "Transfer {n} to service:", "nobody": "Nobody is waiting.",
         "called": "Called {n}.", "sending": "Sending…", "ok": "Done: {a}.",
+        "to_counter": "To counter…", "call": "Call number", "why": "Reason for the pause:",
+        "which": "Transfer {n} to counter:", "type": "Number to call: {n}", "ok_key": "Call", "del": "Del",
         "errors": {"counter_closed": "The counter is closed.", "not_serving": "Nobody is being served.",
                    "unavailable": "The queue system does not answer; try again.",
                    "unknown_service": "Unknown service.", "bad_request": "Invalid request."},
@@ -53,8 +59,11 @@ class ScreenKeypad:
         self.fullscreen = dev.fullscreen
         self.text = TEXT[dev.locale]
         self.services = [(s.code, s.name) for s in daemon.ctx.cfg.services][:9]
+        self.counters = [(c.number, c.label) for c in daemon.ctx.cfg.counters if c.number != dev.counter][:11]
+        self.reasons = list(daemon.ctx.cfg.web.pause_reasons)[:8]
         self.view = CounterView(name=daemon.link.view.name)
-        self.choosing = False
+        self.mode = "main"  # main | transfer | to_counter | reasons | call
+        self.entry = ""
         self.buttons: list[Any] = []
         self.loop: Any = None
         self.ready = threading.Event()
@@ -118,17 +127,45 @@ class ScreenKeypad:
         self.view = view
         self.loop.invalidate()
 
+    @property
+    def choosing(self) -> bool:
+        """Picking the service of a transfer (the keypad waits for that key)."""
+        return self.mode == "transfer"
+
+    def _command(self, command: Command) -> None:
+        self.mode = "main"
+        self.view.busy = True
+        self.daemon.send(command)
+
     def _on_tap(self, tap: Any) -> None:
         from edge.ui.widgets import hit_test
         button = hit_test(self.buttons, tap.pos)
         if button is None:
             return
-        if button.value == "cancel":
+        value = str(button.value)
+        kind, _, arg = value.partition(":")
+        if value == "cancel":
             self.daemon.keys.cancel()
-            self.choosing = False
+            self.mode, self.entry = "main", ""
+        elif value in ("pause", "call", "to_counter") and self.mode in ("main", "transfer"):
+            self.daemon.keys.cancel()
+            self.mode = {"pause": "reasons", "call": "call", "to_counter": "to_counter"}[value]
+            self.entry = ""
+        elif kind == "reason":
+            self._command(Command("pause", {"reason": self.reasons[int(arg)]}))
+        elif kind == "counter":
+            self._command(Command("transfer", {"to_counter": int(arg)}))
+        elif kind == "digit":
+            self.entry = (self.entry + arg)[:12]
+        elif value == "del":
+            self.entry = self.entry[:-1]
+        elif value == "call_ok":
+            if self.entry:
+                self._command(Command("call", {"number": self.entry}))
+                self.entry = ""
         else:
             result = self.daemon.press(button.value)
-            self.choosing = isinstance(result, Prompt)
+            self.mode = "transfer" if isinstance(result, Prompt) else "main"
             if self.choosing:
                 self.loop.call_later(self.daemon.device.transfer_timeout_s, self._transfer_expired)
             elif isinstance(result, Command):
@@ -137,7 +174,7 @@ class ScreenKeypad:
 
     def _transfer_expired(self) -> None:
         if self.choosing and not self.daemon.keys.awaiting_service:
-            self.choosing = False
+            self.mode = "main"
             self.loop.invalidate()
 
     # -------------------------------------------------------------- drawing
@@ -184,9 +221,11 @@ class ScreenKeypad:
         blit_text(surface, self.message(), msg, max(12, msg.height * 6 // 10), (40, 40, 40), wrap=False)
         area = pygame.Rect(6, msg.bottom, w - 12, h - msg.bottom - 6)
         self.buttons = self._layout(area, Button)
-        if self.choosing:
-            blit_text(surface, tx["choose"].format(n=v.serving or ""), msg, max(12, msg.height * 6 // 10),
-                      (0, 70, 140), wrap=False)
+        prompt = {"transfer": tx["choose"].format(n=v.serving or ""), "to_counter": tx["which"].format(n=v.serving or ""),
+                  "reasons": tx["why"], "call": tx["type"].format(n=self.entry)}.get(self.mode)
+        if prompt:
+            surface.fill((245, 245, 240), msg)
+            blit_text(surface, prompt, msg, max(12, msg.height * 6 // 10), (0, 70, 140), wrap=False)
         for b in self.buttons:
             b.draw(surface)
 
@@ -194,26 +233,40 @@ class ScreenKeypad:
         import pygame
 
         tx, v = self.text, self.view
-        if self.choosing:
-            items = [(str(i + 1), code, name) for i, (code, name) in enumerate(self.services)]
-            items.append(("cancel", tx["cancel"], ""))
+        cols = 3
+        if self.mode == "transfer":  # long service names: two wide columns, wrapped labels
+            items = [(str(i + 1), name, "") for i, (code, name) in enumerate(self.services)]
+            items += [("to_counter", tx["to_counter"], ""), ("cancel", tx["cancel"], "")]
+            cols = 2
+        elif self.mode == "to_counter":
+            items = [(f"counter:{n}", label, "") for n, label in self.counters] + [("cancel", tx["cancel"], "")]
+        elif self.mode == "reasons":
+            items = [(f"reason:{i}", r, "") for i, r in enumerate(self.reasons)] + [("cancel", tx["cancel"], "")]
+            cols = 2
+        elif self.mode == "call":
+            items = [(f"digit:{d}", d, "") for d in "1234567890"] + [("del", tx["del"], ""),
+                                                                     ("call_ok", tx["ok_key"], ""),
+                                                                     ("cancel", tx["cancel"], "")]
+            cols = 5
         elif v.status == "closed":
             items = [("open", tx["open"], "")]
+            cols = 1
         else:
             pause = "resume" if v.status == "paused" else "pause"
             items = [("next", tx["next"], ""), ("recall", tx["recall"], ""), ("skip", tx["skip"], ""),
-                     ("finish", tx["finish"], ""), (pause, tx[pause], ""), ("transfer", tx["transfer"], "")]
-        cols = 3 if len(items) > 1 else 1
+                     ("finish", tx["finish"], ""), (pause, tx[pause], ""), ("transfer", tx["transfer"], ""),
+                     ("call", tx["call"], ""), ("close", tx["close"], "")]
         rows = (len(items) + cols - 1) // cols
         gap = 6
         bw = (area.width - gap * (cols - 1)) // cols
         bh = (area.height - gap * (rows - 1)) // rows
-        size = max(14, min(bh * 4 // 10, bw // 6))
+        size = max(12, min(bh * 4 // 10, bw // 6, 26 if self.mode in ("transfer", "reasons") else 99))
         out = []
         for i, (value, label, sub) in enumerate(items):
             r, c = divmod(i, cols)
             rect = pygame.Rect(area.x + c * (bw + gap), area.y + r * (bh + gap), bw, bh)
-            bg = (0, 110, 60) if value == "next" else (130, 130, 130) if value == "cancel" else (0, 94, 160)
+            bg = (0, 110, 60) if value in ("next", "call_ok") else (130, 130, 130) if value == "cancel" \
+                else (150, 30, 30) if value == "close" else (0, 94, 160)
             out.append(Button(rect, label, value=value, sublabel=sub, bg=bg, size=size, radius=8,
                               enabled=not v.busy or value == "cancel"))
         return out

@@ -1,0 +1,78 @@
+"""Who acts at a counter: the engine's check of a command's clerk against the staff store.
+
+The web console names its signed-in clerk (`staff_login`); a keypad sends the clerk's
+code and PIN with `open`. The engine looks both up in DATA/staff/staff.db, so a clerk
+can neither be impersonated by a name in a payload nor act on a counter not theirs,
+whichever client sent the command. Offices without a staff store (the simulator, old
+installs) keep the v1 behaviour: the `staff` name of `open` is taken as it is.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from edge import protocol as P
+from edge.config.model import Counter
+from edge.engine.errors import EngineError
+from edge.staff import Locked, Staff, StaffStore
+
+log = logging.getLogger(__name__)
+
+
+class Attribution:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._store: StaffStore | None = None
+
+    def store(self) -> StaffStore | None:
+        """The staff store, opened once it exists (it may be created after the engine starts)."""
+        if self._store is None and self.path is not None and self.path.exists():
+            try:
+                self._store = StaffStore(self.path, create=False)
+            except (OSError, sqlite3.Error) as exc:
+                log.error("cannot open the staff store %s: %s", self.path, exc)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _permitted(self, staff: Staff | None, counter: Counter) -> Staff:
+        if staff is None or staff.disabled:
+            raise EngineError("bad_request", "Tài khoản cán bộ không hợp lệ hoặc đã bị khóa.")
+        if not staff.may_open(counter.number):
+            raise EngineError("bad_request", f"Cán bộ {staff.name} không được làm việc tại {counter.label}.")
+        return staff
+
+    def opener(self, req: P.CounterCommand, counter: Counter) -> tuple[str | None, str | None]:
+        """(login, name) of the clerk signing in with `open`."""
+        store = self.store()
+        if req.staff_code is not None:
+            if store is None:
+                raise EngineError("bad_request", "Văn phòng chưa có tài khoản cán bộ để đăng nhập bằng mã.")
+            if not req.pin:
+                raise EngineError("bad_request", "Thiếu mã PIN.")
+            try:
+                staff = store.check_pin(req.staff_code, req.pin)
+            except Locked as exc:
+                raise EngineError("rate_limited", f"Nhập sai nhiều lần. Thử lại sau {max(1, exc.seconds // 60)} phút.") from None
+            if staff is None:
+                raise EngineError("bad_request", "Mã cán bộ hoặc mã PIN không đúng.")
+            staff = self._permitted(staff, counter)
+            return staff.login, staff.name
+        if req.staff_login is not None:
+            return self.actor(req, counter, None, None)
+        return None, req.staff
+
+    def actor(self, req: P.CounterCommand, counter: Counter, login: str | None,
+              name: str | None) -> tuple[str | None, str | None]:
+        """(login, name) of whoever acts: the command's clerk if named, else the counter's."""
+        if req.staff_login is None:
+            return login, name
+        store = self.store()
+        if store is None:
+            return req.staff_login, req.staff or name
+        staff = self._permitted(store.get(req.staff_login), counter)
+        return staff.login, staff.name

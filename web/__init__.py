@@ -1,0 +1,1 @@
+"""The clerks' web console: an ASGI daemon speaking to the office only over MQTT."""
