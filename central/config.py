@@ -36,6 +36,15 @@ class Database(Strict):
     batch_wait_ms: int = Field(50, ge=0, le=5000, description="Longest wait to fill a batch")
 
 
+class CentralWeb(Strict):
+    bind: str = Field("127.0.0.1", description="Address the province page listens on (the province LAN address)")
+    port: int = Field(8090, ge=0, le=65535, description="Its port (0: any free port)")
+    data_dir: str = Field("/var/lib/motcua/central", description="Folder of the page's staff accounts and session key")
+    tls_cert: str | None = Field(None, description="PEM certificate for HTTPS")
+    tls_key: str | None = Field(None, description="PEM key for HTTPS")
+    login_attempts_per_min: int = Field(10, ge=1, le=1000, description="Sign-in attempts allowed per address per minute")
+
+
 class OfficeEntry(Strict):
     id: str = Field(description="Office id (agency code), as in the office's config")
     name: str = Field(description="Office name shown on the province's pages")
@@ -45,6 +54,7 @@ class CentralConfig(Strict):
     province: str = Field(min_length=1, description="Province name, e.g. Tỉnh Hưng Yên")
     broker: CentralBroker = Field(default_factory=CentralBroker, description="The province broker")
     database: Database = Field(default_factory=Database, description="The central store")
+    web: CentralWeb = Field(default_factory=CentralWeb, description="The province's page (`motcua central-web`)")
     offices: list[OfficeEntry] = Field(default_factory=list,
                                        description="Offices expected to report (others are recorded when they appear)")
     stale_after_s: int = Field(120, ge=10, description="An office whose bridge is down, or silent this long, counts as unreachable")

@@ -18,6 +18,39 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _dsn(cfg) -> str | None:
+    dsn = cfg.database.dsn
+    if cfg.database.password_file:
+        try:
+            with open(cfg.database.password_file, encoding="utf-8") as fh:
+                dsn = f"{dsn} password={fh.read().strip()}"
+        except OSError as exc:
+            print(f"motcua central: cannot read the database password file: {exc}", file=sys.stderr)
+            return None
+    return dsn
+
+
+def web_main(argv: list[str]) -> int:
+    """`motcua central-web CONFIG`: the province's page."""
+    from central.config import load
+    ap = argparse.ArgumentParser(prog="motcua central-web", description="The province's page: every office at once")
+    ap.add_argument("config", help="the province's central TOML file")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return 2
+    dsn = _dsn(cfg)
+    if dsn is None:
+        return 2
+    from central.web import ProvinceWeb
+    from edge.daemon import run_daemon
+    web = ProvinceWeb(cfg, dsn)
+    return run_daemon(web, "central-web", web.healthy)
+
+
 def cli_main(argv: list[str]) -> int:
     from central.config import load
     args = build_parser().parse_args(argv)
@@ -33,13 +66,8 @@ def cli_main(argv: list[str]) -> int:
     from central.ingest import Ingest
     from central.store import CentralStore
     from edge.daemon import run_daemon
-    dsn = cfg.database.dsn
-    if cfg.database.password_file:
-        try:
-            with open(cfg.database.password_file, encoding="utf-8") as fh:
-                dsn = f"{dsn} password={fh.read().strip()}"
-        except OSError as exc:
-            print(f"motcua central: cannot read the database password file: {exc}", file=sys.stderr)
-            return 2
+    dsn = _dsn(cfg)
+    if dsn is None:
+        return 2
     ingest = Ingest(cfg, CentralStore(dsn))
     return run_daemon(ingest, "central", ingest.healthy)

@@ -46,6 +46,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("upstream-sim",): "hub.simulator:cli_main",
     ("bridge",): "edge.tools.bridge:cli_main",
     ("central",): "central.daemon:cli_main",
+    ("central-web",): "central.daemon:web_main",
     ("staff",): "edge.staff:cli_main",
 }
 

@@ -449,6 +449,7 @@ class OfficeInfo(Payload):
     services: int
     counters: int
     devices: int
+    fields: dict[str, str] = Field(default_factory=dict)  # service code -> field (lĩnh vực)
     host: str
     started_at: str
     ts: str

@@ -106,7 +106,9 @@ class Engine:
         now = P.rfc3339(self.clock.now())
         return P.OfficeInfo(office=self.cfg.office.id, name=self.cfg.office.name, version=version,
                             config_sha256=digest, services=len(self.cfg.services), counters=len(self.cfg.counters),
-                            devices=len(self.cfg.devices), host=socket.gethostname(), started_at=now, ts=now)
+                            devices=len(self.cfg.devices),
+                            fields={s.code: s.field or s.name for s in self.cfg.services},
+                            host=socket.gethostname(), started_at=now, ts=now)
 
     def stop(self) -> None:
         self._stop.set()
