@@ -34,6 +34,8 @@ DAEMONS: dict[str, str] = {
 
 #: Daemons that are not devices in the config (they run once per office).
 SERVICE_DAEMONS = ("engine", "hub", "simulator", "reports", "web")
+#: Service daemons that may share a process with others (`motcua group`); never the engine.
+GROUPABLE_SERVICES = ("hub", "reports", "simulator")
 
 #: Commands with their own argument parsing: argv prefix -> "module:function(argv) -> int".
 TOOLS: dict[tuple[str, ...], str] = {
@@ -85,12 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", default=None, help="comma-separated daemon names or device ids to run")
     r.add_argument("--duration", type=float, default=None, help="stop after this many real seconds")
     r.add_argument("--no-view", action="store_true", help="no live terminal view")
+    r.add_argument("--one-per-device", action="store_true",
+                   help="one process per device even for headless kinds (LED boards, keypads, readers, printers, voices)")
 
     for name in DAEMONS:
         d = sub.add_parser(name, help=f"run the {name} daemon")
         _common(d)
         if name not in SERVICE_DAEMONS:
-            d.add_argument("--device", required=True, help="device id from the config")
+            d.add_argument("--device", required=True,
+                           help="device id from the config (several, comma-separated, share one process)")
+    g = sub.add_parser("group", help="run several devices of any headless kinds in one process (motcua run does)")
+    _common(g)
+    g.add_argument("--device", required=True, help="comma-separated device ids")
     for words in TOOLS:
         if len(words) == 1:
             sub.add_parser(words[0], help=f"{words[0]} (see `motcua {words[0]} --help`)", add_help=False)
@@ -163,33 +171,51 @@ def _broker(args: argparse.Namespace, cfg) -> int:
 
 
 def _daemon(args: argparse.Namespace, cfg) -> int:
-    from edge.daemon import make_context, run_daemon
+    from edge.daemon import DaemonGroup, make_context, run_daemon
     name = args.cmd
-    device = None
-    device_id = name
-    if name not in SERVICE_DAEMONS:
-        device = cfg.device(args.device)
-        if device is None:
-            print(f"{args.config}: no device {args.device!r} (devices: {', '.join(d.id for d in cfg.devices)})",
-                  file=sys.stderr)
+    plan: list[tuple[str, str, object]] = []  # (id, daemon kind, device config or None)
+    if name in SERVICE_DAEMONS:
+        plan.append((name, name, None))
+    else:
+        # `--device a,b,c` runs several daemons in one process (`motcua run` does so for headless
+        # devices): one interpreter and one set of libraries instead of one each. `group` takes
+        # devices of any headless kind and the service daemons hub, reports and simulator.
+        ids = [x.strip() for x in args.device.split(",") if x.strip()]
+        if not ids or len(set(ids)) != len(ids):
+            print(f"{args.config}: --device needs one or more distinct device ids", file=sys.stderr)
             return 2
-        if device.kind != name:
-            print(f"{args.config}: device {args.device!r} is a {device.kind}, not a {name}", file=sys.stderr)
+        for item in ids:
+            if name == "group" and item in GROUPABLE_SERVICES:
+                plan.append((item, item, None))
+                continue
+            device = cfg.device(item)
+            if device is None:
+                print(f"{args.config}: no device {item!r} (devices: {', '.join(d.id for d in cfg.devices)})",
+                      file=sys.stderr)
+                return 2
+            if device.kind != name and not (name == "group" and device.kind in DAEMONS):
+                print(f"{args.config}: device {item!r} is a {device.kind}, not a {name}", file=sys.stderr)
+                return 2
+            plan.append((device.id, device.kind, device))
+    members = []
+    for device_id, kind, device in plan:
+        try:
+            module = importlib.import_module(DAEMONS[kind])
+        except ImportError as exc:
+            print(f"motcua {kind}: not available in this build ({exc})", file=sys.stderr)
+            return 3
+        try:
+            ctx = make_context(cfg, device_id, kind, broker=args.broker, data_dir=args.data,
+                               clock=args.clock, device=device, config_path=args.config)
+        except ValueError as exc:
+            print(f"motcua {kind}: {exc}", file=sys.stderr)
             return 2
-        device_id = device.id
-    try:
-        module = importlib.import_module(DAEMONS[name])
-    except ImportError as exc:
-        print(f"motcua {name}: not available in this build ({exc})", file=sys.stderr)
-        return 3
-    try:
-        ctx = make_context(cfg, device_id, name, broker=args.broker, data_dir=args.data,
-                           clock=args.clock, device=device, config_path=args.config)
-    except ValueError as exc:
-        print(f"motcua {name}: {exc}", file=sys.stderr)
-        return 2
-    daemon = module.create(ctx)
-    return run_daemon(daemon, f"{name}:{device_id}", getattr(daemon, "healthy", None))
+        members.append((device_id, module.create(ctx)))
+    if len(members) == 1:
+        device_id, daemon = members[0]
+        return run_daemon(daemon, f"{name}:{device_id}", getattr(daemon, "healthy", None))
+    group = DaemonGroup(members)
+    return run_daemon(group, f"{name}:{','.join(i for i, _ in members)}", group.healthy)
 
 
 if __name__ == "__main__":

@@ -136,6 +136,30 @@ def _watchdog_interval() -> float | None:
     return int(usec) / 2e6
 
 
+class DaemonGroup:
+    """Several device daemons of one kind in one process (`--device a,b,c`): one Python, one set
+    of imported libraries, each device still with its own MQTT connection, credential and status.
+    Started in order, stopped in reverse; healthy only while every member is."""
+
+    def __init__(self, members: list[tuple[str, Daemon]]) -> None:
+        self.members = members
+
+    def start(self) -> None:
+        for _, d in self.members:
+            d.start()
+
+    def stop(self) -> None:
+        for device_id, d in reversed(self.members):
+            try:
+                d.stop()
+            except Exception:  # noqa: BLE001 - stop the others all the same
+                log.exception("%s did not stop cleanly", device_id)
+
+    def healthy(self) -> bool:
+        checks = [getattr(d, "healthy", None) for _, d in self.members]
+        return all(c() for c in checks if c is not None)
+
+
 def run_daemon(daemon: Daemon, name: str, healthy: Any = None) -> int:
     """Start `daemon`, notify systemd, keep the watchdog fed, stop cleanly on SIGTERM/SIGINT."""
     stop = threading.Event()

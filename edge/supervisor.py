@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +26,11 @@ from edge.config import OfficeConfig
 log = logging.getLogger(__name__)
 
 BACKOFF_MAX_S = 30.0
+#: Headless device kinds whose devices on one host share one process (`motcua group --device
+#: a,b,c`): each process costs 35-40 MB of interpreter and libraries, so a ward office's eight
+#: LED boards, keypads, reader, printer and voice save ~250 MB this way. Screens (one window a
+#: process), cameras (heavy decoding) and the service daemons keep a process each.
+SHARED_KINDS = ("led", "keypad", "scanner", "printer", "voice")
 STABLE_AFTER_S = 60.0
 
 
@@ -39,6 +44,7 @@ class Child:
     next_start: float = 0.0
     restarts: int = 0
     log_path: Path | None = None
+    devices: list[str] = field(default_factory=list)  # several devices of one kind in this process
 
 
 def daemon_available(name: str) -> bool:
@@ -85,9 +91,25 @@ def plan_children(args: argparse.Namespace, cfg: OfficeConfig, broker_arg: list[
         if not daemon_available(d.kind):
             log.warning("no %s daemon in this build; %s is not started", d.kind, d.id)
             continue
-        children.append(Child(d.id, base + [d.kind] + common + ["--device", d.id]))
+        group = None if getattr(args, "one_per_device", False) or d.kind not in SHARED_KINDS else \
+            next((c for c in children if c.devices), None)
+        if group is not None:
+            group.devices.append(d.id)
+            group.argv = base + ["group"] + common + ["--device", ",".join(group.devices)]
+            group.name = "devices"
+        else:
+            children.append(Child(d.id, base + [d.kind] + common + ["--device", d.id],
+                                  devices=[d.id] if d.kind in SHARED_KINDS else []))
     if args.simulate and want("simulator"):
         children.append(Child("simulator", base + ["simulator"] + common))
+    # The hub, the reports writer and the simulated citizens wait on the network or the clock
+    # most of the time: one process for them (the engine always keeps its own).
+    from edge.cli import GROUPABLE_SERVICES
+    services = [c for c in children if c.name in GROUPABLE_SERVICES]
+    if len(services) > 1 and not getattr(args, "one_per_device", False):
+        names = [c.name for c in services]
+        children = [c for c in children if c not in services]
+        children.insert(1, Child("services", base + ["group"] + common + ["--device", ",".join(names)]))
     return children
 
 

@@ -92,8 +92,9 @@ class RunningOffice:
             except (OSError, ValueError, IndexError):
                 continue
             args = [a.decode() for a in argv if a]
-            if "--device" in args:
-                out[args[args.index("--device") + 1]] = int(pid)
+            if "--device" in args:  # several ids, comma-separated, when devices share a process
+                for device in args[args.index("--device") + 1].split(","):
+                    out[device] = int(pid)
             elif "edge.cli" in args:
                 out[args[args.index("edge.cli") + 1]] = int(pid)
             elif args and args[0].endswith("mosquitto"):

@@ -12,9 +12,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-import sqlite_utils
-
 log = logging.getLogger(__name__)
+
+
+def _import_sqlite_utils() -> Any:
+    """sqlite-utils imports numpy and pandas whenever it finds them, only to map their column
+    types, which the engine never stores: numpy alone is ~15 MB of RAM in a daemon that needs
+    none of it. Hide both while sqlite-utils loads (other code can still import them later)."""
+    import sys
+    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` fail at once
+    try:
+        import sqlite_utils
+    finally:
+        for m in hidden:
+            if sys.modules.get(m) is None:
+                del sys.modules[m]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 SCHEMA_VERSION = 1
 
