@@ -264,6 +264,7 @@ class CounterState(Payload):
     services: list[str]
     serving: Ticket | None = None
     ts: str
+    reason: str | None = None  # project extension: why a paused counter is paused
 
 
 class QueueServiceState(Payload):

@@ -138,6 +138,7 @@ def test_a_clerks_day(desk):
     expect(msg).to_have_text("Quầy 1 tạm dừng: Đi họp.")
     row = counter_row(eng, 1)
     assert (row["status"], row["reason"]) == ("paused", "Đi họp")
+    expect(page.locator("#reason")).to_have_text("Đi họp")
     assert tv(lambda s: s.counters[0].status == "paused")
     page.screenshot(path=str(SHOTS / "console-paused.png"))
     page.keyboard.press("F6")  # resume
