@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ class WebDaemon:
         self.sock = socket.socket(socket.AF_INET6 if ":" in web.bind else socket.AF_INET)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((web.bind, web.port))
+        self.sock.listen(128)  # browsers that connect before uvicorn is up wait in the backlog
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
                                 ssl_certfile=web.tls_cert, ssl_keyfile=web.tls_key,
@@ -90,6 +92,13 @@ class WebDaemon:
         self.bus.start()
         self._http.start()
         self._sync.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and self._http.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self.server.started:
+            log.error("web server did not start (see the errors above)")
+            self.bus.set_status("error", {"url": self.url, "error": "HTTP server did not start"})
+            return
         log.info("web console on %s", self.url)
 
     def stop(self) -> None:
