@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -71,6 +73,54 @@ class Staff:
 
 def store_path(data_dir: Path | str) -> Path:
     return Path(data_dir) / "staff" / "staff.db"
+
+
+# ---------------------------------------------------------------------- signed clerk claims
+#
+# The web console signs in clerks by password, then names them in counter commands
+# (`staff_login`). A device credential may also publish counter commands, so the engine
+# believes a `staff_login` only with `staff_sig`: an HMAC, with a key only the main host's
+# daemons can read (DATA/staff/claim.key), over the request id, the counter, the login and
+# the time (`staff_ts`). A captured command replayed within CLAIM_TTL_S gets its stored
+# reply (request ids are idempotent for 24 h); later it is refused.
+
+CLAIM_TTL_S = 600
+
+
+def claim_key_path(data_dir: Path | str) -> Path:
+    return Path(data_dir) / "staff" / "claim.key"
+
+
+def claim_key(data_dir: Path | str, *, create: bool = False) -> bytes | None:
+    """The claim signing key; made once (0600) by the web daemon when `create`."""
+    path = claim_key_path(data_dir)
+    if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes().strip() or None
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return path.read_bytes().strip() or None
+
+
+def sign_claim(key: bytes, req_id: str, counter: int, login: str, ts: int) -> str:
+    msg = f"{req_id}|{counter}|{login}|{ts}".encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def claim_ok(key: bytes, req_id: str, counter: int, login: str, ts: int | None, sig: str | None,
+             now: float | None = None) -> bool:
+    if ts is None or not sig:
+        return False
+    if abs((time.time() if now is None else now) - ts) > CLAIM_TTL_S:
+        return False
+    return hmac.compare_digest(sign_claim(key, req_id, counter, login, ts), sig)
 
 
 def hash_secret(secret: str) -> str:

@@ -22,7 +22,7 @@ import uvicorn
 from edge import protocol as P
 from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
-from edge.staff import StaffStore, store_path
+from edge.staff import StaffStore, claim_key, sign_claim, store_path
 from web.app import Console
 from web.view import OfficeView
 
@@ -55,6 +55,7 @@ class WebDaemon:
         self.view = OfficeView()
         self._store: StaffStore | None = None
         self._store_path = store_path(ctx.data_dir)
+        self._claim_key = claim_key(ctx.data_dir, create=True)
         web = self.cfg.web
         secret_file = Path(web.session_secret_file) if web.session_secret_file else ctx.state_dir / "session.key"
         self.console = Console(self.cfg, self.view, self._staff_store, self._send, session_secret(secret_file),
@@ -163,6 +164,11 @@ class WebDaemon:
     # ------------------------------------------------------------------ office out
 
     def _send(self, counter: int, fields: dict[str, Any], req_id: str) -> dict[str, Any]:
+        """A counter command naming the signed-in clerk, signed so the engine believes the name."""
+        login = fields.get("staff_login")
+        if login and self._claim_key:
+            ts = int(time.time())
+            fields = {**fields, "staff_ts": ts, "staff_sig": sign_claim(self._claim_key, req_id, counter, login, ts)}
         return self.bus.request(self.topics.counter_command(counter), fields, timeout=1.5, retries=3,
                                 req_id=req_id)
 
