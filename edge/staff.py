@@ -327,29 +327,35 @@ def _counters(text: str | None) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="motcua staff", description="Staff accounts of the office (DATA/staff/staff.db)")
     ap.add_argument("--data", default=None, help="office data folder (default: MOTCUA_DATA or ./var/office)")
+    common = argparse.ArgumentParser(add_help=False)  # --data also after the subcommand
+    common.add_argument("--data", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    a = sub.add_parser("add", help="add an account")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    a = command("add", "add an account")
     a.add_argument("login")
     a.add_argument("--name", required=True, help="full name, as shown to citizens (Nguyễn Thị Lan)")
     a.add_argument("--role", choices=ROLES, default="clerk")
     a.add_argument("--counters", default=None, help="counters a clerk may open, e.g. 1,2")
     a.add_argument("--code", default=None, help="keypad staff code (2-6 digits); asks for a PIN too")
     a.add_argument("--stdin", action="store_true", help="read the password (then the PIN) from standard input, one a line")
-    sub.add_parser("list", help="list accounts (never shows a password)")
+    command("list", "list accounts (never shows a password)")
     for name, what in (("disable", "block an account"), ("enable", "unblock an account"),
                        ("unlock", "clear failed sign-ins")):
-        p = sub.add_parser(name, help=what)
+        p = command(name, what)
         p.add_argument("login")
-    r = sub.add_parser("reset", help="give an account a new random password (printed once)")
+    r = command("reset", "give an account a new random password (printed once)")
     r.add_argument("login")
-    pw = sub.add_parser("passwd", help="set an account's password")
+    pw = command("passwd", "set an account's password")
     pw.add_argument("login")
     pw.add_argument("--stdin", action="store_true", help="read the password from standard input")
-    pn = sub.add_parser("pin", help="set an account's keypad code and PIN")
+    pn = command("pin", "set an account's keypad code and PIN")
     pn.add_argument("login")
     pn.add_argument("--code", required=True)
     pn.add_argument("--stdin", action="store_true", help="read the PIN from standard input")
-    c = sub.add_parser("counters", help="set the counters a clerk may open")
+    c = command("counters", "set the counters a clerk may open")
     c.add_argument("login")
     c.add_argument("counters", help="e.g. 1,2")
     return ap
