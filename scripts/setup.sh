@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PKGS=(mosquitto mosquitto-clients espeak-ng libzbar0 fonts-dejavu-core sox)
+DEB_PKGS=(mosquitto mosquitto-clients espeak-ng libzbar0 fonts-dejavu-core sox
+  ffmpeg  # camera recording and clips (scanner/camera/recorder.py)
+  gir1.2-gst-rtsp-server-1.0 python3-gst-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly  # tests: an RTSP test camera
+)
 missing=()
 for p in "${DEB_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -185,6 +185,14 @@ class CameraDevice(DeviceBase):
     occupancy_interval_s: float = Field(60, ge=1, description="Waiting-area cameras: seconds between occupancy estimates")
     jpeg_quality: int = Field(80, ge=30, le=100, description="JPEG quality of snapshots and clip frames")
     person_area: float = Field(0.011, gt=0, lt=1, description="Waiting-area cameras: share of the frame one seated person covers")
+    main_stream: str | None = Field(None, description="Recording: the camera's main stream (RTSP URL, or a file), copied by ffmpeg into segments; None: no recording")
+    sub_stream: str | None = Field(None, description="Monitor: the camera's low-resolution stream for the `cameras` display (default: `source`)")
+    rtsp_transport: Literal["tcp", "udp"] = Field("tcp", description="Recording: RTSP transport asked of the camera")
+    segment_s: int = Field(60, ge=2, le=3600, description="Recording: length of one segment file, seconds")
+    record_budget_mb: int = Field(50_000, ge=10, description="Recording: disk budget for segments; the oldest go first above it")
+    record_retention_days: int = Field(30, ge=1, description="Recording: days segments and ticket bookmarks are kept")
+    clip_before_s: float = Field(30, ge=0, le=3600, description="`motcua camera clip`: seconds of footage before the call")
+    clip_after_s: float = Field(30, ge=0, le=3600, description="`motcua camera clip`: seconds after the visit ended")
 
 
 Device = Annotated[
