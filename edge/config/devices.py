@@ -84,7 +84,7 @@ class LedDevice(DeviceBase):
 
 class DisplayDevice(DeviceBase):
     kind: Literal["display"] = Field(description="Waiting-room TV or dossier status board")
-    mode: Literal["calling", "dossiers"] = Field("calling", description="calling: queue board; dossiers: status board")
+    mode: Literal["calling", "dossiers", "cameras"] = Field("calling", description="calling: queue board; dossiers: status board; cameras: camera monitor")
     width: int = Field(1920, ge=320, description="Screen width")
     height: int = Field(1080, ge=240, description="Screen height")
     fullscreen: bool = Field(True, description="Fullscreen window")
@@ -95,6 +95,8 @@ class DisplayDevice(DeviceBase):
     scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
     scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
     screenshot_s: float | None = Field(None, ge=0, description="calling: save the screen to DATA/<id>/screen.png this often when it changed (None: every 5 s only without a visible screen, e.g. SDL dummy driver; 0: never)")
+    cameras: list[str] | None = Field(None, description="cameras: camera device ids in tile order (default every camera of the office)")
+    monitor_fps: float = Field(5, gt=0, le=30, description="cameras: repaints per second at most (CPU cost)")
 
 
 class VoiceDevice(DeviceBase):
