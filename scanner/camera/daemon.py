@@ -20,6 +20,7 @@ import numpy as np
 
 from edge import protocol as P
 from edge.daemon import DaemonContext
+from scanner.camera.absences import FILENAME as ABSENCES, AbsenceLog
 from scanner.camera.media import MediaStore, PendingClip
 from scanner.camera.recorder import Recorder
 from scanner.camera.sources import FrameSource, SourceError, VirtualSource, make_source
@@ -58,6 +59,9 @@ class CameraDaemon:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{self.dev.id}", daemon=True)
         self.recorder = make_recorder(self.dev, state)
+        self.absences = AbsenceLog(state / ABSENCES) if self.counter is not None else None
+        self.staff: str | None = None  # the clerk signed in at the counter, for the absence log
+        self._absent_staff: str | None = None
         self.bus = ctx.bus()
 
     # ------------------------------------------------------------------ lifecycle
@@ -88,6 +92,8 @@ class CameraDaemon:
             self.recorder.stop()
         self.bus.stop()
         self.media.close()
+        if self.absences is not None:
+            self.absences.close()
 
     def healthy(self) -> bool:
         return self._thread.is_alive() and (self.recorder is None or self.recorder.alive())
@@ -97,6 +103,7 @@ class CameraDaemon:
     def _on_counter_state(self, topic: str, payload: bytes) -> None:
         state = self.bus.parse_payload(topic, payload, P.CounterState)
         if state is not None:
+            self.staff = state.staff
             self.events.put(("counter", state.status == "open"))
 
     def _on_queue_state(self, topic: str, payload: bytes) -> None:
@@ -233,6 +240,10 @@ class CameraDaemon:
         if event is not None:
             state, seconds = event
             log.info("counter %s desk %s (%.0f s)", self.counter, state, seconds)
+            if state == "absent":
+                self._absent_staff = self.staff  # whose desk it was when the absence began
+            elif self.absences is not None and self.counter is not None:
+                self.absences.add(self.counter, self._absent_staff or self.staff, now, seconds)
             self._publish("presence", now, state=state, absent_s=round(seconds, 1))
 
     def _waiting(self, gray: np.ndarray, now: datetime) -> None:
