@@ -73,7 +73,9 @@ class TileFeed:
         self.frame: np.ndarray | None = None
         self.state = "connecting"  # connecting | live | lost
         self.error: str | None = None
-        self.frames = 0
+        self.frames = 0  # frames kept for the screen
+        self.decoded = 0  # frames decoded
+        self.interval = 0.0  # seconds between kept frames (the screen's repaint period)
         self.reconnects = 0
         self.people = 1  # a virtual desk camera shows a clerk while the counter is open
         self._lock = threading.Lock()
@@ -142,15 +144,26 @@ class TileFeed:
             fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
             period = 1.0 / fps if 0 < fps <= 60 else 0.1
             next_t = time.monotonic()
+            kept = 0.0
             while not self._stop.is_set():
-                ok, frame = cap.read()
-                if not ok and not live and self.frames:  # a recorded file plays in a loop
+                # every frame is decoded (grab) to stay current; only those the screen can show
+                # are converted and shrunk (retrieve)
+                ok = cap.grab()
+                if not ok and not live and self.decoded:  # a recorded file plays in a loop
                     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                    ok, frame = cap.read()
-                if not ok or frame is None:
+                    ok = cap.grab()
+                if not ok:
                     self.error = f"no frame from {self.url}"
                     return
-                self._keep(frame)
+                self.decoded += 1
+                now = time.monotonic()
+                if now - kept >= self.interval:
+                    ok, frame = cap.retrieve()
+                    if not ok or frame is None:
+                        self.error = f"no frame from {self.url}"
+                        return
+                    kept = now
+                    self._keep(frame)
                 if not live:  # a file is read at its own pace, like a camera
                     next_t += period
                     delay = next_t - time.monotonic()
@@ -326,6 +339,8 @@ class CameraMonitorDaemon:
             cams.sort(key=lambda d: order[d.id])
         self.view = MonitorView(cams)
         self.feeds = {c.id: TileFeed(c, self._frame_arrived) for c in cams}
+        for feed in self.feeds.values():
+            feed.interval = 0.9 / self.dev.monitor_fps
         self.bus = ctx.bus()
         self.loop: UiLoop | None = None
         self.screen_seq = 0
