@@ -225,3 +225,48 @@ def test_clip_of_a_visit_spanning_two_segments(office, tmp_path: Path, camera: R
     res = subprocess.run([str(motcua), "camera", "clip", str(cfg_path), "--ticket", "20261121-HT-0099",
                           "--data", str(office.data), "--out", str(out)], capture_output=True, text=True, timeout=60)
     assert res.returncode == 1 and "vé 20261121-HT-0099" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_ffmpeg_killed_is_restarted_and_its_last_segment_kept(tmp_path: Path, camera: RtspCamera) -> None:
+    """A crashed ffmpeg (SIGKILL: no last CSV line) is started again; the cut segment is adopted."""
+    import signal as sig
+    root = tmp_path / "rec"
+    rec = Recorder("cam", camera.url, root, segment_s=3, budget_bytes=10**9, retention_s=86400)
+    rec.start()
+    try:
+        assert wait_until(lambda: len(rec.index.segments()) >= 1, 40)
+        time.sleep(1.5)  # into the next segment
+        victim = rec.proc
+        assert victim is not None
+        victim.send_signal(sig.SIGKILL)
+        assert wait_until(lambda: rec.proc is not None and rec.proc is not victim, 30)
+        paths = rec.index.segment_paths()
+        cut = [p for p in paths if p.endswith("-0-00001.ts")]  # the one ffmpeg was writing when killed
+        assert cut, paths
+        start_time, duration = probe(root / cut[0])  # MPEG-TS cut anywhere stays readable
+        assert 0.5 <= duration <= 3.0
+        assert wait_until(lambda: rec.status()["state"] == "recording" and len(rec.index.segments()) >= 3, 60)
+        assert rec.restarts == 1
+        segs = rec.index.segments()
+        assert all(b.wall_start >= a.wall_start for a, b in zip(segs, segs[1:]))
+    finally:
+        rec.stop()
+
+
+def test_recorder_health_on_the_camera_status(office) -> None:
+    """A camera whose main stream cannot be reached: analysis ok, status warning with the reason."""
+    dev = office.cfg.device("camera-1").model_copy(update={
+        "main_stream": f"rtsp://127.0.0.1:{free_port()}/main", "segment_s": 2, "width": 160, "height": 120})
+    cam = CameraDaemon(office.ctx("camera-1", "camera", device=dev))
+    admin = office.client("admin")
+    seen = Collector()
+    admin.subscribe(office.topics.device_status("camera-1"), seen)
+    cam.start()
+    try:
+        assert wait_until(lambda: seen.kind("/status") and seen.kind("/status")[-1]["state"] == "warning", 30)
+        detail = seen.kind("/status")[-1]["detail"]
+        assert detail["recorder"]["state"] == "reconnecting"
+        assert "Connection refused" in detail["recorder"]["error"]
+        assert cam.healthy()
+    finally:
+        cam.stop()

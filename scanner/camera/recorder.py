@@ -60,8 +60,11 @@ def ffmpeg_command(url: str, pattern: Path, segment_s: int, transport: str = "tc
         cmd += ["-rtsp_transport", transport, "-timeout", str(RTSP_TIMEOUT_US)]
     elif not url.startswith(("udp:", "tcp:", "http:", "https:")) and not url.startswith("/dev/"):
         cmd += ["-re"]  # a file plays at its own pace, like a camera
+    # flush_packets: what was received is on disk, so a killed ffmpeg loses at most a packet
+    # (without it a low-bitrate segment sits in a 32 KB buffer)
     cmd += ["-i", url, "-map", "0:v:0", "-c", "copy", "-f", "segment",
-            "-segment_time", str(segment_s), "-segment_format", "mpegts", "-reset_timestamps", "1",
+            "-segment_time", str(segment_s), "-segment_format", "mpegts",
+            "-segment_format_options", "flush_packets=1", "-reset_timestamps", "1",
             "-segment_list", "pipe:1", "-segment_list_type", "csv", str(pattern)]
     return cmd
 
