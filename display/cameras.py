@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 10.0
 # OpenCV's FFmpeg backend opens RTSP in ~0.7 s with these (5 s without; HARDWARE.md)
-CAPTURE_OPTIONS = "rtsp_transport;tcp|analyzeduration;1000000|probesize;100000|stimeout;5000000"
+CAPTURE_OPTIONS = "rtsp_transport;tcp|analyzeduration;1000000|probesize;100000"
+TIMEOUT_MS = 5000  # a camera silent this long is lost (open and read)
 
 BG = (8, 14, 24)
 BAND = (12, 35, 64)
@@ -136,7 +137,11 @@ class TileFeed:
         os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", CAPTURE_OPTIONS)
         target: int | str = int(self.url) if self.url.isdigit() else self.url
         live = isinstance(target, int) or "://" in str(target)
-        cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG) if not isinstance(target, int) else cv2.VideoCapture(target)
+        if isinstance(target, int):
+            cap = cv2.VideoCapture(target)
+        else:
+            cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, TIMEOUT_MS,
+                                                            cv2.CAP_PROP_READ_TIMEOUT_MSEC, TIMEOUT_MS])
         try:
             if not cap.isOpened():
                 self.error = f"cannot open {self.url}"
@@ -345,6 +350,7 @@ class CameraMonitorDaemon:
         self.loop: UiLoop | None = None
         self.screen_seq = 0
         self._fresh = threading.Event()
+        self._minute = -1
         self._ui = UiThread(f"cameras-{ctx.device_id}", self._ui_main)
 
     def start(self) -> None:
@@ -355,7 +361,6 @@ class CameraMonitorDaemon:
         self.bus.start(wait=5)
         for feed in self.feeds.values():
             feed.start()
-        self.bus.set_status("ok", {"mode": "cameras", "cameras": len(self.feeds)})
 
     def stop(self) -> None:
         for feed in self.feeds.values():
@@ -430,11 +435,17 @@ class CameraMonitorDaemon:
             pygame.display.quit()
 
     def _tick(self) -> None:
-        """Repaint at most `monitor_fps` times a second, when a frame arrived (or a feed was lost)."""
+        """Repaint at most `monitor_fps` times a second, when a frame arrived, a feed was lost
+        or the header's minute changed; the device status names the lost cameras."""
         assert self.loop is not None
-        if self._fresh.is_set():
+        minute = self.ctx.clock.now().minute
+        if self._fresh.is_set() or minute != self._minute:
             self._fresh.clear()
+            self._minute = minute
             self.loop.invalidate()
+        lost = sorted(cid for cid, f in self.feeds.items() if f.state == "lost")
+        self.bus.set_status("warning" if lost else "ok", {"mode": "cameras", "cameras": len(self.feeds),
+                                                          "lost": lost})
         self.loop.call_later(1.0 / self.dev.monitor_fps, self._tick)
 
 

@@ -16,6 +16,7 @@ from display.cameras import AMBER, RED, CameraMonitorDaemon, grid
 from edge.bus import wait_until
 from edge.config import ConfigError, load
 from tests.harness import SMALL, TestOffice, copy_config
+from tests.test_camera import Collector
 from tests.test_recorder import RtspCamera
 
 
@@ -86,6 +87,8 @@ def test_monitor_nine_tiles_labels_outlines_and_a_lost_stream(tmp_path: Path) ->
         mon = CameraMonitorDaemon(office.ctx("monitor-1", "display"))
         mon.start()
         admin = office.client("admin")
+        status = Collector()
+        admin.subscribe(office.topics.device_status("monitor-1"), status)
         t = office.topics
         admin.publish(t.counter_state(1), state(1, "open", "Nguyễn Thị Lan", "2001"), retain=True)
         admin.publish(t.counter_state(2), state(2, "paused", "Trần Văn Minh", None), retain=True)
@@ -120,9 +123,14 @@ def test_monitor_nine_tiles_labels_outlines_and_a_lost_stream(tmp_path: Path) ->
         rtsp.stop()
         assert wait_until(lambda: feeds["camera-1"].state == "lost", 30)
         assert wait_until(lambda: "Mất tín hiệu camera" in tiles["camera-1"].texts, 10)
+        assert wait_until(lambda: status.kind("/status") and
+                          set(status.kind("/status")[-1]["detail"]["lost"]) == {"camera-1", "cam-corridor"}, 10), \
+            status.items
+        assert status.kind("/status")[-1]["state"] == "warning"
         rtsp.start()
         assert wait_until(lambda: feeds["camera-1"].state == "live", 60)
         assert wait_until(lambda: "Mất tín hiệu camera" not in tiles["camera-1"].texts, 10)
+        assert wait_until(lambda: status.kind("/status")[-1]["detail"]["lost"] == ["cam-corridor"], 10)
         # the clerk returns: the red outline goes
         admin.publish(t.camera_event("presence"), {"device": "cam-3", "counter": 3, "state": "present",
                                                    "ts": "2026-11-23T08:11:00+07:00"})

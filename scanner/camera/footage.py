@@ -155,11 +155,12 @@ class FootageIndex:
         return start, end
 
 
-def concat_list(segments: list[Segment], start: float, end: float) -> str:
+def concat_list(segments: list[Segment], start: float, end: float, root: Path | None = None) -> str:
     """An ffconcat script covering [start, end] of these segments, cut by in/out points."""
     lines = ["ffconcat version 1.0"]
     for i, seg in enumerate(segments):
-        lines.append(f"file '{seg.path}'")
+        path = str(root / seg.path) if root is not None else seg.path
+        lines.append("file '{}'".format(path.replace("'", "'\\''")))
         if i == 0 and start > seg.wall_start:
             lines.append(f"inpoint {seg.start_time + start - seg.wall_start:.3f}")
         if i == len(segments) - 1 and end < seg.wall_end:
@@ -180,8 +181,9 @@ def export_clip(root: Path, index: FootageIndex, ticket_id: str, out: Path, befo
                         "(đã quá hạn lưu hoặc camera không ghi lúc đó).")
     start, end = max(start, segs[0].wall_start), min(end, segs[-1].wall_end)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", suffix=".ffconcat", dir=root, delete=False) as f:
-        f.write(concat_list(segs, start, end))
+    # the list goes to the temp folder: whoever exports may not write where the camera records
+    with tempfile.NamedTemporaryFile("w", suffix=".ffconcat", delete=False) as f:
+        f.write(concat_list(segs, start, end, root.resolve()))
         listing = Path(f.name)
     try:
         res = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",

@@ -108,7 +108,13 @@ class Recorder:
     def stop(self) -> None:
         self._stop.set()
         self._interrupt()
-        self._thread.join(timeout=20)
+        self._thread.join(timeout=15)
+        with self._lock:
+            proc = self.proc
+        if proc is not None and proc.poll() is None:  # deaf to SIGINT (stuck in a syscall)
+            log.warning("recorder %s: ffmpeg did not stop, killing it", self.name)
+            proc.kill()
+            self._thread.join(timeout=5)
         self._watch.join(timeout=5)
         self.index.close()
 
@@ -213,16 +219,14 @@ class Recorder:
         return True
 
     def _adopt_orphans(self) -> None:
-        """Index segments that ffmpeg never reported (it was killed): placed by their file time."""
+        """Index segments that ffmpeg never reported (it was killed): placed by their file time.
+
+        Called only while no ffmpeg runs (at start and after each exit), so no file is being written."""
         known = self.index.segment_paths()
         for path in sorted(self.root.glob("*/*.ts")):
             rel = str(path.relative_to(self.root))
             if rel in known:
                 continue
-            if self.proc is not None and self.proc.poll() is None:
-                newest = max(path.parent.glob("*.ts"), key=lambda p: p.stat().st_mtime)
-                if path == newest:
-                    continue  # the segment ffmpeg is writing now
             info = probe(path, self.ffprobe)
             if info is None or info[1] <= 0:
                 path.unlink(missing_ok=True)
