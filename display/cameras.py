@@ -4,7 +4,8 @@ Each tile shows one camera's sub-stream (decoding is what a small box pays for, 
 grid never opens a main stream), labelled with its counter, the number being served and
 the clerk signed in, from the retained counter states. A tile is outlined amber while its
 counter is paused and red while the camera reports the open counter's desk empty for too
-long (`event/camera/presence` absent, until present). A tile whose stream is lost says so
+long (`event/camera/presence` absent, until present; the camera's retained status carries
+`desk_absent` too, so a monitor started later knows). A tile whose stream is lost says so
 and its feed reconnects with backoff. One decoding thread per camera keeps only the
 latest frame, already shrunk to its tile; the UI thread repaints at `monitor_fps` at most,
 and only when a frame or a label changed.
@@ -238,6 +239,15 @@ class MonitorView:
                 changed = True
         return changed
 
+    def camera_status(self, status: P.DeviceStatus) -> bool:
+        """A counter camera's retained status says whether it is warning of an empty desk now."""
+        tile = self.by_cam.get(status.device)
+        absent = status.detail.get("desk_absent")
+        if tile is None or not isinstance(absent, bool) or absent == tile.absent:
+            return False
+        tile.absent = absent
+        return True
+
     def presence(self, ev: P.CameraEvent) -> bool:
         tile = self.by_cam.get(ev.device)
         if tile is None or ev.state not in ("absent", "present"):
@@ -358,6 +368,8 @@ class CameraMonitorDaemon:
         t = self.ctx.topics
         self.bus.subscribe(t.counter_state_all, self._on_counter)
         self.bus.subscribe(t.camera_event("presence"), self._on_presence)
+        for cam_id in self.feeds:
+            self.bus.subscribe(t.device_status(cam_id), self._on_camera_status)
         self.bus.start(wait=5)
         for feed in self.feeds.values():
             feed.start()
@@ -400,6 +412,13 @@ class CameraMonitorDaemon:
         state = self.bus.parse_payload(topic, payload, P.CounterState)
         if state is not None and self.loop is not None:
             self.loop.call_soon(self._apply, self.view.counter_state, state)
+
+    def _on_camera_status(self, topic: str, payload: bytes) -> None:
+        if not payload:
+            return
+        status = self.bus.parse_payload(topic, payload, P.DeviceStatus)
+        if status is not None and self.loop is not None:
+            self.loop.call_soon(self._apply, self.view.camera_status, status)
 
     def _on_presence(self, topic: str, payload: bytes) -> None:
         ev = self.bus.parse_payload(topic, payload, P.CameraEvent)

@@ -95,6 +95,9 @@ def test_monitor_nine_tiles_labels_outlines_and_a_lost_stream(tmp_path: Path) ->
         admin.publish(t.counter_state(3), state(3, "open", "Lê Thị Hoa", "3005"), retain=True)
         admin.publish(t.camera_event("presence"), {"device": "cam-3", "counter": 3, "state": "absent",
                                                    "absent_s": 312.0, "ts": "2026-11-23T08:10:00+07:00"})
+        # the hall camera's retained status says nothing of a desk; a desk camera's does
+        admin.publish(t.device_status("cam-hall"), {"device": "cam-hall", "kind": "camera", "online": True,
+                                                    "state": "ok", "detail": {}}, retain=True)
         feeds = mon.feeds
         assert len(mon.view.tiles) == 9
         live = [c for c in feeds if c != "cam-corridor"]
@@ -135,6 +138,11 @@ def test_monitor_nine_tiles_labels_outlines_and_a_lost_stream(tmp_path: Path) ->
         admin.publish(t.camera_event("presence"), {"device": "cam-3", "counter": 3, "state": "present",
                                                    "ts": "2026-11-23T08:11:00+07:00"})
         assert wait_until(lambda: tiles["cam-3"].outline is None, 10)
+        # a desk found empty before the monitor heard the event: from the camera's retained status
+        admin.publish(t.device_status("camera-1"), {"device": "camera-1", "kind": "camera", "online": True,
+                                                    "state": "ok", "detail": {"desk_absent": True}}, retain=True)
+        assert wait_until(lambda: tiles["camera-1"].outline == RED, 10)
+        assert not tiles["cam-hall"].absent
         assert mon.healthy()
     finally:
         if mon is not None:

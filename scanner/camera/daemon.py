@@ -195,6 +195,8 @@ class CameraDaemon:
         else:
             self._waiting(gray, now)
         detail = {"source": self.source.describe(), "calibrated": self.reference.ready}
+        if self.counter is not None:  # retained, so a monitor started later still sees it
+            detail["desk_absent"] = self.absence.warned
         state = "ok"
         if self.recorder is not None:
             detail["recorder"] = rec = self.recorder.status()
