@@ -14,7 +14,7 @@ from edge.broker import free_port
 from edge.bus import wait_until
 from scanner.camera.daemon import CameraDaemon
 from scanner.camera.footage import ClipError, FootageIndex, concat_list, export_clip, Segment
-from scanner.camera.recorder import Recorder, probe
+from scanner.camera.recorder import Recorder, probe, redact
 from tests.harness import copy_config
 from tests.test_camera import Collector
 
@@ -128,6 +128,12 @@ def test_camera_that_stops_and_returns(tmp_path: Path, camera: RtspCamera) -> No
         assert rec.index.segments()[-1].wall_start > gone  # the new footage is placed after the gap
     finally:
         rec.stop()
+
+
+def test_camera_passwords_are_redacted() -> None:
+    assert redact("rtsp://admin:pa:ss@10.0.0.5:554/s1: Connection refused") == \
+        "rtsp://***@10.0.0.5:554/s1: Connection refused"
+    assert redact("rtsp://10.0.0.5/s1") == "rtsp://10.0.0.5/s1"
 
 
 def test_bookmarks_are_stored_once_and_a_visit_spans_call_to_end(tmp_path: Path) -> None:
@@ -254,9 +260,11 @@ def test_ffmpeg_killed_is_restarted_and_its_last_segment_kept(tmp_path: Path, ca
 
 
 def test_recorder_health_on_the_camera_status(office) -> None:
-    """A camera whose main stream cannot be reached: analysis ok, status warning with the reason."""
+    """A camera whose main stream cannot be reached: analysis ok, status warning with the reason
+    (and without the camera's password)."""
     dev = office.cfg.device("camera-1").model_copy(update={
-        "main_stream": f"rtsp://127.0.0.1:{free_port()}/main", "segment_s": 2, "width": 160, "height": 120})
+        "main_stream": f"rtsp://admin:s3cret@127.0.0.1:{free_port()}/main", "segment_s": 2,
+        "width": 160, "height": 120})
     cam = CameraDaemon(office.ctx("camera-1", "camera", device=dev))
     admin = office.client("admin")
     seen = Collector()
@@ -267,6 +275,7 @@ def test_recorder_health_on_the_camera_status(office) -> None:
         detail = seen.kind("/status")[-1]["detail"]
         assert detail["recorder"]["state"] == "reconnecting"
         assert "Connection refused" in detail["recorder"]["error"]
+        assert "s3cret" not in json.dumps(seen.items)
         assert cam.healthy()
     finally:
         cam.stop()

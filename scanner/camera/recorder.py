@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -28,6 +29,14 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
 RTSP_TIMEOUT_US = 5_000_000  # ffmpeg gives up on a silent camera after this
+
+
+_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """A camera URL's user and password never reach the device status or the logs."""
+    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 class FfmpegMissing(RuntimeError):
@@ -93,6 +102,7 @@ class Recorder:
         self.restarts = 0
         self._lock = threading.Lock()
         self._last_line = 0.0
+        self._run_clock = (wall(), time.monotonic())  # the run's wall time, read once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"recorder-{name}", daemon=True)
         self._watch = threading.Thread(target=self._watchdog, name=f"recorder-watch-{name}", daemon=True)
@@ -170,6 +180,7 @@ class Recorder:
         with self._lock:
             self.proc = proc
         self._last_line = time.monotonic()
+        self._run_clock = (self.wall(), time.monotonic())
         self.state = "connecting"
         err_lines: list[str] = []
         err_reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr or []),
@@ -191,7 +202,7 @@ class Recorder:
         if not self._stop.is_set():
             tail = " ".join(x.strip() for x in err_lines[-2:]) or \
                 ("the camera ended the stream" if code == 0 else f"exit {code}")
-            self.error = f"ffmpeg: {tail}"[:300]
+            self.error = redact(f"ffmpeg: {tail}")[:300]
         return got
 
     def _segment_done(self, run: str, day: Path, line: str) -> bool:
@@ -211,8 +222,10 @@ class Recorder:
             return False
         start_time, duration = info
         # a live stream's segment ends when ffmpeg reports it; the earliest such anchor of a
-        # run (least delayed report) places the run's stream clock on the wall clock
-        self.index.anchor_run(run, self.wall() - end)
+        # run (least delayed report) places the run's stream clock on the wall clock. "Now" is
+        # the run's start plus monotonic time, so a clock step (NTP) during a run moves nothing.
+        wall0, mono0 = self._run_clock
+        self.index.anchor_run(run, wall0 + (time.monotonic() - mono0) - end)
         self.index.add_segment(str(path.relative_to(self.root)), run, end, duration,
                                start_time, path.stat().st_size)
         self.enforce()
