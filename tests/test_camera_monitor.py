@@ -84,7 +84,9 @@ def test_monitor_nine_tiles_labels_outlines_and_a_lost_stream(tmp_path: Path) ->
     office = TestOffice(tmp_path / "data", monitor_config(tmp_path, rtsp.url)).start()
     mon: CameraMonitorDaemon | None = None
     try:
-        mon = CameraMonitorDaemon(office.ctx("monitor-1", "display"))
+        from display.daemon import create
+        mon = create(office.ctx("monitor-1", "display"))  # what `motcua display` builds for mode cameras
+        assert isinstance(mon, CameraMonitorDaemon)
         mon.start()
         admin = office.client("admin")
         status = Collector()

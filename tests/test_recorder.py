@@ -130,6 +130,19 @@ def test_camera_that_stops_and_returns(tmp_path: Path, camera: RtspCamera) -> No
         rec.stop()
 
 
+def test_missing_ffmpeg_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "rec" / "2026-11-23").mkdir(parents=True)
+    (tmp_path / "rec" / "2026-11-23" / "old-00000.ts").write_bytes(b"\x47" * 188)  # an orphan to probe
+    rec = Recorder("cam", "rtsp://127.0.0.1:9/main", tmp_path / "rec", segment_s=2, budget_bytes=10**9,
+                   retention_s=86400, ffmpeg="/nonexistent/ffmpeg", ffprobe="/nonexistent/ffprobe")
+    rec.start()
+    try:
+        assert wait_until(lambda: rec.status().get("error", "").startswith("/nonexistent/ffmpeg not found"), 10)
+        assert rec.alive()
+    finally:
+        rec.stop()
+
+
 def test_camera_passwords_are_redacted() -> None:
     assert redact("rtsp://admin:pa:ss@10.0.0.5:554/s1: Connection refused") == \
         "rtsp://***@10.0.0.5:554/s1: Connection refused"

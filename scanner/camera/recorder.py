@@ -215,7 +215,11 @@ class Recorder:
             end = float(parts[2])
         except ValueError:
             return False
-        info = probe(path, self.ffprobe)
+        try:
+            info = probe(path, self.ffprobe)
+        except FfmpegMissing as exc:
+            self.error = str(exc)
+            return False
         if info is None:
             log.warning("recorder %s: unreadable segment %s", self.name, path.name)
             path.unlink(missing_ok=True)
@@ -240,7 +244,11 @@ class Recorder:
             rel = str(path.relative_to(self.root))
             if rel in known:
                 continue
-            info = probe(path, self.ffprobe)
+            try:
+                info = probe(path, self.ffprobe)
+            except FfmpegMissing as exc:
+                self.error = str(exc)
+                return
             if info is None or info[1] <= 0:
                 path.unlink(missing_ok=True)
                 continue
