@@ -157,6 +157,8 @@ def test_bookmarks_are_stored_once_and_a_visit_spans_call_to_end(tmp_path: Path)
     assert idx.bookmark("T1", "done", "2026-11-23T08:05:00+07:00", 400.0, 1)
     assert idx.bookmark("T1", "rating", "2026-11-23T08:05:30+07:00#1", 430.0, 1, detail="unsatisfied")
     assert idx.visit("T1") == (100.0, 430.0)
+    assert idx.bookmark("T\udc80", "called", "x", 1.0)  # a lone surrogate from a bad payload: stored escaped
+    assert idx.visit("T\udc80") == (1.0, 1.0)
     assert idx.visit("T2") is None
     with pytest.raises(ClipError, match="Không có dấu mốc"):
         export_clip(tmp_path, idx, "T2", tmp_path / "x.mp4", 1, 1)

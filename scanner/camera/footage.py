@@ -127,16 +127,17 @@ class FootageIndex:
     def bookmark(self, ticket_id: str, kind: str, event_ts: str, at: float, counter: int | None = None,
                  staff: str | None = None, number: str | None = None, detail: str | None = None) -> bool:
         """Store one bookmark; False when this event was already stored (a repeated delivery)."""
+        texts = [_storable(x) for x in (ticket_id, kind, event_ts, staff, number, detail)]
         with self._lock:
             cur = self.db.execute("INSERT OR IGNORE INTO bookmarks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                  (ticket_id, kind, event_ts, at, counter, staff, number, detail))
+                                  (*texts[:3], at, counter, *texts[3:]))
             return cur.rowcount == 1
 
     def bookmarks(self, ticket_id: str) -> list[tuple[str, float, str | None]]:
         """(kind, wall time, detail) of one ticket, in time order."""
         with self._lock:
             return [tuple(r) for r in self.db.execute(
-                "SELECT kind, at, detail FROM bookmarks WHERE ticket_id = ? ORDER BY at", (ticket_id,))]
+                "SELECT kind, at, detail FROM bookmarks WHERE ticket_id = ? ORDER BY at", (_storable(ticket_id),))]
 
     def forget_bookmarks(self, cutoff: float) -> None:
         with self._lock:
@@ -153,6 +154,13 @@ class FootageIndex:
         closes = [at for kind, at, _ in marks if kind in VISIT_CLOSE and at >= start]
         end = closes[-1] if closes else marks[-1][1]
         return start, end
+
+
+def _storable(text: str | None) -> str | None:
+    """SQLite takes only valid UTF-8: a lone surrogate from a bad payload is kept escaped."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def concat_list(segments: list[Segment], start: float, end: float, root: Path | None = None) -> str:
