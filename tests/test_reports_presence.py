@@ -36,6 +36,7 @@ def test_desk_absences_by_counter_and_clerk_in_the_day_report(tmp_path: Path, ca
     log.add(1, "Lan", at(23, "14:40"), 10 * 60)     # 14:30-14:40
     log.add(1, "Minh", at(23, "16:05"), 5 * 60)     # another clerk at the same counter
     log.add(1, "Lan", at(24, "08:20"), 7 * 60)      # another day
+    log.add(1, "Lan\udc80", at(24, "09:20"), 7 * 60)  # a broken name from a bad payload: kept, escaped
     log.close()
     out = tmp_path / "out"
     assert cli_main([str(SMALL), "--data", str(data), "--day", "2026-11-23", "--out", str(out)]) == 0

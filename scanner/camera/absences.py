@@ -11,6 +11,8 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from scanner.camera.footage import storable
+
 SCHEMA = """CREATE TABLE IF NOT EXISTS absences (
     counter INTEGER NOT NULL, staff TEXT, day TEXT NOT NULL, started_at TEXT NOT NULL,
     ended_at TEXT NOT NULL, seconds REAL NOT NULL, PRIMARY KEY (counter, started_at))"""
@@ -28,7 +30,7 @@ class AbsenceLog:
     def add(self, counter: int, staff: str | None, ended: datetime, seconds: float) -> None:
         started = ended - timedelta(seconds=seconds)
         self.db.execute("INSERT OR IGNORE INTO absences VALUES (?, ?, ?, ?, ?, ?)",
-                        (counter, staff, started.date().isoformat(), started.isoformat(timespec="seconds"),
+                        (counter, storable(staff), started.date().isoformat(), started.isoformat(timespec="seconds"),
                          ended.isoformat(timespec="seconds"), round(seconds, 1)))
 
     def close(self) -> None:

@@ -127,7 +127,7 @@ class FootageIndex:
     def bookmark(self, ticket_id: str, kind: str, event_ts: str, at: float, counter: int | None = None,
                  staff: str | None = None, number: str | None = None, detail: str | None = None) -> bool:
         """Store one bookmark; False when this event was already stored (a repeated delivery)."""
-        texts = [_storable(x) for x in (ticket_id, kind, event_ts, staff, number, detail)]
+        texts = [storable(x) for x in (ticket_id, kind, event_ts, staff, number, detail)]
         with self._lock:
             cur = self.db.execute("INSERT OR IGNORE INTO bookmarks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                   (*texts[:3], at, counter, *texts[3:]))
@@ -137,7 +137,7 @@ class FootageIndex:
         """(kind, wall time, detail) of one ticket, in time order."""
         with self._lock:
             return [tuple(r) for r in self.db.execute(
-                "SELECT kind, at, detail FROM bookmarks WHERE ticket_id = ? ORDER BY at", (_storable(ticket_id),))]
+                "SELECT kind, at, detail FROM bookmarks WHERE ticket_id = ? ORDER BY at", (storable(ticket_id),))]
 
     def forget_bookmarks(self, cutoff: float) -> None:
         with self._lock:
@@ -156,7 +156,7 @@ class FootageIndex:
         return start, end
 
 
-def _storable(text: str | None) -> str | None:
+def storable(text: str | None) -> str | None:
     """SQLite takes only valid UTF-8: a lone surrogate from a bad payload is kept escaped."""
     if text is None:
         return None
