@@ -15,7 +15,7 @@ import pytest
 from display.cameras import AMBER, RED, CameraMonitorDaemon, grid
 from edge.bus import wait_until
 from edge.config import ConfigError, load
-from tests.harness import SMALL, TestOffice, copy_config
+from tests.harness import TestOffice, copy_config
 from tests.test_camera import Collector
 from tests.test_recorder import RtspCamera
 
