@@ -110,6 +110,21 @@ def test_segments_past_retention_are_deleted(tmp_path: Path, camera: RtspCamera)
         rec.stop()
 
 
+def test_a_full_disk_keeps_only_the_newest_segment(tmp_path: Path, camera: RtspCamera) -> None:
+    """Free space below the floor (here: the floor is the whole disk) removes the oldest first."""
+    import shutil
+    root = tmp_path / "rec"
+    rec = Recorder("cam", camera.url, root, segment_s=2, budget_bytes=10**12, retention_s=86400,
+                   min_free_bytes=shutil.disk_usage(tmp_path).total)
+    rec.start()
+    try:
+        assert wait_until(lambda: rec.index.segments() and rec.index.segments()[0].path.endswith("-00002.ts"), 40)
+        assert len(rec.index.segments()) == 1  # the newest is always kept
+        assert len(ts_files(root)) <= 2
+    finally:
+        rec.stop()
+
+
 def test_camera_that_stops_and_returns(tmp_path: Path, camera: RtspCamera) -> None:
     rec = Recorder("cam", camera.url, tmp_path / "rec", segment_s=2, budget_bytes=10**9, retention_s=86400)
     rec.start()

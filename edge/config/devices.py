@@ -193,6 +193,7 @@ class CameraDevice(DeviceBase):
     segment_s: int = Field(60, ge=2, le=3600, description="Recording: length of one segment file, seconds")
     record_budget_mb: int = Field(50_000, ge=10, description="Recording: disk budget for segments; the oldest go first above it")
     record_retention_days: int = Field(30, ge=1, description="Recording: days segments and ticket bookmarks are kept")
+    record_min_free_mb: int = Field(2048, ge=0, description="Recording: the oldest segments go while the disk has less free than this (0: no floor)")
     clip_before_s: float = Field(30, ge=0, le=3600, description="`motcua camera clip`: seconds of footage before the call")
     clip_after_s: float = Field(30, ge=0, le=3600, description="`motcua camera clip`: seconds after the visit ended")
 

@@ -285,7 +285,7 @@ def make_recorder(dev: Any, state_dir: Any) -> Recorder | None:
         return None
     return Recorder(dev.id, dev.main_stream, state_dir / "recordings", dev.segment_s,
                     dev.record_budget_mb * 1024 * 1024, dev.record_retention_days * 86400.0,
-                    transport=dev.rtsp_transport)
+                    transport=dev.rtsp_transport, min_free_bytes=dev.record_min_free_mb * 1024 * 1024)
 
 
 def create(ctx: DaemonContext) -> CameraDaemon:

@@ -5,8 +5,8 @@ Why ffmpeg: it reads every camera's RTSP dialect and writes segments without re-
 segment cut short by a crash or a power cut stays playable, where an MP4 without its
 index would not. ffmpeg prints one CSV line per finished segment on stdout
 (`-segment_list pipe:1`); the recorder probes it and indexes it in SQLite
-(scanner/camera/footage.py) with its wall-clock span, then applies the disk budget
-(oldest first) and the retention period. A camera that goes away ends ffmpeg (socket
+(scanner/camera/footage.py) with its wall-clock span, then applies the retention period,
+the disk budget and the disk's free-space floor (oldest first). A camera that goes away ends ffmpeg (socket
 timeout) or stalls it (no segment for a while: the recorder stops it); either way ffmpeg
 is started again with backoff, so the recording resumes when the camera returns.
 """
@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -82,7 +83,7 @@ class Recorder:
     """Keeps one ffmpeg recording `url` under `root`; `status()` is what the device status shows."""
 
     def __init__(self, name: str, url: str, root: Path, segment_s: int, budget_bytes: int,
-                 retention_s: float, transport: str = "tcp", ffmpeg: str = "ffmpeg",
+                 retention_s: float, transport: str = "tcp", min_free_bytes: int = 0, ffmpeg: str = "ffmpeg",
                  ffprobe: str = "ffprobe", wall: Callable[[], float] = time.time) -> None:
         self.name = name
         self.url = url
@@ -90,6 +91,7 @@ class Recorder:
         self.segment_s = segment_s
         self.budget = budget_bytes
         self.retention_s = retention_s
+        self.min_free = min_free_bytes
         self.transport = transport
         self.ffmpeg = ffmpeg
         self.ffprobe = ffprobe
@@ -271,13 +273,22 @@ class Recorder:
     # ------------------------------------------------------------------ disk
 
     def enforce(self) -> int:
-        """Delete segments past retention, then the oldest until within the budget."""
+        """Delete segments past retention, then the oldest until within the budget, then the
+        oldest while the disk has less than `min_free` bytes free (other cameras, other files
+        share it), always keeping the newest segment."""
         removed = 0
         for rel in self.index.expired(self.wall() - self.retention_s, self.budget):
             (self.root / rel).unlink(missing_ok=True)
             self.index.remove_segment(rel)
             removed += 1
+        if self.min_free:
+            for seg in self.index.segments()[:-1]:
+                if shutil.disk_usage(self.root).free >= self.min_free:
+                    break
+                (self.root / seg.path).unlink(missing_ok=True)
+                self.index.remove_segment(seg.path)
+                removed += 1
         if removed:
-            log.info("recorder %s: %d old segments removed (budget or retention)", self.name, removed)
+            log.info("recorder %s: %d old segments removed (budget, retention or disk space)", self.name, removed)
             self.index.forget_bookmarks(self.wall() - self.retention_s)
         return removed
