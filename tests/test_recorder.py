@@ -135,12 +135,20 @@ def test_camera_that_stops_and_returns(tmp_path: Path, camera: RtspCamera) -> No
         assert "error" in rec.status()
         before = len(rec.index.segments())
         gone = time.time()
+        rec.index.bookmark("T-GAP", "called", "a", rec.index.segments()[-1].wall_end - 2)
         assert not wait_until(lambda: len(rec.index.segments()) > before, 3)  # nothing while it is away
         camera.start()
         assert wait_until(lambda: len(rec.index.segments()) >= before + 2, 60)  # backoff is at most 30 s
         assert rec.status()["state"] == "recording" and "error" not in rec.status()
         assert rec.restarts >= 1
         assert rec.index.segments()[-1].wall_start > gone  # the new footage is placed after the gap
+        # a visit across the gap: the clip jumps over it, and says how much is missing
+        back = next(x.wall_start for x in rec.index.segments() if x.wall_start > gone)
+        rec.index.bookmark("T-GAP", "done", "b", rec.index.segments()[-1].wall_end - 0.5)
+        start, end, missing = export_clip(rec.root, rec.index, "T-GAP", tmp_path / "gap.mp4", 0, 0)
+        assert back - gone - 1 <= missing <= back - gone + 3  # the camera was away from before `gone`
+        duration = probe(tmp_path / "gap.mp4")[1]
+        assert abs(duration - (end - start - missing)) <= 1.0, (duration, end - start, missing)
     finally:
         rec.stop()
 

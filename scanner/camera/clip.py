@@ -36,12 +36,16 @@ def clip_ticket(cfg, data: Path, ticket_id: str, out_dir: Path, device: str | No
             safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in ticket_id)
             out = out_dir / f"{safe}_{cam.id}.mp4"
             try:
-                start, end = export_clip(db.parent, index, ticket_id, out, cam.clip_before_s, cam.clip_after_s)
+                start, end, missing = export_clip(db.parent, index, ticket_id, out, cam.clip_before_s,
+                                                  cam.clip_after_s)
             except ClipError as exc:
                 errors.append(f"{cam.id}: {exc}")
                 continue
             written.append(out)
             print(f"{out}\t{cam.id}\t{_hms(start)}–{_hms(end)}")
+            if missing >= 1:
+                print(f"{cam.id}: camera không ghi được {missing:.0f} giây trong khoảng này "
+                      "(mất tín hiệu); đoạn phim bỏ qua khoảng đó.", file=sys.stderr)
         finally:
             index.close()
     if not written:

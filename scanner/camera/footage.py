@@ -177,8 +177,11 @@ def concat_list(segments: list[Segment], start: float, end: float, root: Path | 
 
 
 def export_clip(root: Path, index: FootageIndex, ticket_id: str, out: Path, before_s: float,
-                after_s: float, ffmpeg: str = "ffmpeg") -> tuple[float, float]:
-    """Write the footage of a ticket's visit to `out` (MP4, copied); returns its wall-clock span."""
+                after_s: float, ffmpeg: str = "ffmpeg") -> tuple[float, float, float]:
+    """Write the footage of a ticket's visit to `out` (MP4, copied).
+
+    Returns its wall-clock span and the seconds of it not recorded (the camera was away):
+    the clip jumps over them."""
     span = index.visit(ticket_id)
     if span is None:
         raise ClipError(f"Không có dấu mốc nào của vé {ticket_id} trên camera này.")
@@ -188,6 +191,8 @@ def export_clip(root: Path, index: FootageIndex, ticket_id: str, out: Path, befo
         raise ClipError(f"Không còn đoạn ghi hình nào trong thời gian phục vụ vé {ticket_id} "
                         "(đã quá hạn lưu hoặc camera không ghi lúc đó).")
     start, end = max(start, segs[0].wall_start), min(end, segs[-1].wall_end)
+    covered = sum(min(end, s.wall_end) - max(start, s.wall_start) for s in segs)
+    missing = max(0.0, end - start - covered)
     out.parent.mkdir(parents=True, exist_ok=True)
     # the list goes to the temp folder: whoever exports may not write where the camera records
     with tempfile.NamedTemporaryFile("w", suffix=".ffconcat", delete=False) as f:
@@ -203,4 +208,4 @@ def export_clip(root: Path, index: FootageIndex, ticket_id: str, out: Path, befo
     if res.returncode != 0:
         raise ClipError(f"ffmpeg không ghép được đoạn ghi hình: {res.stderr.strip()[-300:]}")
     log.info("clip of %s: %d segments -> %s", ticket_id, len(segs), out)
-    return start, end
+    return start, end, missing
