@@ -50,6 +50,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("central",): "central.daemon:cli_main",
     ("central-web",): "central.daemon:web_main",
     ("staff",): "edge.staff:cli_main",
+    ("camera", "clip"): "scanner.camera.clip:cli_main",
 }
 
 

@@ -112,6 +112,10 @@ def semantic_problems(cfg: OfficeConfig) -> list[tuple[Path, str]]:
             target = getattr(d, ref, None)
             if target is not None and target not in ids:
                 out.append((("devices", i, ref), f"unknown device {target!r}"))
+        if d.kind == "display" and d.cameras:
+            for j, cam in enumerate(d.cameras):
+                if cam not in ids or cfg.devices[ids[cam]].kind != "camera":
+                    out.append((("devices", i, "cameras", j), f"unknown camera {cam!r}"))
         offered = getattr(d, "services", None)
         if offered:
             for j, code in enumerate(offered):
