@@ -100,6 +100,12 @@ def semantic_problems(cfg: OfficeConfig) -> list[tuple[Path, str]]:
         if s.code not in served:
             out.append((("services", i, "code"), f"no counter serves {s.code!r}: its tickets would never be called"))
     out.extend(_number_clashes(cfg.services))
+    seen_prio: dict[str, int] = {}
+    for i, cat in enumerate(cfg.priority_categories):
+        if cat.priority in seen_prio:
+            out.append((("priority_categories", i, "priority"),
+                        f"priority {cat.priority!r} is already used by priority_categories[{seen_prio[cat.priority]}]"))
+        seen_prio.setdefault(cat.priority, i)
     ids: dict[str, int] = {}
     for i, d in enumerate(cfg.devices):
         if d.id in ids:

@@ -82,6 +82,29 @@ class PriorityPolicy(Strict):
     every: int = Field(3, ge=1, le=100, description="For interleave: ordinary tickets between two priority ones")
 
 
+PRIORITY_VALUES = ("elderly", "disabled", "pregnant", "child", "other")
+
+
+class PriorityCategory(Strict):
+    """A kind of citizen served first. `priority` is the ticket's wire value (PROTOCOL.md);
+    the name is what the kiosk offers and the ticket prints, so an office words its own."""
+
+    priority: Literal["elderly", "disabled", "pregnant", "child", "other"] = Field(
+        description="Wire value on the ticket: elderly, disabled, pregnant, child or other")
+    name: str = Field(min_length=1, max_length=80, description="Vietnamese name shown on the kiosk and printed")
+    name_en: str | None = Field(None, max_length=80, description="English name for the second locale")
+
+
+#: Vietnamese defaults; merit to the revolution goes on the wire as `other` (docs/engine.md).
+DEFAULT_PRIORITY_CATEGORIES = (
+    PriorityCategory(priority="elderly", name="Người cao tuổi (từ 60 tuổi)", name_en="Elderly (60 or over)"),
+    PriorityCategory(priority="disabled", name="Người khuyết tật", name_en="Person with a disability"),
+    PriorityCategory(priority="pregnant", name="Phụ nữ mang thai", name_en="Pregnant woman"),
+    PriorityCategory(priority="other", name="Người có công với cách mạng", name_en="Person with merit to the revolution"),
+    PriorityCategory(priority="child", name="Người đi cùng trẻ nhỏ (dưới 6 tuổi)", name_en="With a child under 6"),
+)
+
+
 class Service(Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="Short code used on the wire, e.g. HT")
     name: str = Field(min_length=1, max_length=120, description="Vietnamese name shown and printed")
@@ -128,6 +151,8 @@ class Counter(Strict):
     zone: str | None = Field(None, description="Zone or area of the floor")
     floor: int | None = Field(None, description="Floor of the building")
     services: list[str] = Field(min_length=1, description="Service codes served, in order of preference")
+    priority: bool = Field(False, description="Priority counter: calls the oldest waiting priority ticket of its "
+                           "services first, then the others in the usual order")
 
     @property
     def label(self) -> str:
@@ -225,6 +250,9 @@ class OfficeConfig(Strict):
     broker: Broker = Field(default_factory=Broker, description="MQTT broker")
     hub: Hub = Field(default_factory=Hub, description="Dossier hub")
     simulation: Simulation = Field(default_factory=Simulation, description="Simulated citizens and clerks (--simulate)")
+    priority_categories: list[PriorityCategory] = Field(
+        default_factory=lambda: list(DEFAULT_PRIORITY_CATEGORIES),
+        description="Priority categories the kiosk offers, in order; each wire value at most once (empty: none)")
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
@@ -234,6 +262,13 @@ class OfficeConfig(Strict):
 
     def device(self, device_id: str) -> Device | None:
         return next((d for d in self.devices if d.id == device_id), None)
+
+    def priority_name(self, priority: str, lang: str = "vi") -> str:
+        """The configured name of a ticket's priority value (the value itself if not configured)."""
+        cat = next((c for c in self.priority_categories if c.priority == priority), None)
+        if cat is None:
+            return priority
+        return cat.name_en if lang == "en" and cat.name_en else cat.name
 
     def counters_for(self, service: str) -> list[Counter]:
         return [c for c in self.counters if service in c.services]
