@@ -173,12 +173,15 @@ def test_systemd_analyze_verifies_the_written_units(tmp_path: Path) -> None:
 def test_cli_install_root_and_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "root"
     assert I.cli_main([str(SMALL), "--root", str(root), "--host", "office-pc", "--bin", VENV_BIN]) == 0
-    out = capsys.readouterr().out
-    assert "enabled motcua-engine.service" in out and "wrote " in out
+    got = capsys.readouterr()
+    assert "enabled motcua-engine.service" in got.out and "wrote " in got.out
+    # the small office is a simulated one: install says so, loudly, for every virtual part
+    assert "CẢNH BÁO" in got.err and "WARNING(S)" in got.err and "printer-1" in got.err
+    assert "hub.adapter" in got.err and "invented dossiers" in got.err
     bad = copy_config(tmp_path, replace={'kind = "led"': 'kind = "led"\nbaud = 9600'})
     assert I.cli_main([str(bad), "--root", str(root)]) == 1
     err = capsys.readouterr().err
-    assert "baud: unknown setting" in err and "small.toml:" in err
+    assert "baud: không có thiết lập" in err and "unknown setting" in err and "small.toml:" in err
 
 
 def test_live_install_runs_sysusers_udev_and_systemctl(tmp_path: Path) -> None:

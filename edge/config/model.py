@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edge.config.devices import Device
+from edge.config.messages import bilingual
 from edge.protocol import OFFICE_RE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -37,13 +38,16 @@ def _parse_span(value: object) -> object:
     if isinstance(value, str):
         m = _SPAN.match(value.strip())
         if not m:
-            raise ValueError(f"{value!r} is not a span like '07:30-11:30'")
+            raise bilingual(f"\"{value}\" không phải khoảng giờ; viết dạng \"07:30-11:30\"",
+                            f"{value!r} is not a span like '07:30-11:30'")
         h1, m1, h2, m2 = (int(x) for x in m.groups())
         if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
-            raise ValueError(f"{value!r} has an impossible time")
+            raise bilingual(f"\"{value}\" có giờ không có thật (giờ 0-24, phút 0-59)",
+                            f"{value!r} has an impossible time (hours 0-24, minutes 0-59)")
         end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
         if (h2, m2) <= (h1, m1):
-            raise ValueError(f"{value!r} ends before it starts")
+            raise bilingual(f"\"{value}\" kết thúc trước khi bắt đầu; viết giờ mở trước, giờ đóng sau",
+                            f"{value!r} ends before it starts; write the opening time first")
         return {"start": time(h1, m1), "end": end}
     return value
 
@@ -64,6 +68,17 @@ class WeekSchedule(Strict):
     def _spans(cls, v: object) -> object:
         if isinstance(v, list):
             return [_parse_span(x) for x in v]
+        return v
+
+    @field_validator(*WEEKDAYS, mode="after")
+    @classmethod
+    def _no_overlap(cls, v: list[Span]) -> list[Span]:
+        ordered = sorted(v, key=lambda s: s.start)
+        for a, b in zip(ordered, ordered[1:]):
+            if b.start < a.end:
+                sa, sb = (f"{x.start:%H:%M}-{x.end:%H:%M}" for x in (a, b))
+                raise bilingual(f"hai khoảng giờ {sa} và {sb} chồng lên nhau; gộp lại hoặc sửa giờ",
+                                f"spans {sa} and {sb} overlap; merge them or fix the times")
         return v
 
     def spans(self, weekday: int) -> list[Span]:
@@ -125,15 +140,19 @@ class Service(Strict):
         try:
             sample = v.format(n=1)
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"{v!r} is not a format with a single {{n}}: {exc}") from None
+            raise bilingual(f"\"{v}\" không phải mẫu số có đúng một {{n}}, ví dụ \"{{n}}\" hoặc \"A{{n:03d}}\"",
+                            f"{v!r} is not a format with a single {{n}}: {exc}") from None
         if not sample or len(sample) > 12:
-            raise ValueError(f"{v!r} gives {sample!r}: a number must be 1-12 characters")
+            raise bilingual(f"\"{v}\" cho ra \"{sample}\": số in trên phiếu phải dài 1-12 ký tự",
+                            f"{v!r} gives {sample!r}: a number must be 1-12 characters")
         return v
 
     @model_validator(mode="after")
     def _range(self) -> "Service":
         if self.number_end < self.number_start:
-            raise ValueError(f"number_end {self.number_end} is below number_start {self.number_start}")
+            raise bilingual(f"number_end {self.number_end} nhỏ hơn number_start {self.number_start}; "
+                            "số cuối phải lớn hơn số đầu",
+                            f"number_end {self.number_end} is below number_start {self.number_start}")
         return self
 
     def format_number(self, n: int) -> str:
@@ -175,7 +194,9 @@ class Office(Strict):
     @classmethod
     def _id(cls, v: str) -> str:
         if not OFFICE_RE.match(v):
-            raise ValueError(f"{v!r} must match {OFFICE_RE.pattern}")
+            raise bilingual(f"\"{v}\" không dùng được làm mã đơn vị: viết mã định danh điện tử, "
+                            "ví dụ \"000.00.17.H29\" (chữ không dấu, số, dấu chấm)",
+                            f"{v!r} must match {OFFICE_RE.pattern}, e.g. 000.00.17.H29")
         return v
 
     @field_validator("timezone")
@@ -184,7 +205,8 @@ class Office(Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
+            raise bilingual(f"không có múi giờ \"{v}\"; ở Việt Nam viết \"Asia/Ho_Chi_Minh\"",
+                            f"unknown time zone {v!r}; in Viet Nam write 'Asia/Ho_Chi_Minh'") from None
         return v
 
     @property
@@ -203,7 +225,7 @@ class Broker(Strict):
 
 class Hub(Strict):
     enabled: bool = Field(True, description="Run the hub daemon")
-    adapter: Literal["rest", "simulator"] = Field("simulator", description="rest: a provincial gateway; simulator: run the built-in upstream simulator and talk to it")
+    adapter: Literal["rest", "simulator"] = Field("rest", description="rest: a provincial gateway (needs base_url, username, password_file); simulator: the built-in upstream simulator, for --simulate and trials only")
     base_url: str | None = Field(None, description="Upstream base URL, e.g. https://gateway.example.gov.vn")
     auth_path: str = Field("/auth", description="Authentication path")
     service_path: str = Field("/service", description="Service-call path")
@@ -222,16 +244,6 @@ class Hub(Strict):
     return_counter: str | None = Field(None, description="Where results are handed back, for the lookup kiosk's advice")
     simulator_port: int = Field(0, ge=0, le=65535, description="Port of the built-in simulator (0: any free port)")
     simulator_dossiers: int = Field(2000, ge=0, description="Dossiers the simulator generates")
-
-    @model_validator(mode="after")
-    def _rest_needs_gateway(self) -> "Hub":
-        if self.adapter == "rest":
-            missing = [k for k in ("base_url", "username", "password_file") if not getattr(self, k)]
-            if missing:
-                raise ValueError(f"adapter 'rest' needs {', '.join(missing)}")
-            if not self.base_url.startswith(("http://", "https://")):
-                raise ValueError(f"base_url {self.base_url!r} must start with https:// (or http://)")
-        return self
 
 
 class Simulation(Strict):
