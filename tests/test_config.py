@@ -206,3 +206,8 @@ def test_all_errors_even_when_fields_fail():
     # an invalid service still counts as known: no second, false "unknown service" error
     got = issues_of(BASE.replace('code = "KD"', 'code = "KD"\ncolour = "red"'))
     assert len(got) == 1 and "colour" in got[0], got
+
+
+def test_device_rules_in_vietnamese_too():
+    got = issues_of(BASE.replace('kind = "led"\ncounter = 1', 'kind = "led"\nbackend = "serial"\ncounter = 1'))
+    assert len(got) == 1 and "devices[5]" in got[0] and "cần port" in got[0] and "needs `port`" in got[0], got

@@ -17,6 +17,19 @@ def bilingual(vi: str, en: str) -> ValueError:
     return ValueError(f"{vi}{SEP}{en}")
 
 
+#: Vietnamese for the English messages of validators written before `bilingual` (devices.py),
+#: matched by their start; {0} is the rest of the English message.
+_VALIDATOR_VI = (
+    ("an LED board needs the `counter`", "bảng LED cần counter = <số quầy> mà nó hiển thị"),
+    ("a keypad needs the `counter`", "bàn phím cần counter = <số quầy> mà nó điều khiển"),
+    ("backend 'serial' needs `port`", "backend \"serial\" cần port = \"/dev/...\" (cổng nối tiếp, ví dụ /dev/ttyUSB0)"),
+    ("backend 'evdev' needs `path`", "backend \"evdev\" cần path = \"/dev/input/by-id/...\" hoặc usb = \"vendor:product\""),
+    ("template ", "mẫu khung (template) không dùng được: cần {text} và chỉ các trường {address} {counter} {text} {blink} {xor}"),
+    ("keymap ", "keymap có hành động không có; dùng next, recall, skip, finish, pause, resume, open, close, "
+                "transfer, transfer:MÃ, service:MÃ"),
+)
+
+
 def _choices(ctx: dict[str, Any], key: str) -> str:
     raw = str(ctx.get(key, ""))
     return ", ".join(p.strip().strip("'\"") for p in raw.replace(" or ", ", ").split(",") if p.strip())
@@ -32,7 +45,8 @@ def explain(err: dict[str, Any], known_keys: frozenset[str] = frozenset()) -> tu
         if SEP in text:
             vi, en = text.split(SEP, 1)
             return vi, en
-        return f"giá trị không hợp lệ ({text})", text
+        vi = next((v for en, v in _VALIDATOR_VI if text.startswith(en)), None)
+        return (vi, text) if vi else (f"giá trị không hợp lệ ({text})", text)
     if kind == "extra_forbidden":
         guess = difflib.get_close_matches(key, sorted(known_keys), n=1, cutoff=0.6)
         if guess:
