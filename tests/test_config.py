@@ -211,3 +211,11 @@ def test_all_errors_even_when_fields_fail():
 def test_device_rules_in_vietnamese_too():
     got = issues_of(BASE.replace('kind = "led"\ncounter = 1', 'kind = "led"\nbackend = "serial"\ncounter = 1'))
     assert len(got) == 1 and "devices[5]" in got[0] and "cần port" in got[0] and "needs `port`" in got[0], got
+
+
+def test_simulate_keeps_a_test_gateway_only_when_asked():
+    rest = BASE.replace('adapter = "simulator"', 'adapter = "rest"\nbase_url = "http://127.0.0.1:9"\n'
+                        'username = "hub"\npassword_file = "/tmp/pw"')
+    assert load_text(rest, simulate=True).hub.adapter == "simulator"  # never the real province by default
+    kept = load_text(rest + '\n[simulation]\nupstream = "as_configured"\n', simulate=True)
+    assert kept.hub.adapter == "rest" and kept.hub.base_url == "http://127.0.0.1:9"

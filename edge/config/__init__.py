@@ -73,7 +73,8 @@ SIMULATED_BACKENDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 def simulated(data: dict[str, Any]) -> dict[str, Any]:
     """The raw config as `--simulate` runs it: every device on its virtual backend and on this
     machine (host "local"), the broker on loopback and the hub on the built-in upstream
-    simulator; everything else (services, counters, hours) unchanged."""
+    simulator (unless `[simulation] upstream = "as_configured"`, for a test gateway);
+    everything else (services, counters, hours) unchanged."""
     out = dict(data)
     devices = []
     for d in data.get("devices") or []:
@@ -89,8 +90,9 @@ def simulated(data: dict[str, Any]) -> dict[str, Any]:
         out["broker"] = broker | {"embedded": True, "host": "127.0.0.1", "bind": "127.0.0.1", "tls": False}
     if "devices" in data:
         out["devices"] = devices
-    hub = data.get("hub")
-    out["hub"] = (dict(hub) if isinstance(hub, dict) else {}) | {"adapter": "simulator"}
+    hub, sim = data.get("hub"), data.get("simulation")
+    if not (isinstance(sim, dict) and sim.get("upstream") == "as_configured"):
+        out["hub"] = (dict(hub) if isinstance(hub, dict) else {}) | {"adapter": "simulator"}
     return out
 
 

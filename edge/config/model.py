@@ -252,6 +252,9 @@ class Simulation(Strict):
     no_show_share: float = Field(0.05, ge=0, le=1, description="Share of called citizens who do not come")
     service_time_s: float = Field(240, gt=0, description="Mean simulated service time")
     clerks_open_all: bool = Field(True, description="Open every counter at the start")
+    upstream: Literal["simulator", "as_configured"] = Field(
+        "simulator", description="--simulate: the hub talks to the built-in upstream simulator, or keeps [hub] as "
+        "written (a test gateway, never the province's real one)")
 
 
 class OfficeConfig(Strict):
