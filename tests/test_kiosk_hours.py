@@ -66,3 +66,15 @@ def test_controller_says_when_to_come_back() -> None:
     assert ctrl.all_closed() and ctrl.reopens() == "13:30 hôm nay"
     ctrl.toggle_lang()
     assert ctrl.reopens() == "13:30 today"
+
+
+def test_a_full_service_says_so_until_the_next_day() -> None:
+    ctrl = Controller([ServiceView("DD", "Đất đai", ""), ServiceView("HT", "Hộ tịch", "")], ask_priority=False)
+    ctrl.set_queue_state({"day": "2026-11-23", "services": [{"code": "DD", "open": True, "waiting": 3}]})
+    ctrl.view = View(screen=Screen.ISSUING, service="DD")
+    ctrl.refused("quota_reached")
+    assert ctrl.services["DD"].full and not ctrl.services["HT"].full
+    ctrl.set_queue_state({"day": "2026-11-23", "services": [{"code": "DD", "open": True, "waiting": 2}]})
+    assert ctrl.services["DD"].full
+    ctrl.set_queue_state({"day": "2026-11-24", "services": [{"code": "DD", "open": True, "waiting": 0}]})
+    assert not ctrl.services["DD"].full

@@ -41,6 +41,7 @@ class ServiceView:
     waiting: int | None = None
     name_en: str | None = None
     places: tuple[str, ...] = ()  # "Khu D – Tầng 2, Quầy D01–D06": where the ticket sends you
+    full: bool = False  # the engine said quota_reached today: the button says so until the day changes
 
     def label(self, lang: str) -> str:
         """The service's name in ``lang`` (English only when the config gives one)."""
@@ -85,6 +86,7 @@ class Controller:
         self.ask_priority = ask_priority
         self.lang = lang
         self.view = View()
+        self._day: str | None = None  # queue/state's day: a new one resets the quota marks
         self.printer: dict[str, Any] = {}
         self.engine_online: bool | None = None
         self.on_change = on_change
@@ -144,6 +146,11 @@ class Controller:
         self.on_change()
 
     def set_queue_state(self, state: dict[str, Any]) -> None:
+        day = state.get("day")
+        if day and self._day and day != self._day:
+            for sv in self.services.values():
+                sv.full = False  # numbering restarted: quotas too
+        self._day = day or self._day
         for s in state.get("services") or []:
             sv = self.services.get(s.get("code"))
             if sv is not None:
@@ -232,6 +239,7 @@ class Controller:
             svc.open = False
             self._closed_notice(svc)
         elif code == "quota_reached" and svc:
+            svc.full = True
             when = self._when(svc.code, True)
             self._notice("quota_next", service=svc.label(self.lang), when=when) if when else \
                 self._notice("quota_reached", service=svc.label(self.lang))

@@ -86,10 +86,10 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
             sv = ctrl.services[code]
             r, c = divmod(i, ncols)
             rect = pygame.Rect(gap + c * (bw + gap), y + r * (bh + gap), bw, bh)
-            sub = ctrl.text("closed") if not sv.open else (
+            sub = ctrl.text("closed") if not sv.open else ctrl.text("full") if sv.full else (
                 ctrl.text("waiting", n=sv.waiting) if sv.waiting is not None else "")
             b = Button(rect, sv.label(ctrl.lang), value=("service", code), sublabel=sub, size=36,
-                       bg=(0, 94, 160) if sv.open and not blocked else (150, 150, 150))
+                       bg=(0, 94, 160) if sv.open and not sv.full and not blocked else (150, 150, 150))
             buttons.append(b)
         y += -(-len(codes) // ncols) * (bh + gap)
     for b in buttons[1:]:
