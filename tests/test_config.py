@@ -206,6 +206,10 @@ def test_all_errors_even_when_fields_fail():
     # an invalid service still counts as known: no second, false "unknown service" error
     got = issues_of(BASE.replace('code = "KD"', 'code = "KD"\ncolour = "red"'))
     assert len(got) == 1 and "colour" in got[0], got
+    # a service nobody serves is found beside a field error elsewhere
+    got = issues_of(BASE.replace('services = ["KD", "DD"]', 'services = ["DD"]').replace('id = "TEST.01.H99"',
+                                                                                      'id = "bad office!"'))
+    assert len(got) == 2 and any("no counter serves 'KD'" in g for g in got), got
 
 
 def test_device_rules_in_vietnamese_too():

@@ -180,13 +180,14 @@ class Parts:
     codes: set[str] = field(default_factory=set)
     numbers: set[Any] = field(default_factory=set)
     ids: set[str] = field(default_factory=set)
-    complete: bool = True
+    served: set[str] = field(default_factory=set)  # service codes some counter lists
 
     @classmethod
     def of(cls, cfg: OfficeConfig) -> "Parts":
         return cls(list(enumerate(cfg.services)), list(enumerate(cfg.counters)), list(enumerate(cfg.devices)),
                    list(enumerate(cfg.priority_categories)), cfg.hub,
-                   {s.code for s in cfg.services}, {c.number for c in cfg.counters}, {d.id for d in cfg.devices})
+                   {s.code for s in cfg.services}, {c.number for c in cfg.counters}, {d.id for d in cfg.devices},
+                   {code for c in cfg.counters for code in c.services})
 
     @classmethod
     def partial(cls, data: dict[str, Any]) -> "Parts":
@@ -210,9 +211,12 @@ class Parts:
             hub = None
         cats = items("priority_categories", TypeAdapter(PriorityCategory)) if "priority_categories" in data else \
             list(enumerate(_model.DEFAULT_PRIORITY_CATEGORIES))
+        counters = data.get("counters") if isinstance(data.get("counters"), list) else []
+        served = {code for c in counters if isinstance(c, dict) and isinstance(c.get("services"), list)
+                  for code in c["services"] if isinstance(code, str)}
         return cls(items("services", TypeAdapter(Service)), items("counters", TypeAdapter(Counter)),
                    items("devices", TypeAdapter(Device)), cats, hub,
-                   raw("services", "code"), raw("counters", "number"), raw("devices", "id"), complete=False)
+                   raw("services", "code"), raw("counters", "number"), raw("devices", "id"), served)
 
 
 Problem = tuple[Path, str, str]  # where, Vietnamese, English
@@ -239,13 +243,11 @@ def semantic_problems(parts: Parts) -> list[Problem]:
                 out.append((("counters", i, "services", j),
                             f"không có dịch vụ \"{code}\"; viết một trong: {', '.join(sorted(known))}",
                             f"unknown service {code!r} (known: {', '.join(sorted(known))})"))
-    if parts.complete:
-        served = {code for _, c in parts.counters for code in c.services}
-        for i, s in parts.services:
-            if s.code not in served:
-                out.append((("services", i, "code"), f"không quầy nào phục vụ \"{s.code}\": số của dịch vụ này "
-                            "sẽ không bao giờ được gọi; thêm mã vào services của một quầy",
-                            f"no counter serves {s.code!r}: its tickets would never be called"))
+    for i, s in parts.services:
+        if s.code not in parts.served:
+            out.append((("services", i, "code"), f"không quầy nào phục vụ \"{s.code}\": số của dịch vụ này "
+                        "sẽ không bao giờ được gọi; thêm mã vào services của một quầy",
+                        f"no counter serves {s.code!r}: its tickets would never be called"))
     out.extend(_number_clashes(parts.services))
     seen_prio: dict[str, int] = {}
     for i, cat in parts.categories:
