@@ -152,7 +152,7 @@ def check_text(text: str, filename: str = "<config>",
         parts = Parts.partial(data)
     errors += [issue(loc, vi, en) for loc, vi, en in semantic_problems(parts)]
     if errors:
-        return None, errors, []
+        return None, sorted(errors, key=lambda i: i.line or 0), []  # in file order, as one fixes them
     assert cfg is not None
     if simulate:  # virtual devices and the upstream simulator are what --simulate asks for
         return cfg, [], []
