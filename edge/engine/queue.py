@@ -194,7 +194,7 @@ class QueueEngine:
 
     def waiting_ahead(self, svc: Service, ticket_id: str, priority: str, day: str) -> int:
         """Tickets called before the newly issued `ticket_id` if no new priority ticket arrives
-        (docs/engine.md, "Priority"). The new ticket is the newest, so only a priority ticket
+        (docs/queue.md). The new ticket is the newest, so only a priority ticket
         needs more than a count: under interleave the service's queue is played out, and an
         open priority counter serving the service puts it behind older priority tickets only."""
         count = lambda extra: self.conn.execute(  # noqa: E731
@@ -234,13 +234,16 @@ class QueueEngine:
             n += 1
         return n
 
-    def _priority_waiting(self, counter: Counter, day: str, exclude: str | None = None) -> int:
-        """Waiting priority tickets a priority counter would call first (all of its services)."""
+    @staticmethod
+    def _priority_first(counter: Counter, day: str) -> tuple[str, tuple]:
+        """The tickets a priority counter calls first: waiting priority tickets of its services."""
         marks = ",".join("?" * len(counter.services))
-        return self.conn.execute(
-            f"SELECT COUNT(*) FROM tickets WHERE day = ? AND service IN ({marks}) AND status = 'waiting' "
-            "AND reserved_counter IS NULL AND priority != 'none' AND ticket_id != ?",
-            (day, *counter.services, exclude or "")).fetchone()[0]
+        return (f"FROM tickets WHERE day = ? AND service IN ({marks}) AND status = 'waiting' "
+                "AND reserved_counter IS NULL AND priority != 'none'", (day, *counter.services))
+
+    def _priority_waiting(self, counter: Counter, day: str, exclude: str | None = None) -> int:
+        where, args = self._priority_first(counter, day)
+        return self.conn.execute(f"SELECT COUNT(*) {where} AND ticket_id != ?", (*args, exclude or "")).fetchone()[0]
 
     def estimate_wait(self, svc: Service, ahead: int, day: str) -> int | None:
         """Seconds until a ticket with `ahead` tickets before it is called; None with no counter open."""
@@ -274,11 +277,8 @@ class QueueEngine:
 
     def _pick_priority(self, counter: Counter, day: str) -> sqlite3.Row | None:
         """A priority counter's first choice: the oldest waiting priority ticket of its services."""
-        marks = ",".join("?" * len(counter.services))
-        return self.conn.execute(
-            f"SELECT * FROM tickets WHERE day = ? AND service IN ({marks}) AND status = 'waiting' "
-            "AND reserved_counter IS NULL AND priority != 'none' ORDER BY sort_key, rowid LIMIT 1",
-            (day, *counter.services)).fetchone()
+        where, args = self._priority_first(counter, day)
+        return self.conn.execute(f"SELECT * {where} ORDER BY sort_key, rowid LIMIT 1", args).fetchone()
 
     def _pick_in_service(self, code: str, counter_no: int, day: str) -> sqlite3.Row | None:
         svc = self.cfg.service(code)
