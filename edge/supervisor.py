@@ -122,6 +122,10 @@ def run_office(args: argparse.Namespace, cfg: OfficeConfig) -> int:
     else:
         write_broker_files(cfg, args.data)  # credentials for the daemons; the broker runs elsewhere
 
+    if not args.simulate:  # a real office run with simulated parts: say so in its log, every start
+        from edge.config import format_path, warnings
+        for loc, vi, en in warnings(cfg):
+            log.warning("CẢNH BÁO / WARNING %s: %s / %s", format_path(loc), vi, en)
     children = plan_children(args, cfg, broker_arg)
     log.info("starting %d daemons: %s", len(children), ", ".join(c.name for c in children))
     if args.simulate:
