@@ -202,18 +202,18 @@ def build_ticket(info: TicketInfo, paper_mm: int = 80, native_qr: bool = True) -
     if info.priority != "none":
         name = info.priority_name or next((c.name for c in DEFAULT_PRIORITY_CATEGORIES if c.priority == info.priority),
                                           info.priority)
-        out.append(text_raster(f"Ưu tiên: {name}", small, True, dots))
-    if len(info.counters) == 1 and _pil_font(small, False).getlength(f"Quầy phục vụ: {info.counters[0]}") <= dots:
-        out.append(text_raster(f"Quầy phục vụ: {info.counters[0]}", small, False, dots))
+        out.append(fitted_raster(f"Ưu tiên: {name}", small, small - 3, True, dots))
+    if len(info.counters) == 1 and _pil_font(small - 3, False).getlength(f"Quầy phục vụ: {info.counters[0]}") <= dots:
+        out.append(fitted_raster(f"Quầy phục vụ: {info.counters[0]}", small, small - 3, False, dots))
     elif info.counters:
         out.append(text_raster("Quầy phục vụ:", small, False, dots))
         for place in info.counters:
-            out.append(text_raster(place, small, False, dots))
+            out.append(fitted_raster(place, small, small - 3, False, dots))
     if info.waiting_ahead is not None:
         out.append(text_raster(f"Số người chờ trước: {info.waiting_ahead}", small, False, dots))
     wt = wait_text(info.estimated_wait_s)
     if wt:
-        out.append(text_raster(f"Thời gian chờ dự kiến: {wt}", small, False, dots))
+        out.append(fitted_raster(f"Thời gian chờ dự kiến: {wt}", small, small - 3, False, dots))
     for line in info.extra:
         out.append(text_raster(line, small, False, dots))
     out.append(escpos.text(info.issued_at.strftime("%H:%M:%S  %d/%m/%Y")) + escpos.LF)
