@@ -307,3 +307,17 @@ def test_installed_unit_command_starts_the_daemon_like_systemd(office, tmp_path:
         sock.close()
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert rc == 0, err
+
+
+def test_province_example_splits_across_its_hosts() -> None:
+    """The provincial example is one main PC, a PC per floor and a small PC per counter."""
+    prov = load(Path(__file__).resolve().parents[1] / "config/examples/province.toml")
+    main = [u.name for u in I.plan_units(prov, "ttpvhcc-chinh")]
+    assert main[:4] == ["motcua-broker.service", "motcua-engine.service", "motcua-reports.service",
+                        "motcua-hub.service"]
+    assert sum(n.startswith("motcua-led@") for n in main) == 40 and "motcua-kiosk@kiosk-1.service" in main
+    assert not any(n.startswith(("motcua-keypad@", "motcua-tablet@", "motcua-voice@")) for n in main)
+    assert [u.name for u in I.plan_units(prov, "quay-d03")] == ["motcua-keypad@keypad-25.service",
+                                                                 "motcua-tablet@tablet-25.service"]
+    assert [u.name for u in I.plan_units(prov, "tang-2")] == ["motcua-display@display-2.service",
+                                                               "motcua-voice@voice-2.service"]
