@@ -74,7 +74,7 @@ def test_grid_fits_tiles() -> None:
 def test_unknown_camera_in_the_monitor_is_a_config_error(tmp_path: Path) -> None:
     path = copy_config(tmp_path, replace={'id = "display-1"\nkind = "display"\n':
                                           'id = "display-1"\nkind = "display"\nmode = "cameras"\ncameras = ["camera-1", "cam-9"]\n'})
-    with pytest.raises(ConfigError, match=r"cameras\[1\]: unknown camera 'cam-9'"):
+    with pytest.raises(ConfigError, match=r"cameras\[1\]: không có camera \"cam-9\".* / unknown camera 'cam-9'"):
         load(path)
 
 
