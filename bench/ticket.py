@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from printer.layout import TicketInfo, build_ticket, text_raster  # noqa: E402
+from printer.layout import TicketInfo, build_ticket, number_raster, service_places, text_raster  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -56,6 +56,7 @@ def bench_render(n: int = 300) -> dict:
                 sizes.append(len(data))
                 if i < 50:  # the same ticket with every raster cache emptied first
                     text_raster.cache_clear()
+                    number_raster.cache_clear()
                     t = time.perf_counter()
                     build_ticket(info, mm, native)
                     cold.append((time.perf_counter() - t) * 1000)
@@ -125,12 +126,32 @@ def bench_touch(taps: int) -> dict:
         office.close()
 
 
+def bench_province() -> dict:
+    """The longest ticket of the provincial example: long names, zone, floor and counter range."""
+    from edge.config import load
+    cfg = load(ROOT / "config" / "examples" / "province.toml")
+    out: dict = {}
+    for svc in cfg.services:
+        info = TicketInfo(office_name=cfg.office.name, number=svc.format_number(888), service_name=svc.name,
+                          issued_at=datetime(2026, 11, 23, 8, 0, tzinfo=cfg.office.tz),
+                          qr_data=(cfg.office.tracking_url or "{ticket_id}").replace("{ticket_id}", f"20261123-{svc.code}-0888"),
+                          counters=service_places(cfg, svc.code), waiting_ahead=38, estimated_wait_s=5400,
+                          priority="other", priority_name=cfg.priority_name("other"), footer=cfg.office.footer)
+        for mm in (80, 58):
+            key = f"bytes_{mm}mm_province_native_qr_max"
+            out[key] = max(out.get(key, 0), len(build_ticket(info, mm, True)))
+        out["bytes_number_raster_max"] = max(out.get("bytes_number_raster_max", 0),
+                                             len(number_raster(svc.format_number(888), 576)))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--taps", type=int, default=100)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     res = bench_render()
+    res.update(bench_province())
     res.update(bench_touch(args.taps))
     res["target_bytes_80mm_ok"] = res["bytes_80mm_native_qr_max"] <= 12 * 1024
     res["target_touch_p99_ok"] = res["touch_to_first_byte_ms_p99"] < 150

@@ -1,4 +1,4 @@
-"""The `display` daemon: a waiting-room calling board or a dossier status board, by `mode`."""
+"""The `display` daemon: a waiting-room calling board, a dossier status board or a camera monitor, by `mode`."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,6 +7,9 @@ from edge.daemon import DaemonContext
 
 
 def create(ctx: DaemonContext) -> Any:
+    if ctx.device.mode == "cameras":
+        from display.cameras import create_monitor
+        return create_monitor(ctx)
     if ctx.device.mode == "dossiers":
         from display.dossiers import create_board
         return create_board(ctx)

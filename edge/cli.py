@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from edge.config import ConfigError, load
+from edge.config import ConfigError, check, load
 
 log = logging.getLogger("motcua")
 
@@ -50,6 +50,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("central",): "central.daemon:cli_main",
     ("central-web",): "central.daemon:web_main",
     ("staff",): "edge.staff:cli_main",
+    ("camera", "clip"): "scanner.camera.clip:cli_main",
 }
 
 
@@ -61,6 +62,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clock", default=None,
                    help="simulated office clock START[xSPEED], e.g. 07:30x20 or 2026-11-23T07:25x60")
     p.add_argument("--log", default=None, help="log level (default INFO, or MOTCUA_LOG)")
+    p.add_argument("--simulate", action="store_true",
+                   help="simulated office: every device on its virtual backend, the hub on the upstream simulator "
+                        "(run: also simulated citizens, clerks and clock)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cfg = sub.add_parser("config", help="check or show an office config")
     csub = cfg.add_subparsers(dest="config_cmd", required=True)
-    c = csub.add_parser("check", help="validate; print every error as file:line: field: message")
+    c = csub.add_parser("check", help="validate; print every error and warning as file:line: field: message")
     c.add_argument("file")
+    c.add_argument("--simulate", action="store_true",
+                   help="check the office as `run --simulate` runs it (virtual devices are then expected)")
     s = csub.add_parser("show", help="print the validated config")
     s.add_argument("file")
     s.add_argument("--json", action="store_true", help="as JSON")
@@ -81,8 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run the broker and every daemon configured for this host")
     _common(r)
-    r.add_argument("--simulate", action="store_true",
-                   help="simulated office: virtual devices, simulated citizens and clerks, simulated clock")
     r.add_argument("--host", default=None, help="run the devices of this host (default: 'local' and this hostname)")
     r.add_argument("--only", default=None, help="comma-separated daemon names or device ids to run")
     r.add_argument("--duration", type=float, default=None, help="stop after this many real seconds")
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "config":
         return _config(args)
     try:
-        cfg = load(args.config)
+        cfg = load(args.config, simulate=args.simulate)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -136,16 +140,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    try:
-        cfg = load(args.file)
-    except ConfigError as exc:
-        for issue in exc.issues:
+    simulate = getattr(args, "simulate", False)
+    cfg, errors, warns = check(args.file, simulate=simulate)
+    if errors:
+        for issue in errors:
             print(issue, file=sys.stderr)
-        print(f"{args.file}: {len(exc.issues)} error(s)", file=sys.stderr)
+        print(f"{args.file}: {len(errors)} lỗi / error(s)", file=sys.stderr)
         return 1
+    assert cfg is not None
     if args.config_cmd == "check":
+        for issue in warns:
+            print(issue, file=sys.stderr)
+        if warns:
+            print(f"{args.file}: {len(warns)} cảnh báo: tệp này chạy một văn phòng giả lập, không dùng được "
+                  f"cho văn phòng thật / {len(warns)} warning(s): this file runs a simulated office",
+                  file=sys.stderr)
         print(f"{args.file}: OK ({len(cfg.services)} services, {len(cfg.counters)} counters, "
-              f"{len(cfg.devices)} devices)")
+              f"{len(cfg.devices)} devices{', simulated' if simulate else ''})")
         return 0
     data = cfg.model_dump(mode="json")
     if args.json:

@@ -269,6 +269,7 @@ class CounterState(Payload):
     services: list[str]
     serving: Ticket | None = None
     ts: str
+    reason: str | None = None  # project extension: why a paused counter is paused
 
 
 class QueueServiceState(Payload):
@@ -514,6 +515,8 @@ class CounterCommand(Request):
     staff_login: str | None = Field(default=None, max_length=32, pattern=r"^[a-z0-9][a-z0-9._-]{1,31}$")
     staff_code: str | None = Field(default=None, pattern=r"^[0-9]{2,6}$")
     pin: str | None = Field(default=None, pattern=r"^[0-9]{4,8}$", repr=False)
+    staff_ts: int | None = Field(default=None, ge=0)
+    staff_sig: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     @field_validator("number")
     @classmethod

@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 STAFF = ["Nguyễn Thị Lan", "Trần Văn Bình", "Lê Thị Hoa", "Phạm Minh Tuấn", "Hoàng Thị Mai",
          "Võ Văn Dũng", "Đặng Thị Thu", "Bùi Quang Huy", "Đỗ Thị Hằng", "Ngô Văn Sơn"]
-PRIORITIES = ["elderly", "disabled", "pregnant", "child"]
 RATINGS = [("very_satisfied", 0.55), ("satisfied", 0.35), ("unsatisfied", 0.10)]
 REASONS = ["Chậm", "Hướng dẫn sai", "Thái độ", "Đòi thêm giấy tờ", "Khác"]
 
@@ -102,9 +101,11 @@ class Simulator:
         rate_per_s = self.sim.arrivals_per_hour / 3600.0
         services = [s for s in self.cfg.services if s.enabled]
         weights = [max(1, len(self.cfg.counters_for(s.code))) for s in services]
+        priorities = [c.priority for c in self.cfg.priority_categories]  # the categories the kiosk offers
         while self._sleep(self.rng.expovariate(rate_per_s)):
             svc = self.rng.choices(services, weights)[0]
-            prio = self.rng.choice(PRIORITIES) if self.rng.random() < self.sim.priority_share else "none"
+            prio = self.rng.choice(priorities) if priorities and self.rng.random() < self.sim.priority_share \
+                else "none"
             r = self._request(self.topics.ticket_issue, {"service": svc.code, "priority": prio, "source": "simulator"})
             if r and r.get("ok"):
                 self.issued += 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -71,6 +73,54 @@ class Staff:
 
 def store_path(data_dir: Path | str) -> Path:
     return Path(data_dir) / "staff" / "staff.db"
+
+
+# ---------------------------------------------------------------------- signed clerk claims
+#
+# The web console signs in clerks by password, then names them in counter commands
+# (`staff_login`). A device credential may also publish counter commands, so the engine
+# believes a `staff_login` only with `staff_sig`: an HMAC, with a key only the main host's
+# daemons can read (DATA/staff/claim.key), over the request id, the counter, the login and
+# the time (`staff_ts`). A captured command replayed within CLAIM_TTL_S gets its stored
+# reply (request ids are idempotent for 24 h); later it is refused.
+
+CLAIM_TTL_S = 600
+
+
+def claim_key_path(data_dir: Path | str) -> Path:
+    return Path(data_dir) / "staff" / "claim.key"
+
+
+def claim_key(data_dir: Path | str, *, create: bool = False) -> bytes | None:
+    """The claim signing key; made once (0600) by the web daemon when `create`."""
+    path = claim_key_path(data_dir)
+    if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes().strip() or None
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return path.read_bytes().strip() or None
+
+
+def sign_claim(key: bytes, req_id: str, counter: int, login: str, ts: int) -> str:
+    msg = f"{req_id}|{counter}|{login}|{ts}".encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def claim_ok(key: bytes, req_id: str, counter: int, login: str, ts: int | None, sig: str | None,
+             now: float | None = None) -> bool:
+    if ts is None or not sig:
+        return False
+    if abs((time.time() if now is None else now) - ts) > CLAIM_TTL_S:
+        return False
+    return hmac.compare_digest(sign_claim(key, req_id, counter, login, ts), sig)
 
 
 def hash_secret(secret: str) -> str:
@@ -277,29 +327,35 @@ def _counters(text: str | None) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="motcua staff", description="Staff accounts of the office (DATA/staff/staff.db)")
     ap.add_argument("--data", default=None, help="office data folder (default: MOTCUA_DATA or ./var/office)")
+    common = argparse.ArgumentParser(add_help=False)  # --data also after the subcommand
+    common.add_argument("--data", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    a = sub.add_parser("add", help="add an account")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    a = command("add", "add an account")
     a.add_argument("login")
     a.add_argument("--name", required=True, help="full name, as shown to citizens (Nguyễn Thị Lan)")
     a.add_argument("--role", choices=ROLES, default="clerk")
     a.add_argument("--counters", default=None, help="counters a clerk may open, e.g. 1,2")
     a.add_argument("--code", default=None, help="keypad staff code (2-6 digits); asks for a PIN too")
     a.add_argument("--stdin", action="store_true", help="read the password (then the PIN) from standard input, one a line")
-    sub.add_parser("list", help="list accounts (never shows a password)")
+    command("list", "list accounts (never shows a password)")
     for name, what in (("disable", "block an account"), ("enable", "unblock an account"),
                        ("unlock", "clear failed sign-ins")):
-        p = sub.add_parser(name, help=what)
+        p = command(name, what)
         p.add_argument("login")
-    r = sub.add_parser("reset", help="give an account a new random password (printed once)")
+    r = command("reset", "give an account a new random password (printed once)")
     r.add_argument("login")
-    pw = sub.add_parser("passwd", help="set an account's password")
+    pw = command("passwd", "set an account's password")
     pw.add_argument("login")
     pw.add_argument("--stdin", action="store_true", help="read the password from standard input")
-    pn = sub.add_parser("pin", help="set an account's keypad code and PIN")
+    pn = command("pin", "set an account's keypad code and PIN")
     pn.add_argument("login")
     pn.add_argument("--code", required=True)
     pn.add_argument("--stdin", action="store_true", help="read the PIN from standard input")
-    c = sub.add_parser("counters", help="set the counters a clerk may open")
+    c = command("counters", "set the counters a clerk may open")
     c.add_argument("login")
     c.add_argument("counters", help="e.g. 1,2")
     return ap

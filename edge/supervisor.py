@@ -1,8 +1,9 @@
 """`motcua run`: the embedded broker plus every daemon configured for this host, as children.
 
 A child that dies is restarted with backoff; SIGTERM stops them all in order. With
---simulate every device runs its virtual backend, simulated citizens and clerks drive the
-office, and a simulated clock lets a whole working day play at any hour.
+--simulate every daemon loads the config with its devices switched to their virtual backends
+and the hub to the upstream simulator (edge.config.simulated), simulated citizens and clerks
+drive the office, and a simulated clock lets a whole working day play at any hour.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def default_sim_clock(cfg: OfficeConfig, now: datetime | None = None) -> str:
 
 def plan_children(args: argparse.Namespace, cfg: OfficeConfig, broker_arg: list[str]) -> list[Child]:
     base = [sys.executable, "-m", "edge.cli"]
-    common = [args.config, "--data", str(args.data)] + broker_arg
+    common = [args.config, "--data", str(args.data)] + broker_arg + (["--simulate"] if args.simulate else [])
     hosts = {"local", socket.gethostname()} if not args.host else {args.host}
     only = set(args.only.split(",")) if args.only else None
     children: list[Child] = []
@@ -145,6 +146,10 @@ def run_office(args: argparse.Namespace, cfg: OfficeConfig) -> int:
     else:
         write_broker_files(cfg, args.data)  # credentials for the daemons; the broker runs elsewhere
 
+    if not args.simulate:  # a real office run with simulated parts: say so in its log, every start
+        from edge.config import format_path, warnings
+        for loc, vi, en in warnings(cfg):
+            log.warning("CẢNH BÁO / WARNING %s: %s / %s", format_path(loc), vi, en)
     children = plan_children(args, cfg, broker_arg)
     log.info("starting %d daemons: %s", len(children), ", ".join(c.name for c in children))
     if args.simulate:

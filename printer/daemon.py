@@ -20,7 +20,7 @@ from edge import protocol as P
 from edge.daemon import DaemonContext
 from printer.backends import PrinterBackend, PrinterUnavailable, create_backend
 from printer.jobs import JobQueue
-from printer.layout import TicketInfo, build_ticket
+from printer.layout import TicketInfo, build_ticket, service_places
 from printer.status import PrinterStatus
 
 log = logging.getLogger(__name__)
@@ -153,9 +153,10 @@ class PrinterDaemon:
         qr = url.replace("{ticket_id}", t.ticket_id) if url else t.ticket_id
         return TicketInfo(
             office_name=cfg.office.name, number=t.number, service_name=t.service_name, issued_at=issued,
-            qr_data=qr, counters=tuple(c.label for c in cfg.counters_for(t.service)),
+            qr_data=qr, counters=service_places(cfg, t.service),
             waiting_ahead=job.waiting_ahead, estimated_wait_s=job.estimated_wait_s,
-            priority=t.priority, footer=cfg.office.footer, reprint=job.reprint)
+            priority=t.priority, priority_name=cfg.priority_name(t.priority), footer=cfg.office.footer,
+            reprint=job.reprint)
 
     def _too_old(self, job: P.PrintJob) -> bool:
         try:

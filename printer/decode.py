@@ -178,6 +178,10 @@ def decode(data: bytes, paper_dots: int = 576) -> Decoded:
                 raw = bytes(x ^ 0xFF for x in data[i + 8:i + 8 + size])
                 flush()
                 img = Image.frombytes("1", (wb * 8, h), raw) if size else Image.new("1", (8, 1), 1)
+                mode = data[i + 3] & 0x03  # 1: double width, 2: double height, 3: both (48-51 alike)
+                if mode:
+                    img = img.resize((img.width * (2 if mode & 1 else 1), img.height * (2 if mode & 2 else 1)),
+                                     Image.Resampling.NEAREST)
                 paper.add(img, st["align"])
                 out.rasters += 1
                 i += 8 + size

@@ -53,8 +53,9 @@ def text(s: str) -> bytes:
     return s.encode("ascii")
 
 
-def raster(img: Image.Image) -> bytes:
-    """GS v 0: a 1-bit image; black pixels print. Width is padded to whole bytes."""
+def raster(img: Image.Image, double: bool = False) -> bytes:
+    """GS v 0: a 1-bit image; black pixels print. Width is padded to whole bytes. `double`
+    prints every pixel as 2x2 dots (mode 3): a big glyph for a quarter of the bytes."""
     bw = img.convert("1")
     w, h = bw.size
     wb = (w + 7) // 8
@@ -64,7 +65,7 @@ def raster(img: Image.Image) -> bytes:
         bw = padded
     # PIL "1" packs 1 for white; ESC/POS wants 1 for black: invert the packed bytes.
     data = bytes(b ^ 0xFF for b in bw.tobytes())
-    return GS + b"v0" + bytes([0, wb & 0xFF, wb >> 8, h & 0xFF, h >> 8]) + data
+    return GS + b"v0" + bytes([3 if double else 0, wb & 0xFF, wb >> 8, h & 0xFF, h >> 8]) + data
 
 
 def _qr_fn(fn: int, params: bytes) -> bytes:

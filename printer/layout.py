@@ -1,8 +1,10 @@
 """Ticket layout: ``TicketInfo`` -> ESC/POS bytes for 58 mm (384 dots) or 80 mm (576 dots).
 
 Lines with Vietnamese go as 1-bit raster (``GS v 0``) drawn with DejaVu Sans, cropped to the
-ink and centred with ``ESC a`` so blank margins cost no bytes. The number and the time are
-ASCII and use the printer's own font (a few bytes). The QR code is native (``GS ( k``) when
+ink and centred with ``ESC a`` so blank margins cost no bytes. The big number is a raster too,
+in DejaVu Sans Bold (the printers' own fonts slash their zero: 2008 read as 2ØØ8), drawn at
+half resolution and printed at 2x2 dots per pixel to stay within the byte budget. The time
+is ASCII in the printer's own font (a few bytes). The QR code is native (``GS ( k``) when
 the profile supports it, else a raster. Rasters of repeated text (office name, footer,
 labels) are cached: rendering a ticket is a few milliseconds.
 """
@@ -17,18 +19,15 @@ from datetime import datetime
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
+from edge.config.model import DEFAULT_PRIORITY_CATEGORIES
 from edge.ui.fonts import font_path, nfc
 from printer import escpos
 
 log = logging.getLogger(__name__)
 
 PAPER_DOTS = {58: 384, 80: 576}
-FONT_A_WIDTH = 12  # dots per character of the printer's font A (12x24)
 
-PRIORITY_LABELS = {
-    "elderly": "Người cao tuổi", "disabled": "Người khuyết tật", "pregnant": "Phụ nữ mang thai",
-    "child": "Người đi cùng trẻ nhỏ", "other": "Ưu tiên khác",
-}
+NUMBER_DOTS_HIGH = 128  # printed height of the big number's digits (16 mm; the native 8x font was 24)
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,7 @@ class TicketInfo:
     waiting_ahead: int | None = None
     estimated_wait_s: int | None = None
     priority: str = "none"
+    priority_name: str | None = None  # the office's name of the category; None: the wire value
     footer: str = ""
     reprint: bool = False
     extra: tuple[str, ...] = field(default=())
@@ -104,6 +104,15 @@ def text_raster(text: str, px: int, bold: bool, width: int) -> bytes:
     return escpos.raster(bw.crop((x0, max(0, y0 - 2), x1, min(bw.height, y1 + 2))))
 
 
+def fitted_raster(text: str, px: int, min_px: int, bold: bool, width: int) -> bytes:
+    """`text_raster` at the largest size from `px` down to `min_px` that keeps one line
+    (a wrapped line costs a whole second raster); wrapped at `px` if none does."""
+    for size in range(px, min_px - 1, -1):
+        if _pil_font(size, bold).getlength(nfc(text)) <= width:
+            return text_raster(text, size, bold, width)
+    return text_raster(text, px, bold, width)
+
+
 def qr_raster(data: str, module: int) -> bytes:
     """QR as raster for printers without a QR engine."""
     q = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=module, border=0)
@@ -112,35 +121,99 @@ def qr_raster(data: str, module: int) -> bytes:
     return escpos.raster(q.make_image(fill_color="black", back_color="white").get_image())
 
 
-def _number_block(number: str, dots: int) -> bytes:
-    if number.isascii() and number.isprintable():
-        cols = dots // FONT_A_WIDTH
-        mag = max(1, min(8, cols // max(1, len(number))))
-        return escpos.size(mag, min(8, mag)) + escpos.bold(True) + escpos.text(number) \
-            + escpos.LF + escpos.bold(False) + escpos.size(1, 1)
-    return text_raster(number, 150, True, dots)
+@functools.lru_cache(maxsize=64)
+def number_raster(number: str, dots: int) -> bytes:
+    """The big number: DejaVu Sans Bold, half resolution, printed 2x2 (GS v 0 mode 3)."""
+    half = dots // 2
+    target = NUMBER_DOTS_HIGH // 2
+    px = 8
+    fnt = _pil_font(px, True)
+    while px < 200:  # the largest size whose digits stay under the height and within the paper
+        nxt = _pil_font(px + 2, True)
+        box = nxt.getbbox(number)
+        if box[3] - box[1] > target or box[2] - box[0] > half - 4:
+            break
+        px, fnt = px + 2, nxt
+    x0, y0, x1, y1 = fnt.getbbox(number)
+    img = Image.new("L", (x1 - x0 + 2, y1 - y0 + 2), 255)
+    ImageDraw.Draw(img).text((1 - x0, 1 - y0), number, font=fnt, fill=0)
+    return escpos.raster(img.point(lambda v: 0 if v < 128 else 255, mode="1"), double=True)
+
+
+def _group(counters: list, multi_floor: bool) -> list[tuple[str, list]]:
+    groups: dict[tuple, list] = {}
+    for c in sorted(counters, key=lambda c: c.number):
+        groups.setdefault((c.zone, c.floor if multi_floor else None), []).append(c)
+    out = []
+    for (zone, floor), members in groups.items():
+        where = " – ".join(p for p in (f"Khu {zone}" if zone else "", f"Tầng {floor}" if floor is not None else "") if p)
+        out.append((where, members))
+    return out
+
+
+def _runs(members: list) -> str:
+    """'Quầy D01–D06' for consecutive counters with plain names, else the names one by one."""
+    parts: list[str] = []
+    run: list = []
+
+    def close() -> None:
+        if len(run) >= 3 and all(c.label.startswith("Quầy ") and " - " not in c.label for c in run):
+            parts.append(f"{run[0].label}–{run[-1].label.removeprefix('Quầy ')}")
+        else:
+            parts.extend(c.label for c in run)
+        run.clear()
+
+    for c in members:
+        if run and (c.number != run[-1].number + 1 or " - " in c.label):
+            close()
+        run.append(c)
+        if " - " in c.label:
+            close()
+    if run:
+        close()
+    return ", ".join(parts)
+
+
+def counter_places(counters: list, multi_floor: bool = True) -> tuple[str, ...]:
+    """Where to go, one line per zone and floor: ('Khu D – Tầng 2, Quầy D01–D06',). `counters`
+    are config Counters (number, label, zone, floor); the floor is named only when the office
+    has more than one."""
+    return tuple(f"{where}, {_runs(members)}" if where else _runs(members)
+                 for where, members in _group(counters, multi_floor))
+
+
+def service_places(cfg, service: str) -> tuple[str, ...]:
+    """`counter_places` of the counters serving `service` in an OfficeConfig."""
+    floors = {c.floor for c in cfg.counters if c.floor is not None}
+    return counter_places(cfg.counters_for(service), multi_floor=len(floors) > 1)
 
 
 def build_ticket(info: TicketInfo, paper_mm: int = 80, native_qr: bool = True) -> bytes:
     """The whole ticket as ESC/POS bytes, ending with a cut."""
     dots = PAPER_DOTS[paper_mm]
     small = 22 if paper_mm == 80 else 20
-    out = [escpos.INIT, escpos.align("center"), text_raster(info.office_name, small + 2, True, dots)]
+    out = [escpos.INIT, escpos.align("center"), fitted_raster(info.office_name, small + 2, small - 4, True, dots)]
     if info.reprint:
         out.append(text_raster("(IN LẠI)", small, True, dots))
     out.append(escpos.feed(1))
-    out.append(text_raster("SỐ THỨ TỰ", 30, True, dots))
-    out.append(_number_block(info.number, dots))
-    out.append(text_raster(info.service_name, 26, True, dots))
+    out.append(text_raster("SỐ THỨ TỰ", 26, True, dots))
+    out.append(number_raster(info.number, dots))
+    out.append(fitted_raster(info.service_name, 26, 22, True, dots))
     if info.priority != "none":
-        out.append(text_raster(f"Ưu tiên: {PRIORITY_LABELS.get(info.priority, info.priority)}", small, True, dots))
-    if info.counters:
-        out.append(text_raster("Mời đến: " + ", ".join(info.counters), small, False, dots))
+        name = info.priority_name or next((c.name for c in DEFAULT_PRIORITY_CATEGORIES if c.priority == info.priority),
+                                          info.priority)
+        out.append(fitted_raster(f"Ưu tiên: {name}", small, small - 3, True, dots))
+    if len(info.counters) == 1 and _pil_font(small - 3, False).getlength(f"Quầy phục vụ: {info.counters[0]}") <= dots:
+        out.append(fitted_raster(f"Quầy phục vụ: {info.counters[0]}", small, small - 3, False, dots))
+    elif info.counters:
+        out.append(text_raster("Quầy phục vụ:", small, False, dots))
+        for place in info.counters:
+            out.append(fitted_raster(place, small, small - 3, False, dots))
     if info.waiting_ahead is not None:
         out.append(text_raster(f"Số người chờ trước: {info.waiting_ahead}", small, False, dots))
     wt = wait_text(info.estimated_wait_s)
     if wt:
-        out.append(text_raster(f"Thời gian chờ dự kiến: {wt}", small, False, dots))
+        out.append(fitted_raster(f"Thời gian chờ dự kiến: {wt}", small, small - 3, False, dots))
     for line in info.extra:
         out.append(text_raster(line, small, False, dots))
     out.append(escpos.text(info.issued_at.strftime("%H:%M:%S  %d/%m/%Y")) + escpos.LF)
@@ -150,7 +223,7 @@ def build_ticket(info: TicketInfo, paper_mm: int = 80, native_qr: bool = True) -
     else:
         out.append(qr_raster(info.qr_data, module=4))  # 0.5 mm modules: phones read it, bytes stay small
     if info.footer:
-        out.append(text_raster(info.footer, small - 2, False, dots))
+        out.append(fitted_raster(info.footer, small - 2, small - 5, False, dots))
     out.append(escpos.feed(3))
     out.append(escpos.cut())
     return b"".join(out)

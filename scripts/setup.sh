@@ -33,8 +33,12 @@ if [ "${1:-}" = "--offline" ]; then
   exit 0
 fi
 
-# postgresql: the central store's tests; chromium: the web pages' browser tests (Playwright drives it; no browser download)
-DEB_PKGS=(mosquitto mosquitto-clients espeak-ng libzbar0 fonts-dejavu-core sox postgresql chromium)
+DEB_PKGS=(mosquitto mosquitto-clients espeak-ng libzbar0 fonts-dejavu-core sox
+  postgresql  # the central store's tests (tests/pg.py: a throwaway cluster)
+  chromium  # the web pages' browser tests (Playwright drives it; no browser download)
+  ffmpeg  # camera recording and clips (scanner/camera/recorder.py)
+  gir1.2-gst-rtsp-server-1.0 python3-gst-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly  # tests: an RTSP test camera
+)
 missing=()
 for p in "${DEB_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -217,9 +217,18 @@ def test_camera_snapshots_clip_and_absence(office, counter_camera) -> None:
     clock.advance(2)
     assert wait_until(lambda: len(seen.kind("camera/presence")) == 1, 5)
     assert seen.kind("camera/presence")[0]["state"] == "absent"
+    assert wait_until(lambda: seen.kind("/status")[-1]["detail"].get("desk_absent") is True, 5)
     source.set_people(1)
     assert wait_until(lambda: len(seen.kind("camera/presence")) == 2, 5)
     assert seen.kind("camera/presence")[1]["state"] == "present"
+    assert wait_until(lambda: seen.kind("/status")[-1]["detail"].get("desk_absent") is False, 5)
+    # the absence is kept for the day's report, with the clerk whose desk it was
+    import sqlite3
+    db = sqlite3.connect(cam.ctx.state_dir / "absences.db")
+    assert wait_until(lambda: db.execute("SELECT count(*) FROM absences").fetchone()[0] == 1, 5)
+    counter, staff, seconds = db.execute("SELECT counter, staff, seconds FROM absences").fetchone()
+    db.close()
+    assert (counter, staff) == (1, "Lan") and seconds >= 120
 
     # bad input is reported, not fatal
     admin.publish(t.ticket_event("done"), b"not json")

@@ -65,7 +65,7 @@ def test_retained_state_shows_at_once_and_a_call_blinks(ward: TestOffice) -> Non
                       and board.state.snapshot().counters[3].status == "paused", 10)
     d = drawn(board)
     assert "09:42" in d["header"] and "Thứ Hai, 23/11/2026" in d["header"]
-    assert "UBND PHƯỜNG HẢI CHÂU - BỘ PHẬN MỘT CỬA" in d["header"]
+    assert "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG PHƯỜNG HẢI CHÂU" in d["header"]
     assert d["hero"][1:3] == ["1023", "ĐẾN QUẦY 1"]  # latest retained call, not blinking
     assert {"2035", "2034", "3007", "Tạm dừng", "Đóng", "Quầy 6 - Ưu tiên", "Đang chờ gọi"} <= set(d["counters"])
     assert "Lao động - Thương binh và Xã hội" in d["services"] and "12" in d["services"]

@@ -63,7 +63,8 @@ def test_busy_hour_with_kills_broker_restart_and_upstream_outage(tmp_path):
     pw.chmod(0o600)
     config = copy_config(tmp_path, replace={
         'adapter = "simulator"': f'adapter = "rest"\nbase_url = "http://127.0.0.1:{up_port}"\n'
-                                 f'username = "hub"\npassword_file = "{pw}"\nsync_interval_s = 2'})
+                                 f'username = "hub"\npassword_file = "{pw}"\nsync_interval_s = 2',
+        "simulator_dossiers = 200": 'simulator_dossiers = 200\n\n[simulation]\nupstream = "as_configured"'})
     upstream = upstream_sim(up_port, "mat-khau-thu")
     office = RunningOffice(config, tmp_path / "data", "2026-11-23T09:00x20")
     kiosk = Kiosk(office)

@@ -11,6 +11,7 @@ import pytest
 from edge.reports.stats import Period, build
 from edge.staff import LOCKOUT_S, MAX_FAILURES, Locked, StaffError, StaffStore, store_path
 from harness import TestOffice
+from web_office import signed_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,6 +85,8 @@ def test_cli_add_list_disable_reset(tmp_path):
 
 
 def cmd(c, t, counter, action, **kw):
+    if "staff_login" in kw:  # as the web console sends it: signed
+        return signed_command(cmd.office, c, counter, {"action": action, **kw})
     return c.request(t.counter_command(counter), {"action": action, **kw})
 
 
@@ -91,6 +94,7 @@ def test_engine_attributes_every_step(office: TestOffice):
     make_store(office.data).close()
     eng = office.start_engine()
     c, t = office.client(), office.topics
+    cmd.office = office
     for _ in range(4):
         assert c.request(t.ticket_issue, {"service": "HT"})["ok"]
     # keypad sign-in: code + PIN; a wrong PIN and a clerk on a counter not theirs are refused
@@ -100,6 +104,26 @@ def test_engine_attributes_every_step(office: TestOffice):
     assert not notmine["ok"] and "Quầy 2" in notmine["error"]["message"]
     r = cmd(c, t, 1, "open", staff_code="101", pin="1234")
     assert r["ok"] and r["counter"]["staff"] == "Nguyễn Thị Lan"
+    # naming a clerk needs the web console's signature: unsigned, forged or stale claims are refused
+    import time
+
+    from edge.staff import claim_key, sign_claim
+    unsigned = c.request(t.counter_command(2), {"action": "open", "staff_login": "minh"})
+    assert not unsigned["ok"] and "chữ ký" in unsigned["error"]["message"]
+    forged = c.request(t.counter_command(2), {"action": "open", "staff_login": "minh", "staff_ts": int(time.time()),
+                                              "staff_sig": "0" * 64})
+    assert not forged["ok"]
+    rid, old = c.new_id(), int(time.time()) - 3600
+    stale = c.request(t.counter_command(2), {"action": "open", "staff_login": "minh", "staff_ts": old,
+                                             "staff_sig": sign_claim(claim_key(office.data, create=True), rid, 2, "minh", old)},
+                      req_id=rid)
+    assert not stale["ok"]
+    rid, now = c.new_id(), int(time.time())
+    elsewhere = c.request(t.counter_command(2), {"action": "open", "staff_login": "minh", "staff_ts": now,
+                                                 "staff_sig": sign_claim(claim_key(office.data, create=True), rid, 1, "minh", now)},
+                          req_id=rid)
+    assert not elsewhere["ok"]  # signed for counter 1, sent to counter 2
+    assert eng.rconn.execute("SELECT status FROM counters WHERE number = 2").fetchone()[0] == "closed"
     # the web console names its clerk by login; the name in the payload cannot impersonate
     r = cmd(c, t, 2, "open", staff_login="minh", staff="Giả Mạo")
     assert r["ok"] and r["counter"]["staff"] == "Trần Văn Minh"

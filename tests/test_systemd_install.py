@@ -173,12 +173,15 @@ def test_systemd_analyze_verifies_the_written_units(tmp_path: Path) -> None:
 def test_cli_install_root_and_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "root"
     assert I.cli_main([str(SMALL), "--root", str(root), "--host", "office-pc", "--bin", VENV_BIN]) == 0
-    out = capsys.readouterr().out
-    assert "enabled motcua-engine.service" in out and "wrote " in out
+    got = capsys.readouterr()
+    assert "enabled motcua-engine.service" in got.out and "wrote " in got.out
+    # the small office is a simulated one: install says so, loudly, for every virtual part
+    assert "CẢNH BÁO" in got.err and "WARNING(S)" in got.err and "printer-1" in got.err
+    assert "hub.adapter" in got.err and "invented dossiers" in got.err
     bad = copy_config(tmp_path, replace={'kind = "led"': 'kind = "led"\nbaud = 9600'})
     assert I.cli_main([str(bad), "--root", str(root)]) == 1
     err = capsys.readouterr().err
-    assert "baud: unknown setting" in err and "small.toml:" in err
+    assert "baud: không có thiết lập" in err and "unknown setting" in err and "small.toml:" in err
 
 
 def test_live_install_runs_sysusers_udev_and_systemctl(tmp_path: Path) -> None:
@@ -304,3 +307,17 @@ def test_installed_unit_command_starts_the_daemon_like_systemd(office, tmp_path:
         sock.close()
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert rc == 0, err
+
+
+def test_province_example_splits_across_its_hosts() -> None:
+    """The provincial example is one main PC, a PC per floor and a small PC per counter."""
+    prov = load(Path(__file__).resolve().parents[1] / "config/examples/province.toml")
+    main = [u.name for u in I.plan_units(prov, "ttpvhcc-chinh")]
+    assert main[:4] == ["motcua-broker.service", "motcua-engine.service", "motcua-reports.service",
+                        "motcua-hub.service"]
+    assert sum(n.startswith("motcua-led@") for n in main) == 40 and "motcua-kiosk@kiosk-1.service" in main
+    assert not any(n.startswith(("motcua-keypad@", "motcua-tablet@", "motcua-voice@")) for n in main)
+    assert [u.name for u in I.plan_units(prov, "quay-d03")] == ["motcua-keypad@keypad-25.service",
+                                                                 "motcua-tablet@tablet-25.service"]
+    assert [u.name for u in I.plan_units(prov, "tang-2")] == ["motcua-display@display-2.service",
+                                                               "motcua-voice@voice-2.service"]

@@ -174,8 +174,9 @@ def test_quota_reached(rig):
         assert r["ok"], r
     rig.tap(("service", "KD"))
     rig.wait_screen(Screen.NOTICE)
-    assert rig.view.notice == "quota_reached"
-    assert "hết số" in rig.kiosk.ctrl.text(rig.view.notice, **rig.view.notice_args)
+    assert rig.view.notice == "quota_next"  # the small office issues around the clock: from 00:00 tomorrow
+    text = rig.kiosk.ctrl.text(rig.view.notice, **rig.view.notice_args)
+    assert "hết số" in text and "quay lại lấy số từ 00:00 ngày mai" in text
     assert len(rig.issued) == 5
 
 
@@ -190,8 +191,8 @@ def test_service_closed_from_queue_state_and_from_engine(rig, office):
     assert wait_until(lambda: rig.kiosk.ctrl.engine_online, 5)
     rig.tap(("service", "HT"))
     rig.wait_screen(Screen.NOTICE)
-    assert rig.view.notice == "service_closed"
-    assert "không nhận lấy số" in rig.kiosk.ctrl.text("service_closed", **rig.view.notice_args)
+    assert rig.view.notice == "service_closed_next"
+    assert "ngoài giờ cấp số" in rig.kiosk.ctrl.text(rig.view.notice, **rig.view.notice_args)
     rig.tap(("home",))
     rig.wait_screen(Screen.HOME)
     # retained queue/state says DD is closed: the kiosk refuses without asking the engine
@@ -202,7 +203,7 @@ def test_service_closed_from_queue_state_and_from_engine(rig, office):
     rig.wait_screen(Screen.HOME)
     rig.tap(("service", "DD"))
     rig.wait_screen(Screen.NOTICE)
-    assert rig.view.notice == "service_closed" and rig.view.notice_args["service"] == "Đất đai"
+    assert rig.view.notice == "service_closed_next" and rig.view.notice_args["service"] == "Đất đai"
 
 
 def test_issued_but_not_printed_shows_number_then_prints_when_paper_returns(rig):

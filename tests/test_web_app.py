@@ -112,3 +112,41 @@ def test_engine_away_is_said_plainly(site):
     r = c.post("/api/counter/1", json={"action": "open", "rid": "away0001"}, headers=h)
     assert r.status_code == 503 and r.json()["message"] == "Hệ thống xếp hàng không trả lời, vui lòng thử lại."
     assert wait_until(lambda: web.healthy(), 1)
+
+
+def test_https_with_a_configured_certificate(tmp_path: Path):
+    import shutil
+    import subprocess
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "web.crt", tmp_path / "web.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=120)
+    office = TestOffice(tmp_path / "data", web_config(tmp_path, f'tls_cert = "{cert}"\ntls_key = "{key}"\n')).start()
+    try:
+        add_staff(office.data)
+        office.start_engine()
+        web = start_web(office)
+        assert web.url.startswith("https://")
+        import ssl
+        with httpx.Client(base_url=web.url, verify=ssl.create_default_context(cafile=str(cert)), timeout=20) as c:
+            r = c.get("/login")
+            assert r.status_code == 200 and "secure" in r.headers["set-cookie"].lower()
+            assert login(c, "lan", "matkhau-lan").json()["ok"]
+        with pytest.raises(httpx.HTTPError):  # plain HTTP on the HTTPS port gets nothing
+            httpx.get(web.url.replace("https://", "http://") + "/login", timeout=5)
+    finally:
+        office.close()
+
+
+def test_the_web_broker_user_has_only_its_own_rights(site):
+    from edge.bus import RequestTimeout
+    office, eng, web, c = site
+    t = office.topics
+    assert web.bus.request(t.counter_command(1), {"action": "open"}, timeout=2)["ok"]
+    for topic, fields in ((t.ticket_issue, {"service": "HT"}), (t.engine_admin, {"action": "snapshot"}),
+                          (t.rating_submit, {"counter": 1, "level": "satisfied"})):
+        with pytest.raises(RequestTimeout):  # the broker drops the publish: nobody ever answers
+            web.bus.request(topic, fields, timeout=0.5, retries=1)
+    assert eng.rconn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0

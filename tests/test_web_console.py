@@ -10,7 +10,7 @@ import pytest
 from display.daemon import create as create_display
 from edge.bus import wait_until
 from harness import TestOffice
-from web_office import CHROMIUM, add_staff, start_web, web_config
+from web_office import CHROMIUM, add_staff, signed_command, start_web, web_config
 
 playwright = pytest.importorskip("playwright.sync_api")
 if not os.path.exists(CHROMIUM):
@@ -119,7 +119,7 @@ def test_a_clerks_day(desk):
     page.keyboard.press("NumpadDecimal")
     expect(msg).to_contain_text("Quầy 2 đang đóng")
     assert ticket(eng, "2003")["status"] == "called"
-    assert admin.request(t.counter_command(2), {"action": "open", "staff_login": "minh"})["ok"]
+    assert signed_command(office, admin, 2, {"action": "open", "staff_login": "minh"})["ok"]
     page.keyboard.press("F7")
     expect(msg).to_have_text("Đã chuyển số 2003 sang Quầy 2.")
     row = ticket(eng, "2003")
@@ -138,6 +138,7 @@ def test_a_clerks_day(desk):
     expect(msg).to_have_text("Quầy 1 tạm dừng: Đi họp.")
     row = counter_row(eng, 1)
     assert (row["status"], row["reason"]) == ("paused", "Đi họp")
+    expect(page.locator("#reason")).to_have_text("Đi họp")
     assert tv(lambda s: s.counters[0].status == "paused")
     page.screenshot(path=str(SHOTS / "console-paused.png"))
     page.keyboard.press("F6")  # resume

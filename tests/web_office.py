@@ -40,3 +40,15 @@ def start_web(office: TestOffice) -> Any:
     assert web.bus.connected.wait(10), "web daemon did not connect"
     office._closers.append(web.stop)
     return web
+
+
+def signed_command(office: TestOffice, client: Any, counter: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """A counter command naming a clerk, signed with the office's claim key as the web daemon signs it."""
+    import time
+
+    from edge.staff import claim_key, sign_claim
+    key = claim_key(office.data, create=True)
+    req_id = client.new_id()
+    ts = int(time.time())
+    fields = {**fields, "staff_ts": ts, "staff_sig": sign_claim(key, req_id, counter, fields["staff_login"], ts)}
+    return client.request(office.topics.counter_command(counter), fields, req_id=req_id)

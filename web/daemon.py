@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import uvicorn
 from edge import protocol as P
 from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
-from edge.staff import StaffStore, store_path
+from edge.staff import StaffStore, claim_key, sign_claim, store_path
 from web.app import Console
 from web.view import OfficeView
 
@@ -54,6 +55,7 @@ class WebDaemon:
         self.view = OfficeView()
         self._store: StaffStore | None = None
         self._store_path = store_path(ctx.data_dir)
+        self._claim_key = claim_key(ctx.data_dir, create=True)
         web = self.cfg.web
         secret_file = Path(web.session_secret_file) if web.session_secret_file else ctx.state_dir / "session.key"
         self.console = Console(self.cfg, self.view, self._staff_store, self._send, session_secret(secret_file),
@@ -64,6 +66,7 @@ class WebDaemon:
         self.sock = socket.socket(socket.AF_INET6 if ":" in web.bind else socket.AF_INET)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((web.bind, web.port))
+        self.sock.listen(128)  # browsers that connect before uvicorn is up wait in the backlog
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
                                 ssl_certfile=web.tls_cert, ssl_keyfile=web.tls_key,
@@ -90,6 +93,13 @@ class WebDaemon:
         self.bus.start()
         self._http.start()
         self._sync.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and self._http.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self.server.started:
+            log.error("web server did not start (see the errors above)")
+            self.bus.set_status("error", {"url": self.url, "error": "HTTP server did not start"})
+            return
         log.info("web console on %s", self.url)
 
     def stop(self) -> None:
@@ -154,6 +164,11 @@ class WebDaemon:
     # ------------------------------------------------------------------ office out
 
     def _send(self, counter: int, fields: dict[str, Any], req_id: str) -> dict[str, Any]:
+        """A counter command naming the signed-in clerk, signed so the engine believes the name."""
+        login = fields.get("staff_login")
+        if login and self._claim_key:
+            ts = int(time.time())
+            fields = {**fields, "staff_ts": ts, "staff_sig": sign_claim(self._claim_key, req_id, counter, login, ts)}
         return self.bus.request(self.topics.counter_command(counter), fields, timeout=1.5, retries=3,
                                 req_id=req_id)
 

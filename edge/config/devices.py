@@ -84,7 +84,7 @@ class LedDevice(DeviceBase):
 
 class DisplayDevice(DeviceBase):
     kind: Literal["display"] = Field(description="Waiting-room TV or dossier status board")
-    mode: Literal["calling", "dossiers"] = Field("calling", description="calling: queue board; dossiers: status board")
+    mode: Literal["calling", "dossiers", "cameras"] = Field("calling", description="calling: queue board; dossiers: status board; cameras: camera monitor")
     width: int = Field(1920, ge=320, description="Screen width")
     height: int = Field(1080, ge=240, description="Screen height")
     fullscreen: bool = Field(True, description="Fullscreen window")
@@ -95,6 +95,8 @@ class DisplayDevice(DeviceBase):
     scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
     scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
     screenshot_s: float | None = Field(None, ge=0, description="calling: save the screen to DATA/<id>/screen.png this often when it changed (None: every 5 s only without a visible screen, e.g. SDL dummy driver; 0: never)")
+    cameras: list[str] | None = Field(None, description="cameras: camera device ids in tile order (default every camera of the office)")
+    monitor_fps: float = Field(5, gt=0, le=30, description="cameras: repaints per second at most (CPU cost)")
 
 
 class VoiceDevice(DeviceBase):
@@ -189,6 +191,15 @@ class CameraDevice(DeviceBase):
     occupancy_interval_s: float = Field(60, ge=1, description="Waiting-area cameras: seconds between occupancy estimates")
     jpeg_quality: int = Field(80, ge=30, le=100, description="JPEG quality of snapshots and clip frames")
     person_area: float = Field(0.011, gt=0, lt=1, description="Waiting-area cameras: share of the frame one seated person covers")
+    main_stream: str | None = Field(None, description="Recording: the camera's main stream (RTSP URL, or a file), copied by ffmpeg into segments; None: no recording")
+    sub_stream: str | None = Field(None, description="Monitor: the camera's low-resolution stream for the `cameras` display (default: `source`)")
+    rtsp_transport: Literal["tcp", "udp"] = Field("tcp", description="Recording: RTSP transport asked of the camera")
+    segment_s: int = Field(60, ge=2, le=3600, description="Recording: length of one segment file, seconds")
+    record_budget_mb: int = Field(50_000, ge=10, description="Recording: disk budget for segments; the oldest go first above it")
+    record_retention_days: int = Field(30, ge=1, description="Recording: days segments and ticket bookmarks are kept")
+    record_min_free_mb: int = Field(2048, ge=0, description="Recording: the oldest segments go while the disk has less free than this (0: no floor)")
+    clip_before_s: float = Field(30, ge=0, le=3600, description="`motcua camera clip`: seconds of footage before the call")
+    clip_after_s: float = Field(30, ge=0, le=3600, description="`motcua camera clip`: seconds after the visit ended")
 
 
 Device = Annotated[

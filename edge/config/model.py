@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edge.config.devices import Device
+from edge.config.messages import bilingual
 from edge.protocol import OFFICE_RE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -37,13 +38,16 @@ def _parse_span(value: object) -> object:
     if isinstance(value, str):
         m = _SPAN.match(value.strip())
         if not m:
-            raise ValueError(f"{value!r} is not a span like '07:30-11:30'")
+            raise bilingual(f"\"{value}\" không phải khoảng giờ; viết dạng \"07:30-11:30\"",
+                            f"{value!r} is not a span like '07:30-11:30'")
         h1, m1, h2, m2 = (int(x) for x in m.groups())
         if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
-            raise ValueError(f"{value!r} has an impossible time")
+            raise bilingual(f"\"{value}\" có giờ không có thật (giờ 0-24, phút 0-59)",
+                            f"{value!r} has an impossible time (hours 0-24, minutes 0-59)")
         end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
         if (h2, m2) <= (h1, m1):
-            raise ValueError(f"{value!r} ends before it starts")
+            raise bilingual(f"\"{value}\" kết thúc trước khi bắt đầu; viết giờ mở trước, giờ đóng sau",
+                            f"{value!r} ends before it starts; write the opening time first")
         return {"start": time(h1, m1), "end": end}
     return value
 
@@ -66,6 +70,17 @@ class WeekSchedule(Strict):
             return [_parse_span(x) for x in v]
         return v
 
+    @field_validator(*WEEKDAYS, mode="after")
+    @classmethod
+    def _no_overlap(cls, v: list[Span]) -> list[Span]:
+        ordered = sorted(v, key=lambda s: s.start)
+        for a, b in zip(ordered, ordered[1:]):
+            if b.start < a.end:
+                sa, sb = (f"{x.start:%H:%M}-{x.end:%H:%M}" for x in (a, b))
+                raise bilingual(f"hai khoảng giờ {sa} và {sb} chồng lên nhau; gộp lại hoặc sửa giờ",
+                                f"spans {sa} and {sb} overlap; merge them or fix the times")
+        return v
+
     def spans(self, weekday: int) -> list[Span]:
         return getattr(self, WEEKDAYS[weekday])
 
@@ -80,6 +95,29 @@ class PriorityPolicy(Strict):
         "interleave", description="none: arrival order; strict: priority first; "
         "interleave: one priority ticket after every `every` others")
     every: int = Field(3, ge=1, le=100, description="For interleave: ordinary tickets between two priority ones")
+
+
+PRIORITY_VALUES = ("elderly", "disabled", "pregnant", "child", "other")
+
+
+class PriorityCategory(Strict):
+    """A kind of citizen served first. `priority` is the ticket's wire value (PROTOCOL.md);
+    the name is what the kiosk offers and the ticket prints, so an office words its own."""
+
+    priority: Literal["elderly", "disabled", "pregnant", "child", "other"] = Field(
+        description="Wire value on the ticket: elderly, disabled, pregnant, child or other")
+    name: str = Field(min_length=1, max_length=80, description="Vietnamese name shown on the kiosk and printed")
+    name_en: str | None = Field(None, max_length=80, description="English name for the second locale")
+
+
+#: Vietnamese defaults; merit to the revolution goes on the wire as `other` (docs/engine.md).
+DEFAULT_PRIORITY_CATEGORIES = (
+    PriorityCategory(priority="elderly", name="Người cao tuổi (từ 60 tuổi)", name_en="Elderly (60 or over)"),
+    PriorityCategory(priority="disabled", name="Người khuyết tật", name_en="Person with a disability"),
+    PriorityCategory(priority="pregnant", name="Phụ nữ mang thai", name_en="Pregnant woman"),
+    PriorityCategory(priority="other", name="Người có công với cách mạng", name_en="Person with merit to the revolution"),
+    PriorityCategory(priority="child", name="Người đi cùng trẻ nhỏ (dưới 6 tuổi)", name_en="With a child under 6"),
+)
 
 
 class Service(Strict):
@@ -102,15 +140,19 @@ class Service(Strict):
         try:
             sample = v.format(n=1)
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"{v!r} is not a format with a single {{n}}: {exc}") from None
+            raise bilingual(f"\"{v}\" không phải mẫu số có đúng một {{n}}, ví dụ \"{{n}}\" hoặc \"A{{n:03d}}\"",
+                            f"{v!r} is not a format with a single {{n}}: {exc}") from None
         if not sample or len(sample) > 12:
-            raise ValueError(f"{v!r} gives {sample!r}: a number must be 1-12 characters")
+            raise bilingual(f"\"{v}\" cho ra \"{sample}\": số in trên phiếu phải dài 1-12 ký tự",
+                            f"{v!r} gives {sample!r}: a number must be 1-12 characters")
         return v
 
     @model_validator(mode="after")
     def _range(self) -> "Service":
         if self.number_end < self.number_start:
-            raise ValueError(f"number_end {self.number_end} is below number_start {self.number_start}")
+            raise bilingual(f"number_end {self.number_end} nhỏ hơn number_start {self.number_start}; "
+                            "số cuối phải lớn hơn số đầu",
+                            f"number_end {self.number_end} is below number_start {self.number_start}")
         return self
 
     def format_number(self, n: int) -> str:
@@ -128,6 +170,8 @@ class Counter(Strict):
     zone: str | None = Field(None, description="Zone or area of the floor")
     floor: int | None = Field(None, description="Floor of the building")
     services: list[str] = Field(min_length=1, description="Service codes served, in order of preference")
+    priority: bool = Field(False, description="Priority counter: calls the oldest waiting priority ticket of its "
+                           "services first, then the others in the usual order")
 
     @property
     def label(self) -> str:
@@ -151,7 +195,9 @@ class Office(Strict):
     @classmethod
     def _id(cls, v: str) -> str:
         if not OFFICE_RE.match(v):
-            raise ValueError(f"{v!r} must match {OFFICE_RE.pattern}")
+            raise bilingual(f"\"{v}\" không dùng được làm mã đơn vị: viết mã định danh điện tử, "
+                            "ví dụ \"000.00.17.H29\" (chữ không dấu, số, dấu chấm)",
+                            f"{v!r} must match {OFFICE_RE.pattern}, e.g. 000.00.17.H29")
         return v
 
     @field_validator("timezone")
@@ -160,7 +206,8 @@ class Office(Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
+            raise bilingual(f"không có múi giờ \"{v}\"; ở Việt Nam viết \"Asia/Ho_Chi_Minh\"",
+                            f"unknown time zone {v!r}; in Viet Nam write 'Asia/Ho_Chi_Minh'") from None
         return v
 
     @property
@@ -179,7 +226,7 @@ class Broker(Strict):
 
 class Hub(Strict):
     enabled: bool = Field(True, description="Run the hub daemon")
-    adapter: Literal["rest", "simulator"] = Field("simulator", description="rest: a provincial gateway; simulator: run the built-in upstream simulator and talk to it")
+    adapter: Literal["rest", "simulator"] = Field("rest", description="rest: a provincial gateway (needs base_url, username, password_file); simulator: the built-in upstream simulator, for --simulate and trials only")
     base_url: str | None = Field(None, description="Upstream base URL, e.g. https://gateway.example.gov.vn")
     auth_path: str = Field("/auth", description="Authentication path")
     service_path: str = Field("/service", description="Service-call path")
@@ -198,16 +245,6 @@ class Hub(Strict):
     return_counter: str | None = Field(None, description="Where results are handed back, for the lookup kiosk's advice")
     simulator_port: int = Field(0, ge=0, le=65535, description="Port of the built-in simulator (0: any free port)")
     simulator_dossiers: int = Field(2000, ge=0, description="Dossiers the simulator generates")
-
-    @model_validator(mode="after")
-    def _rest_needs_gateway(self) -> "Hub":
-        if self.adapter == "rest":
-            missing = [k for k in ("base_url", "username", "password_file") if not getattr(self, k)]
-            if missing:
-                raise ValueError(f"adapter 'rest' needs {', '.join(missing)}")
-            if not self.base_url.startswith(("http://", "https://")):
-                raise ValueError(f"base_url {self.base_url!r} must start with https:// (or http://)")
-        return self
 
 
 class Web(Strict):
@@ -238,6 +275,9 @@ class Simulation(Strict):
     no_show_share: float = Field(0.05, ge=0, le=1, description="Share of called citizens who do not come")
     service_time_s: float = Field(240, gt=0, description="Mean simulated service time")
     clerks_open_all: bool = Field(True, description="Open every counter at the start")
+    upstream: Literal["simulator", "as_configured"] = Field(
+        "simulator", description="--simulate: the hub talks to the built-in upstream simulator, or keeps [hub] as "
+        "written (a test gateway, never the province's real one)")
 
 
 class OfficeConfig(Strict):
@@ -249,6 +289,9 @@ class OfficeConfig(Strict):
     hub: Hub = Field(default_factory=Hub, description="Dossier hub")
     web: Web = Field(default_factory=Web, description="Clerks' web console")
     simulation: Simulation = Field(default_factory=Simulation, description="Simulated citizens and clerks (--simulate)")
+    priority_categories: list[PriorityCategory] = Field(
+        default_factory=lambda: list(DEFAULT_PRIORITY_CATEGORIES),
+        description="Priority categories the kiosk offers, in order; each wire value at most once (empty: none)")
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
@@ -258,6 +301,13 @@ class OfficeConfig(Strict):
 
     def device(self, device_id: str) -> Device | None:
         return next((d for d in self.devices if d.id == device_id), None)
+
+    def priority_name(self, priority: str, lang: str = "vi") -> str:
+        """The configured name of a ticket's priority value (the value itself if not configured)."""
+        cat = next((c for c in self.priority_categories if c.priority == priority), None)
+        if cat is None:
+            return priority
+        return cat.name_en if lang == "en" and cat.name_en else cat.name
 
     def counters_for(self, service: str) -> list[Counter]:
         return [c for c in self.counters if service in c.services]

@@ -1,9 +1,10 @@
 """Who acts at a counter: the engine's check of a command's clerk against the staff store.
 
-The web console names its signed-in clerk (`staff_login`); a keypad sends the clerk's
-code and PIN with `open`. The engine looks both up in DATA/staff/staff.db, so a clerk
-can neither be impersonated by a name in a payload nor act on a counter not theirs,
-whichever client sent the command. Offices without a staff store (the simulator, old
+The web console names its signed-in clerk (`staff_login`, signed with the claim key of
+edge/staff.py); a keypad sends the clerk's code and PIN with `open`. The engine checks
+the signature and looks both up in DATA/staff/staff.db, so a clerk can neither be
+impersonated by a name in a payload nor act on a counter not theirs, whichever client
+sent the command. Offices without a staff store (the simulator, old
 installs) keep the v1 behaviour: the `staff` name of `open` is taken as it is.
 """
 from __future__ import annotations
@@ -15,15 +16,17 @@ from pathlib import Path
 from edge import protocol as P
 from edge.config.model import Counter
 from edge.engine.errors import EngineError
-from edge.staff import Locked, Staff, StaffStore
+from edge.staff import Locked, Staff, StaffStore, claim_key, claim_ok
 
 log = logging.getLogger(__name__)
 
 
 class Attribution:
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, data_dir: Path | None = None) -> None:
         self.path = path
+        self.data_dir = data_dir
         self._store: StaffStore | None = None
+        self._key: bytes | None = None
 
     def store(self) -> StaffStore | None:
         """The staff store, opened once it exists (it may be created after the engine starts)."""
@@ -74,5 +77,11 @@ class Attribution:
         store = self.store()
         if store is None:
             return req.staff_login, req.staff or name
+        if self._key is None and self.data_dir is not None:
+            self._key = claim_key(self.data_dir)
+        if self._key is None or not claim_ok(self._key, req.id, counter.number, req.staff_login,
+                                             req.staff_ts, req.staff_sig):
+            log.warning("counter %d: unsigned or stale claim to be %s refused", counter.number, req.staff_login)
+            raise EngineError("bad_request", "Lệnh nhân danh cán bộ không có chữ ký hợp lệ của bàn làm việc.")
         staff = self._permitted(store.get(req.staff_login), counter)
         return staff.login, staff.name

@@ -55,7 +55,7 @@ class Engine:
                 self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
         self.rconn = store.connect(self.db_path)
         from edge.staff import store_path
-        self.attribution = Attribution(store_path(ctx.data_dir))
+        self.attribution = Attribution(store_path(ctx.data_dir), ctx.data_dir)
         self.q = QueueEngine(self.cfg, self.conn, self.attribution)
         self.rq = QueueEngine(self.cfg, self.rconn)
         self.bus = ctx.bus(persistent=True)  # requests sent during a restart wait at the broker

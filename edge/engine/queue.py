@@ -83,7 +83,7 @@ class QueueEngine:
         row = self._counter_row(number)
         return {"counter": number, "name": c.label, "status": row["status"], "staff": row["staff"],
                 "services": list(c.services), "serving": self.ticket_payload(self._ticket(row["serving"])),
-                "ts": P.rfc3339(now)}
+                "ts": P.rfc3339(now), "reason": row["reason"] if row["status"] == "paused" else None}
 
     @staticmethod
     def day_of(now: datetime) -> str:
@@ -223,18 +223,27 @@ class QueueEngine:
                           (day, service, value))
 
     def waiting_ahead(self, svc: Service, ticket_id: str, priority: str, day: str) -> int:
-        """Tickets of this service called before the newly issued `ticket_id` if no new priority
-        ticket arrives. The new ticket is the newest, so only a new priority ticket under the
-        interleave policy needs the queue played out."""
-        mine_prio = priority != "none"
+        """Tickets called before the newly issued `ticket_id` if no new priority ticket arrives
+        (docs/queue.md). The new ticket is the newest, so only a priority ticket
+        needs more than a count: under interleave the service's queue is played out, and an
+        open priority counter serving the service puts it behind older priority tickets only."""
         count = lambda extra: self.conn.execute(  # noqa: E731
             "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
             "AND ticket_id != ?" + extra, (day, svc.code, ticket_id)).fetchone()[0]
         pol = svc.priority
-        if not mine_prio or pol.policy == "none":
+        if priority == "none" or pol.policy == "none":
             return count("")  # every older ticket, priority or not, goes first
         if pol.policy == "strict":
-            return count(" AND priority != 'none'")
+            ahead = count(" AND priority != 'none'")
+        else:
+            ahead = self._interleave_ahead(svc, ticket_id, day)
+        for c in self.cfg.counters_for(svc.code):
+            if c.priority and self._counter_row(c.number)["status"] != "closed":
+                ahead = min(ahead, self._priority_waiting(c, day, exclude=ticket_id))
+        return ahead
+
+    def _interleave_ahead(self, svc: Service, ticket_id: str, day: str) -> int:
+        """Position of `ticket_id` when the service's counters call its queue by `_pick_in_service`."""
         rows = self.conn.execute(
             "SELECT ticket_id, priority FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
             "ORDER BY sort_key, rowid", (day, svc.code)).fetchall()
@@ -242,8 +251,9 @@ class QueueEngine:
         prio = [r["ticket_id"] for r in rows if r["priority"] != "none"]
         pos = {r["ticket_id"]: i for i, r in enumerate(rows)}
         since, n, o, p = self._since_priority(day, svc.code), 0, 0, 0
+        every = svc.priority.every
         while o < len(ordinary) or p < len(prio):
-            take_prio = p < len(prio) and (o >= len(ordinary) or since >= pol.every
+            take_prio = p < len(prio) and (o >= len(ordinary) or since >= every
                                            or pos[prio[p]] < pos[ordinary[o]])
             if take_prio:
                 picked, p, since = prio[p], p + 1, 0
@@ -253,6 +263,17 @@ class QueueEngine:
                 return n
             n += 1
         return n
+
+    @staticmethod
+    def _priority_first(counter: Counter, day: str) -> tuple[str, tuple]:
+        """The tickets a priority counter calls first: waiting priority tickets of its services."""
+        marks = ",".join("?" * len(counter.services))
+        return (f"FROM tickets WHERE day = ? AND service IN ({marks}) AND status = 'waiting' "
+                "AND reserved_counter IS NULL AND priority != 'none'", (day, *counter.services))
+
+    def _priority_waiting(self, counter: Counter, day: str, exclude: str | None = None) -> int:
+        where, args = self._priority_first(counter, day)
+        return self.conn.execute(f"SELECT COUNT(*) {where} AND ticket_id != ?", (*args, exclude or "")).fetchone()[0]
 
     def estimate_wait(self, svc: Service, ahead: int, day: str) -> int | None:
         """Seconds until a ticket with `ahead` tickets before it is called; None with no counter open."""
@@ -272,8 +293,8 @@ class QueueEngine:
     # ------------------------------------------------------------------ calling
 
     def _pick(self, counter: Counter, day: str) -> sqlite3.Row | None:
-        best: sqlite3.Row | None = None
-        for code in counter.services:
+        best: sqlite3.Row | None = self._pick_priority(counter, day) if counter.priority else None
+        for code in counter.services if best is None else ():
             best = self._pick_in_service(code, counter.number, day)
             if best is not None:
                 break
@@ -283,6 +304,11 @@ class QueueEngine:
         if reserved is not None and (best is None or reserved["sort_key"] <= best["sort_key"]):
             return reserved
         return best
+
+    def _pick_priority(self, counter: Counter, day: str) -> sqlite3.Row | None:
+        """A priority counter's first choice: the oldest waiting priority ticket of its services."""
+        where, args = self._priority_first(counter, day)
+        return self.conn.execute(f"SELECT * {where} ORDER BY sort_key, rowid LIMIT 1", args).fetchone()
 
     def _pick_in_service(self, code: str, counter_no: int, day: str) -> sqlite3.Row | None:
         svc = self.cfg.service(code)

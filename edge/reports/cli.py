@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from edge.config import ConfigError, load
+from edge.reports.presence import presence_table
 from edge.reports.stats import Period, build, open_readonly
 from edge.reports.write import write_all
 
@@ -32,6 +33,9 @@ def make_report(cfg, data: Path, period: Period, out: Path) -> list[Path]:
                        {c.number: c.label for c in cfg.counters})
     finally:
         conn.close()
+    absences = presence_table(cfg, data, period)  # counter cameras' desk absences
+    if absences is not None:
+        report.tables.append(absences)
     return write_all(report, out)
 
 

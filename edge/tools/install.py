@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cli_main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    cfg = load_config(args.config, "motcua install")
+    cfg = load_config(args.config, "motcua install", warn=True)
     if cfg is None:
         return 1
     if args.root is None and os.geteuid() != 0:

@@ -17,6 +17,8 @@ from edge.daemon import DaemonContext
 from edge.ui import Tap, UiLoop, UiThread, device_loop
 from edge.ui.widgets import hit_test
 from kiosk.ticket.controller import Controller, ServiceView
+from kiosk.ticket.hours import office_hours
+from printer.layout import service_places
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +29,15 @@ class TicketKiosk:
         self.dev = ctx.device
         cfg = ctx.cfg
         offered = self.dev.services or [s.code for s in cfg.services]
-        views = [ServiceView(s.code, s.name, s.field, name_en=s.name_en) for s in cfg.services if s.code in offered]
+        views = [ServiceView(s.code, s.name, s.field, name_en=s.name_en, places=service_places(cfg, s.code))
+                 for s in cfg.services if s.code in offered]
         self.title = cfg.office.name
         self.bus = ctx.bus()
         self.loop: UiLoop | None = None
         self.ctrl = Controller(views, self.dev.ask_priority, lang=cfg.office.locale,
                                issue_fn=self._issue, idle_timeout_s=self.dev.idle_timeout_s,
-                               print_timeout_s=self.dev.print_timeout_s, has_printer=bool(self.dev.printer))
+                               print_timeout_s=self.dev.print_timeout_s, has_printer=bool(self.dev.printer),
+                               **office_hours(cfg, ctx.clock.now))
         self.buttons: list[Any] = []
         self.pressed: tuple | None = None  # action under the finger, drawn darker
         self.screen_seq = 0  # bumps on every redraw: tests and tools wait on it

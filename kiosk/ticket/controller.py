@@ -15,9 +15,11 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable
 
-from kiosk.ticket.texts import tr
+from kiosk.ticket.hours import when_text
+from kiosk.ticket.texts import DEFAULT_CATEGORIES, tr
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class ServiceView:
     open: bool = True
     waiting: int | None = None
     name_en: str | None = None
+    places: tuple[str, ...] = ()  # "Khu D – Tầng 2, Quầy D01–D06": where the ticket sends you
+    full: bool = False  # the engine said quota_reached today: the button says so until the day changes
 
     def label(self, lang: str) -> str:
         """The service's name in ``lang`` (English only when the config gives one)."""
@@ -65,12 +69,24 @@ class Controller:
                  on_change: Callable[[], None] = lambda: None,
                  issue_fn: Callable[[str, str], None] | None = None,
                  set_timer: Callable[[float, Callable[[], None]], Any] | None = None,
-                 idle_timeout_s: float = 15, print_timeout_s: float = 8, has_printer: bool = True) -> None:
+                 idle_timeout_s: float = 15, print_timeout_s: float = 8, has_printer: bool = True,
+                 categories: list[tuple[str, str, str | None]] | None = None,
+                 next_open: Callable[[str, bool], datetime | None] | None = None,
+                 now: Callable[[], datetime] | None = None,
+                 hours: Callable[[str], list[str]] | None = None) -> None:
         self.services = {s.code: s for s in services}
+        #: (wire value, Vietnamese name, English name) offered on the priority screen
+        self.categories = list(categories if categories is not None else DEFAULT_CATEGORIES)
+        #: (service code, not today) -> when the service issues numbers next (None: unknown)
+        self.next_open = next_open or (lambda code, not_today: None)
+        self.now = now or (lambda: datetime.now().astimezone())
+        #: lang -> the office's ticket hours, one line per group of days
+        self.hours = hours or (lambda lang: [])
         self.order = [s.code for s in services]
         self.ask_priority = ask_priority
         self.lang = lang
         self.view = View()
+        self._day: str | None = None  # queue/state's day: a new one resets the quota marks
         self.printer: dict[str, Any] = {}
         self.engine_online: bool | None = None
         self.on_change = on_change
@@ -97,6 +113,21 @@ class Controller:
             return prob if prob in ("paper_out", "offline", "cover_open") else "offline"
         return None
 
+    def all_closed(self) -> bool:
+        """Every service offered here is closed now (out of hours, holiday, switched off)."""
+        return bool(self.services) and not any(s.open for s in self.services.values())
+
+    def reopens(self) -> str | None:
+        """When the first of this kiosk's services issues numbers again, in the kiosk's language."""
+        times = [t for code in self.order if (t := self.next_open(code, False)) is not None]
+        return when_text(self.lang, min(times), self.now()) if times else None
+
+    def priority_label(self, priority: str) -> str:
+        cat = next((c for c in self.categories if c[0] == priority), None)
+        if cat is None:
+            return priority
+        return cat[2] if self.lang == "en" and cat[2] else cat[1]
+
     def blocked(self) -> str | None:
         """Why no ticket can be issued at all right now (texts key), or None."""
         if self.engine_online is False:
@@ -115,6 +146,11 @@ class Controller:
         self.on_change()
 
     def set_queue_state(self, state: dict[str, Any]) -> None:
+        day = state.get("day")
+        if day and self._day and day != self._day:
+            for sv in self.services.values():
+                sv.full = False  # numbering restarted: quotas too
+        self._day = day or self._day
         for s in state.get("services") or []:
             sv = self.services.get(s.get("code"))
             if sv is not None:
@@ -138,8 +174,8 @@ class Controller:
         if why:
             return self._notice(why)
         if not svc.open:
-            return self._notice("service_closed", service=svc.name)
-        if self.ask_priority:
+            return self._closed_notice(svc)
+        if self.ask_priority and self.categories:
             self.view = View(screen=Screen.PRIORITY, service=code)
             self._arm_idle()
             self.on_change()
@@ -199,9 +235,15 @@ class Controller:
     def refused(self, code: str, message: str | None = None) -> None:
         svc = self.services.get(self.view.service or "")
         name = svc.name if svc else ""
-        if code in ("quota_reached", "service_closed"):
-            if code == "service_closed" and svc:
-                svc.open = False
+        if code == "service_closed" and svc:
+            svc.open = False
+            self._closed_notice(svc)
+        elif code == "quota_reached" and svc:
+            svc.full = True
+            when = self._when(svc.code, True)
+            self._notice("quota_next", service=svc.label(self.lang), when=when) if when else \
+                self._notice("quota_reached", service=svc.label(self.lang))
+        elif code in ("quota_reached", "service_closed"):
             self._notice(code, service=name)
         elif code in ("engine_down", "unknown_service", "paper_out", "offline", "cover_open"):
             self._notice(code)
@@ -221,6 +263,17 @@ class Controller:
         v.notice_args = {"number": (v.ticket or {}).get("number", "")}
         self._arm_idle(factor=2)
 
+    def _closed_notice(self, svc: ServiceView) -> None:
+        when = self._when(svc.code, False)
+        if when:
+            self._notice("service_closed_next", service=svc.label(self.lang), when=when)
+        else:
+            self._notice("service_closed", service=svc.label(self.lang))
+
+    def _when(self, code: str, not_today: bool) -> str | None:
+        at = self.next_open(code, not_today)
+        return when_text(self.lang, at, self.now()) if at is not None else None
+
     def _notice(self, key: str, **args: Any) -> None:
         self.view = View(screen=Screen.NOTICE, service=self.view.service, notice=key, notice_args=args)
         self._arm_idle()
@@ -238,3 +291,4 @@ class Controller:
 
     def text(self, key: str, **kw: Any) -> str:
         return tr(self.lang, key, **kw)
+

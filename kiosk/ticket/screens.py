@@ -13,7 +13,7 @@ import pygame
 from edge.ui import Button, blit_text
 from edge.ui.text import fit_font
 from kiosk.ticket.controller import Controller, Screen
-from kiosk.ticket.texts import PRIORITY_KEYS, minutes_text
+from kiosk.ticket.texts import minutes_text
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,24 @@ def _header(s: pygame.Surface, title: str, sub: str, buttons: list[Button], ctrl
     return hh
 
 
+def _closed_all(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    """Every service closed: no buttons to press, the hours and when numbers start again."""
+    w, h = s.get_size()
+    top = _header(s, title, ctrl.text("closed_all"), buttons, ctrl) + 40
+    buttons[0].draw(s)
+    pygame.draw.rect(s, (255, 255, 255), (30, top, w - 60, h - top - 40), border_radius=20)
+    y = blit_text(s, ctrl.text("hours_title"), pygame.Rect(60, top + 30, w - 120, 80), 52, HEAD, bold=True)
+    for line in ctrl.hours(ctrl.lang):
+        y = blit_text(s, line, pygame.Rect(60, y + 10, w - 120, 70), 40, INK)
+    when = ctrl.reopens()
+    if when:
+        blit_text(s, ctrl.text("reopens", when=when), pygame.Rect(60, y + 50, w - 120, 140), 46, GREEN, bold=True)
+
+
 def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
     w, h = s.get_size()
+    if ctrl.all_closed():
+        return _closed_all(s, ctrl, title, buttons)
     top = _header(s, title, ctrl.text("choose"), buttons, ctrl) + 16
     blocked = ctrl.blocked()
     bottom = h - (130 if blocked else 16)
@@ -70,10 +86,10 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
             sv = ctrl.services[code]
             r, c = divmod(i, ncols)
             rect = pygame.Rect(gap + c * (bw + gap), y + r * (bh + gap), bw, bh)
-            sub = ctrl.text("closed") if not sv.open else (
+            sub = ctrl.text("closed") if not sv.open else ctrl.text("full") if sv.full else (
                 ctrl.text("waiting", n=sv.waiting) if sv.waiting is not None else "")
             b = Button(rect, sv.label(ctrl.lang), value=("service", code), sublabel=sub, size=36,
-                       bg=(0, 94, 160) if sv.open and not blocked else (150, 150, 150))
+                       bg=(0, 94, 160) if sv.open and not sv.full and not blocked else (150, 150, 150))
             buttons.append(b)
         y += -(-len(codes) // ncols) * (bh + gap)
     for b in buttons[1:]:
@@ -95,13 +111,13 @@ def _priority(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[But
     buttons.append(Button(pygame.Rect(gap, top, w - 2 * gap, none_h), ctrl.text("priority_none"),
                           value=("priority", "none"), size=44))
     y = top + none_h + gap
-    rows = -(-len(PRIORITY_KEYS) // cols)
+    rows = max(1, -(-len(ctrl.categories) // cols))
     bh = max(90, (avail - none_h - gap - rows * gap) // rows)
     bw = (w - gap * (cols + 1)) // cols
-    for i, key in enumerate(PRIORITY_KEYS):
+    for i, (key, _, _) in enumerate(ctrl.categories):
         r, c = divmod(i, cols)
         buttons.append(Button(pygame.Rect(gap + c * (bw + gap), y + r * (bh + gap), bw, bh),
-                              ctrl.text(f"prio_{key}"), value=("priority", key), bg=PRIO, size=38))
+                              ctrl.priority_label(key), value=("priority", key), bg=PRIO, size=36))
     buttons.append(Button(pygame.Rect(gap, h - 140, w // 3, 110), ctrl.text("back"), value=("home",),
                           bg=GREY, size=34))
     for b in buttons:
@@ -121,8 +137,11 @@ def _ticket(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Butto
     s.blit(surf, ((w - surf.get_width()) // 2, y))
     y += surf.get_height() + 10
     if v.priority != "none":
-        label = ctrl.text(f"prio_{v.priority}") if v.priority in PRIORITY_KEYS else v.priority
-        y = blit_text(s, label, pygame.Rect(20, y, w - 40, 50), 32, PRIO, bold=True)
+        y = blit_text(s, ctrl.priority_label(v.priority), pygame.Rect(20, y, w - 40, 50), 32, PRIO, bold=True)
+    sv = ctrl.services.get(v.service or "")
+    if sv is not None and sv.places:
+        y = blit_text(s, ctrl.text("places", places="; ".join(sv.places)), pygame.Rect(20, y, w - 40, 60), 34,
+                      HEAD, bold=True)
     if v.waiting_ahead is not None:
         y = blit_text(s, ctrl.text("ahead", n=v.waiting_ahead), pygame.Rect(20, y, w - 40, 60), 38, INK)
     eta = minutes_text(ctrl.lang, v.estimated_wait_s)

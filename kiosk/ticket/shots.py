@@ -16,6 +16,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+SHOT_TIME = datetime(2026, 11, 23, 12, 5)  # a Monday's lunch break: the afternoon window is next
+
 SAMPLE_REPLY = {"ticket": {"ticket_id": "20261121-HT-0023", "number": "2023", "seq": 23, "service": "HT",
                            "service_name": "", "priority": "none", "day": "2026-11-21",
                            "issued_at": "2026-11-21T08:15:02+07:00", "status": "waiting", "counter": None},
@@ -43,10 +45,19 @@ def _states(ctrl, cfg):
     yield "ticket-printing", ok, ticket(None)
     yield "ticket-printed", ok, ticket(True)
     yield "ticket-print-failed", ok, ticket(False)
-    for key, args in (("paper_out", {}), ("offline", {}), ("cover_open", {}), ("engine_down", {}),
-                      ("quota_reached", {"service": svc.name}), ("service_closed", {"service": svc.name})):
+    for key, args in (("paper_out", {}), ("offline", {}), ("cover_open", {}), ("engine_down", {})):
         yield f"notice-{key.replace('_', '-')}", ok, (lambda k=key, a=args: setattr(
             ctrl, "view", View(screen=Screen.NOTICE, service=first, notice=k, notice_args=a)))
+    # the refusals as the engine gives them, so the notice says when to come back
+    yield "notice-quota-reached", ok, lambda: (setattr(ctrl, "view", View(screen=Screen.ISSUING, service=first)),
+                                               ctrl.refused("quota_reached"))
+    yield "notice-service-closed", ok, lambda: (setattr(ctrl, "view", View(screen=Screen.ISSUING, service=first)),
+                                                ctrl.refused("service_closed"))
+
+    def all_closed():
+        for sv in ctrl.services.values():
+            sv.open = False
+    yield "home-closed", ok, all_closed
 
 
 def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
@@ -57,9 +68,10 @@ def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
     from edge.config import load
     from edge.ui import save_screenshot
     from kiosk.ticket.controller import Controller, ServiceView
+    from kiosk.ticket.hours import office_hours
     from kiosk.ticket.screens import draw
     from printer.decode import decode
-    from printer.layout import PAPER_DOTS, TicketInfo, build_ticket
+    from printer.layout import PAPER_DOTS, TicketInfo, build_ticket, service_places
 
     cfg = load(Path(config))
     out = Path(outdir)
@@ -67,21 +79,24 @@ def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
     paths: list[Path] = []
     for orient, size in (("portrait", (1080, 1920)), ("landscape", (1920, 1080))):
         surface = pygame.Surface(size)
-        ctrl = Controller([ServiceView(s.code, s.name, s.field, True, i * 3 % 11)
-                           for i, s in enumerate(cfg.services)], ask_priority=True)
+        ctrl = Controller([ServiceView(s.code, s.name, s.field, True, i * 3 % 11, s.name_en,
+                                       service_places(cfg, s.code)) for i, s in enumerate(cfg.services)],
+                          ask_priority=True, **office_hours(cfg, lambda: SHOT_TIME.replace(tzinfo=cfg.office.tz)))
         ctrl.engine_online = True
         for name, printer, setup in list(_states(ctrl, cfg)):
             ctrl.view = type(ctrl.view)()
+            for sv in ctrl.services.values():
+                sv.open = True
             ctrl.set_printer_status(printer)
             setup()
             draw(surface, ctrl, cfg.office.name)
             paths.append(save_screenshot(surface, out / f"kiosk-{name}-{orient}.png"))
     svc = cfg.services[0]
-    info = TicketInfo(office_name=cfg.office.name, number="2023", service_name=svc.name,
+    info = TicketInfo(office_name=cfg.office.name, number="2008", service_name=svc.name,
                       issued_at=datetime(2026, 11, 21, 8, 15, 2, tzinfo=cfg.office.tz),
                       qr_data=(cfg.office.tracking_url or "{ticket_id}").replace("{ticket_id}", "20261121-HT-0023"),
-                      counters=tuple(c.label for c in cfg.counters_for(svc.code)), waiting_ahead=5,
-                      estimated_wait_s=900, priority="elderly", footer=cfg.office.footer)
+                      counters=service_places(cfg, svc.code), waiting_ahead=5, estimated_wait_s=900,
+                      priority="elderly", priority_name=cfg.priority_name("elderly"), footer=cfg.office.footer)
     for mm in (80, 58):
         dec = decode(build_ticket(info, mm, native_qr=True), PAPER_DOTS[mm])
         p = out / f"ticket-{mm}mm.png"
@@ -91,12 +106,33 @@ def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
     return paths
 
 
+def render_ticket(config: str | Path, service: str, number: str, path: str | Path, mm: int = 80) -> Path:
+    """One printed ticket of `service` in `config`, decoded from its ESC/POS bytes to PNG."""
+    from edge.config import load
+    from printer.decode import decode
+    from printer.layout import PAPER_DOTS, TicketInfo, build_ticket, service_places
+    cfg = load(Path(config))
+    svc = cfg.service(service)
+    assert svc is not None, service
+    info = TicketInfo(office_name=cfg.office.name, number=number, service_name=svc.name,
+                      issued_at=SHOT_TIME.replace(tzinfo=cfg.office.tz),
+                      qr_data=(cfg.office.tracking_url or "{ticket_id}").replace("{ticket_id}", f"20261123-{service}-0008"),
+                      counters=service_places(cfg, service), waiting_ahead=12, estimated_wait_s=2700,
+                      priority="other", priority_name=cfg.priority_name("other"), footer=cfg.office.footer)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    decode(build_ticket(info, mm, native_qr=True), PAPER_DOTS[mm]).image.save(p)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     config = argv[0] if argv else "config/examples/ward.toml"
     outdir = argv[1] if len(argv) > 1 else "docs/screenshots"
     for p in render_all(config, outdir):
         print(p)
+    if not argv:  # the default set also shows a large centre's ticket: zone, floor, counter range
+        print(render_ticket("config/examples/province.toml", "KH", "D008", Path(outdir) / "ticket-80mm-province.png"))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Kiosk wording. Vietnamese is the first locale; English the second. Keys are stable codes."""
 from __future__ import annotations
 
+from edge.config.model import DEFAULT_PRIORITY_CATEGORIES
 from printer.layout import wait_text
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -8,12 +9,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "choose": "Mời chọn dịch vụ",
         "waiting": "Đang chờ: {n}",
         "closed": "Tạm ngưng nhận số",
+        "closed_all": "Hiện ngoài giờ cấp số thứ tự",
+        "full": "Đã hết số hôm nay",
+        "hours_title": "Giờ cấp số thứ tự",
+        "reopens": "Cấp số trở lại lúc {when}",
+        "places": "Quầy phục vụ: {places}",
         "priority_title": "Quý khách thuộc đối tượng ưu tiên?",
         "priority_none": "Không ưu tiên",
-        "prio_elderly": "Người cao tuổi",
-        "prio_disabled": "Người khuyết tật",
-        "prio_pregnant": "Phụ nữ mang thai",
-        "prio_child": "Người đi cùng trẻ nhỏ",
         "back": "Quay lại",
         "issuing": "Đang lấy số, xin chờ trong giây lát…",
         "your_number": "Số thứ tự của quý khách",
@@ -30,8 +32,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "offline": "Máy in đang mất kết nối. Tạm thời chưa thể lấy số, xin báo cán bộ.",
         "cover_open": "Nắp máy in đang mở. Tạm thời chưa thể lấy số, xin báo cán bộ.",
         "engine_down": "Hệ thống lấy số đang tạm gián đoạn. Xin vui lòng thử lại sau ít phút.",
-        "quota_reached": "Dịch vụ {service} đã hết số thứ tự trong ngày hôm nay.",
-        "service_closed": "Dịch vụ {service} hiện không nhận lấy số (ngoài giờ hoặc tạm ngưng).",
+        "quota_reached": "Dịch vụ {service} đã hết số thứ tự trong ngày hôm nay. "
+                         "Xin hỏi cán bộ tại quầy hướng dẫn.",
+        "quota_next": "Dịch vụ {service} đã hết số thứ tự hôm nay. Mời quý khách quay lại lấy số từ "
+                      "{when}, hoặc hỏi cán bộ hướng dẫn về nộp hồ sơ trực tuyến.",
+        "service_closed": "Dịch vụ {service} đang tạm ngừng cấp số. Xin hỏi cán bộ tại quầy hướng dẫn.",
+        "service_closed_next": "Dịch vụ {service} hiện ngoài giờ cấp số thứ tự. Mời quý khách quay lại "
+                               "lấy số lúc {when}.",
         "unknown_service": "Dịch vụ này không có tại bộ phận một cửa.",
         "error": "Chưa lấy được số: {message}",
         "notice_title": "Xin lỗi quý khách",
@@ -42,12 +49,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "choose": "Please choose a service",
         "waiting": "Waiting: {n}",
         "closed": "Not issuing now",
+        "closed_all": "Not issuing numbers now",
+        "full": "No more numbers today",
+        "hours_title": "Ticket hours",
+        "reopens": "Numbers again at {when}",
+        "places": "Served at: {places}",
         "priority_title": "Do you have priority?",
         "priority_none": "No priority",
-        "prio_elderly": "Elderly",
-        "prio_disabled": "Disability",
-        "prio_pregnant": "Pregnant",
-        "prio_child": "With a small child",
         "back": "Back",
         "issuing": "Getting your number, please wait…",
         "your_number": "Your number",
@@ -64,8 +72,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "offline": "The printer is offline. Tickets cannot be issued now; please tell a staff member.",
         "cover_open": "The printer cover is open. Please tell a staff member.",
         "engine_down": "The queue system is unavailable. Please try again in a few minutes.",
-        "quota_reached": "No more numbers today for {service}.",
-        "service_closed": "{service} is not issuing numbers now.",
+        "quota_reached": "No more numbers today for {service}. Please ask at the information desk.",
+        "quota_next": "No more numbers today for {service}. Please come back from {when}, "
+                      "or ask staff about applying online.",
+        "service_closed": "{service} is not issuing numbers for now. Please ask at the information desk.",
+        "service_closed_next": "{service} is outside its ticket hours. Please come back at {when}.",
         "unknown_service": "This service is not offered here.",
         "error": "No number issued: {message}",
         "notice_title": "Sorry",
@@ -74,7 +85,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-PRIORITY_KEYS = ("elderly", "disabled", "pregnant", "child")
+#: (wire value, Vietnamese, English) when the kiosk is built without the office's categories
+DEFAULT_CATEGORIES = tuple((c.priority, c.name, c.name_en) for c in DEFAULT_PRIORITY_CATEGORIES)
 
 
 def tr(lang: str, key: str, **kw: object) -> str:

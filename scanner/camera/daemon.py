@@ -20,7 +20,9 @@ import numpy as np
 
 from edge import protocol as P
 from edge.daemon import DaemonContext
+from scanner.camera.absences import FILENAME as ABSENCES, AbsenceLog
 from scanner.camera.media import MediaStore, PendingClip
+from scanner.camera.recorder import Recorder
 from scanner.camera.sources import FrameSource, SourceError, VirtualSource, make_source
 from scanner.presence import (AbsenceMonitor, OccupancyEstimator, PresenceDetector, ReferenceModel,
                               small_gray)
@@ -56,6 +58,10 @@ class CameraDaemon:
         self._learned = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{self.dev.id}", daemon=True)
+        self.recorder = make_recorder(self.dev, state)
+        self.absences = AbsenceLog(state / ABSENCES) if self.counter is not None else None
+        self.staff: str | None = None  # the clerk signed in at the counter, for the absence log
+        self._absent_staff: str | None = None
         self.bus = ctx.bus()
 
     # ------------------------------------------------------------------ lifecycle
@@ -66,10 +72,15 @@ class CameraDaemon:
             self.bus.subscribe(t.counter_state(self.counter), self._on_counter_state)
             self.bus.subscribe(t.ticket_event("called"), self._on_ticket)
             self.bus.subscribe(t.ticket_event("done"), self._on_ticket)
+            if self.recorder is not None:  # more bookmarks for the footage by ticket
+                for action in ("recalled", "transferred", "no_show"):
+                    self.bus.subscribe(t.ticket_event(action), self._on_ticket)
             self.bus.subscribe(t.rating_event, self._on_rating)
         else:
             self.bus.subscribe(t.queue_state, self._on_queue_state)
         self.bus.start()
+        if self.recorder is not None:
+            self.recorder.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -77,17 +88,22 @@ class CameraDaemon:
         self._thread.join(timeout=5)
         self.reference.save()
         self.source.close()
+        if self.recorder is not None:
+            self.recorder.stop()
         self.bus.stop()
         self.media.close()
+        if self.absences is not None:
+            self.absences.close()
 
     def healthy(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() and (self.recorder is None or self.recorder.alive())
 
     # ------------------------------------------------------------------ bus handlers (bus thread)
 
     def _on_counter_state(self, topic: str, payload: bytes) -> None:
         state = self.bus.parse_payload(topic, payload, P.CounterState)
         if state is not None:
+            self.staff = state.staff
             self.events.put(("counter", state.status == "open"))
 
     def _on_queue_state(self, topic: str, payload: bytes) -> None:
@@ -100,11 +116,20 @@ class CameraDaemon:
         if ev is None:
             return
         counter = ev.counter if ev.counter is not None else ev.ticket.counter
-        if counter == self.counter:
-            self.events.put(("snapshot", (ev.ticket.ticket_id, self.ctx.topics.last_level(topic))))
+        if counter != self.counter:
+            return
+        action = self.ctx.topics.last_level(topic)
+        if self.recorder is not None:
+            self.recorder.index.bookmark(ev.ticket.ticket_id, action, ev.ts, time.time(), counter,
+                                         number=ev.ticket.number)
+        if action in ("called", "done"):
+            self.events.put(("snapshot", (ev.ticket.ticket_id, action)))
 
     def _on_rating(self, topic: str, payload: bytes) -> None:
         ev = self.bus.parse_payload(topic, payload, P.RatingEvent)
+        if ev is not None and ev.counter == self.counter and self.recorder is not None:
+            self.recorder.index.bookmark(ev.ticket_id, "rating", f"{ev.submitted_at}#{ev.revision}", time.time(),
+                                         ev.counter, ev.staff, ev.number, ev.level)
         if ev is not None and ev.counter == self.counter and ev.level == "unsatisfied":
             self.events.put(("clip", ev.ticket_id))
 
@@ -169,7 +194,15 @@ class CameraDaemon:
                         self._write_clip(clip, now)
         else:
             self._waiting(gray, now)
-        self.bus.set_status("ok", {"source": self.source.describe(), "calibrated": self.reference.ready})
+        detail = {"source": self.source.describe(), "calibrated": self.reference.ready}
+        if self.counter is not None:  # retained, so a monitor started later still sees it
+            detail["desk_absent"] = self.absence.warned
+        state = "ok"
+        if self.recorder is not None:
+            detail["recorder"] = rec = self.recorder.status()
+            if rec["state"] != "recording" and rec.get("error"):
+                state = "warning"  # the live analysis works, the recording does not
+        self.bus.set_status(state, detail)
 
     def _jpeg(self) -> bytes:
         if self.last_jpeg is None:
@@ -209,6 +242,10 @@ class CameraDaemon:
         if event is not None:
             state, seconds = event
             log.info("counter %s desk %s (%.0f s)", self.counter, state, seconds)
+            if state == "absent":
+                self._absent_staff = self.staff  # whose desk it was when the absence began
+            elif self.absences is not None and self.counter is not None:
+                self.absences.add(self.counter, self._absent_staff or self.staff, now, seconds)
             self._publish("presence", now, state=state, absent_s=round(seconds, 1))
 
     def _waiting(self, gray: np.ndarray, now: datetime) -> None:
@@ -240,6 +277,15 @@ class CameraDaemon:
         ev = P.CameraEvent(device=self.dev.id, counter=self.counter, area=self.dev.area,
                            ts=P.rfc3339(now), **fields)
         self.bus.publish(self.ctx.topics.camera_event(kind), ev)
+
+
+def make_recorder(dev: Any, state_dir: Any) -> Recorder | None:
+    """The continuous recorder of a camera with a `main_stream`, under DATA/<camera>/recordings."""
+    if not dev.main_stream:
+        return None
+    return Recorder(dev.id, dev.main_stream, state_dir / "recordings", dev.segment_s,
+                    dev.record_budget_mb * 1024 * 1024, dev.record_retention_days * 86400.0,
+                    transport=dev.rtsp_transport, min_free_bytes=dev.record_min_free_mb * 1024 * 1024)
 
 
 def create(ctx: DaemonContext) -> CameraDaemon:

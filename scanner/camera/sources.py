@@ -61,7 +61,8 @@ class OpenCVSource(FrameSource):
         self.is_file = isinstance(self.target, str) and "://" not in self.target
 
     def describe(self) -> str:
-        return str(self.target)
+        from scanner.camera.recorder import redact
+        return redact(str(self.target))  # shown on the device status: no camera password
 
     def open(self) -> None:
         cap = cv2.VideoCapture(self.target)

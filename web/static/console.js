@@ -46,7 +46,7 @@
     const status = st ? st.status : "closed";
     $("status").textContent = T["status_" + status] || status;
     $("status").className = "status " + status;
-    $("reason").textContent = "";
+    $("reason").textContent = st && st.reason ? st.reason : "";
     $("serving").textContent = st && st.serving ? st.serving.number : T.none;
     $("serving-info").textContent = st && st.serving ? st.serving.service_name : "";
     document.body.dataset.status = status;

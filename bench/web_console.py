@@ -1,6 +1,9 @@
 """The clerks' web console: action latency to the LED board and the TV's state, page weight,
 time to the first possible action, and 40 consoles receiving live state at once.
 
+(Named web_console.py, not web.py: some tests put bench/ on sys.path, where a web.py would
+hide the `web` package.)
+
 Every daemon runs in its own process, as in an office: the engine, the led daemon (serial
 backend on a pty whose far end this script reads, answering like a Modbus board) and the
 web daemon (`motcua web`), over a real mosquitto. A clerk signed in over HTTP presses Next:
@@ -251,7 +254,7 @@ def main() -> None:
         live_cpu = (cpu_s(procs["web"].pid) - cpu1) / (time.monotonic() - wall1)
         client.close()
         result = {
-            "bench": "web", "presses": N, "missed": missed, "cpus": os.cpu_count(),
+            "bench": "web_console", "presses": N, "missed": missed, "cpus": os.cpu_count(),
             "action_ms": summary(lat["action"]), "led_ms": summary(lat["led"]), "tv_ms": summary(lat["tv"]),
             "tv_queue_ms": summary(lat["tv_queue"]), "web_cpu_share_pressing": round(web_cpu, 3),
             "target_p99_ms": TARGET_P99_MS,
