@@ -30,17 +30,24 @@ def _dsn(cfg) -> str | None:
     return dsn
 
 
-def web_main(argv: list[str]) -> int:
-    """`motcua central-web CONFIG`: the province's page."""
+def _load(path: str):
+    """The validated central config, or None after printing every error as file:line: field: message."""
     from central.config import load
-    ap = argparse.ArgumentParser(prog="motcua central-web", description="The province's page: every office at once")
-    ap.add_argument("config", help="the province's central TOML file")
-    args = ap.parse_args(argv)
     try:
-        cfg = load(args.config)
+        return load(path)
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
+        return None
+
+
+def web_main(argv: list[str]) -> int:
+    """`motcua central-web CONFIG`: the province's page."""
+    ap = argparse.ArgumentParser(prog="motcua central-web", description="The province's page: every office at once")
+    ap.add_argument("config", help="the province's central TOML file")
+    args = ap.parse_args(argv)
+    cfg = _load(args.config)
+    if cfg is None:
         return 2
     dsn = _dsn(cfg)
     if dsn is None:
@@ -52,13 +59,9 @@ def web_main(argv: list[str]) -> int:
 
 
 def cli_main(argv: list[str]) -> int:
-    from central.config import load
     args = build_parser().parse_args(argv)
-    try:
-        cfg = load(args.config)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            print(issue, file=sys.stderr)
+    cfg = _load(args.config)
+    if cfg is None:
         return 2
     if args.check:
         print(f"{args.config}: OK ({cfg.province}, {len(cfg.offices)} offices expected)")

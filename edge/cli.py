@@ -34,8 +34,6 @@ DAEMONS: dict[str, str] = {
 
 #: Daemons that are not devices in the config (they run once per office).
 SERVICE_DAEMONS = ("engine", "hub", "simulator", "reports", "web")
-#: Service daemons that may share a process with others (`motcua group`); never the engine.
-GROUPABLE_SERVICES = ("hub", "reports", "simulator")
 
 #: Commands with their own argument parsing: argv prefix -> "module:function(argv) -> int".
 TOOLS: dict[tuple[str, ...], str] = {
@@ -182,6 +180,7 @@ def _broker(args: argparse.Namespace, cfg) -> int:
 
 
 def _daemon(args: argparse.Namespace, cfg) -> int:
+    from edge import grouping
     from edge.daemon import DaemonGroup, make_context, run_daemon
     name = args.cmd
     plan: list[tuple[str, str, object]] = []  # (id, daemon kind, device config or None)
@@ -196,7 +195,7 @@ def _daemon(args: argparse.Namespace, cfg) -> int:
             print(f"{args.config}: --device needs one or more distinct device ids", file=sys.stderr)
             return 2
         for item in ids:
-            if name == "group" and item in GROUPABLE_SERVICES:
+            if name == "group" and item in grouping.GROUPABLE_SERVICES:
                 plan.append((item, item, None))
                 continue
             device = cfg.device(item)

@@ -17,21 +17,18 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from edge.broker import BrokerProcess, free_port, wait_port, write_broker_files
 from edge.config import OfficeConfig
+from edge.grouping import GROUPABLE_SERVICES, split_devices
 
 log = logging.getLogger(__name__)
 
 BACKOFF_MAX_S = 30.0
-#: Headless device kinds whose devices on one host share one process (`motcua group --device
-#: a,b,c`): each process costs 35-40 MB of interpreter and libraries, so a ward office's eight
-#: LED boards, keypads, reader, printer and voice save ~250 MB this way. Screens (one window a
-#: process), cameras (heavy decoding) and the service daemons keep a process each.
-SHARED_KINDS = ("led", "keypad", "scanner", "printer", "voice")
+
 STABLE_AFTER_S = 60.0
 
 
@@ -45,7 +42,6 @@ class Child:
     next_start: float = 0.0
     restarts: int = 0
     log_path: Path | None = None
-    devices: list[str] = field(default_factory=list)  # several devices of one kind in this process
 
 
 def daemon_available(name: str) -> bool:
@@ -86,26 +82,23 @@ def plan_children(args: argparse.Namespace, cfg: OfficeConfig, broker_arg: list[
         children.append(Child("hub", base + ["hub"] + common))
     if cfg.web.enabled and daemon_available("web") and want("web"):
         children.append(Child("web", base + ["web"] + common))
+    mine = []
     for d in cfg.devices:
         if not d.enabled or d.host not in hosts or not (want(d.id) or want(d.kind)):
             continue
         if not daemon_available(d.kind):
             log.warning("no %s daemon in this build; %s is not started", d.kind, d.id)
             continue
-        group = None if getattr(args, "one_per_device", False) or d.kind not in SHARED_KINDS else \
-            next((c for c in children if c.devices), None)
-        if group is not None:
-            group.devices.append(d.id)
-            group.argv = base + ["group"] + common + ["--device", ",".join(group.devices)]
-            group.name = "devices"
-        else:
-            children.append(Child(d.id, base + [d.kind] + common + ["--device", d.id],
-                                  devices=[d.id] if d.kind in SHARED_KINDS else []))
+        mine.append(d)
+    shared, alone = split_devices(mine) if not getattr(args, "one_per_device", False) else ([], mine)
+    if shared:  # one process for the headless devices (edge/grouping.py)
+        children.append(Child("devices", base + ["group"] + common + ["--device", ",".join(d.id for d in shared)]))
+    for d in alone:
+        children.append(Child(d.id, base + [d.kind] + common + ["--device", d.id]))
     if args.simulate and want("simulator"):
         children.append(Child("simulator", base + ["simulator"] + common))
     # The hub, the reports writer and the simulated citizens wait on the network or the clock
     # most of the time: one process for them (the engine always keeps its own).
-    from edge.cli import GROUPABLE_SERVICES
     services = [c for c in children if c.name in GROUPABLE_SERVICES]
     if len(services) > 1 and not getattr(args, "one_per_device", False):
         names = [c.name for c in services]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import shlex
 import shutil
@@ -321,3 +322,43 @@ def test_province_example_splits_across_its_hosts() -> None:
                                                                  "motcua-tablet@tablet-25.service"]
     assert [u.name for u in I.plan_units(prov, "tang-2")] == ["motcua-display@display-2.service",
                                                                "motcua-voice@voice-2.service"]
+
+
+def test_small_box_install_shares_one_process_for_headless_devices_and_one_for_hub_and_reports(tmp_path: Path) -> None:
+    """--small-box: what `motcua run` does on one box, as systemd units (edge/grouping.py)."""
+    cfg = load(SMALL)
+    plan = I.plan_units(cfg, "office-pc", small_box=True)
+    names = [u.name for u in plan]
+    headless = [d.id for d in cfg.devices if d.kind in ("led", "keypad", "scanner", "printer", "voice")
+                and not (d.kind == "keypad" and d.backend == "screen")]
+    devices = next(u for u in plan if u.name == "motcua-devices.service")
+    assert list(devices.members) == headless and len(headless) >= 4
+    assert not any(f"@{d}.service" in n for n in names for d in headless)  # no unit of their own
+    services = next(u for u in plan if u.name == "motcua-services.service")
+    assert set(services.members) == {"hub", "reports"}
+    assert "motcua-hub.service" not in names and "motcua-reports.service" not in names
+    assert "motcua-engine.service" in names and "motcua-kiosk@kiosk-1.service" in names  # screens alone
+
+    root = tmp_path / "root"
+    creds = {u: "x" for u in ["engine", "hub", "reports"] + [d.id for d in cfg.devices]}
+    I.install(cfg, SMALL, root=root, host="office-pc", binary=VENV_BIN, small_box=True, role="devices",
+              credentials=creds)
+    env = (root / "etc/motcua/motcua.env").read_text()
+    assert f"MOTCUA_DEVICES={','.join(headless)}\n" in env
+    got = json.loads((root / "var/lib/motcua/broker/credentials.json").read_text())
+    assert set(headless) <= set(got) and "hub" not in got  # a device host holds only its devices' passwords
+    unit = read_unit(root / "etc/systemd/system/motcua-devices.service")["Service"]
+    argv = shlex.split(unit["ExecStart"].replace("${MOTCUA_CONFIG}", str(SMALL))
+                       .replace("${MOTCUA_DEVICES}", ",".join(headless)))
+    args = cli.build_parser().parse_args(argv[1:])
+    assert args.cmd == "group" and args.device.split(",") == headless
+    # the union of the members' device rights, nothing of a screen's
+    text = (root / "etc/systemd/system/motcua-devices.service").read_text()
+    for dev in ("char-ttyUSB", "char-input", "char-usb_device", "char-alsa"):
+        assert f"DeviceAllow={dev} rw" in text, dev
+    assert "char-drm" not in text
+    if shutil.which("systemd-analyze"):
+        out = subprocess.run(["systemd-analyze", "security", "--offline=true", f"--root={root}",
+                              "motcua-devices.service"], capture_output=True, text=True)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out.stdout)
+        assert m and float(m.group(1)) <= 2.5, out.stdout[-500:] + out.stderr

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from edge.config import OfficeConfig
+from edge.grouping import split_devices
 from edge.tools import load_config
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ class UnitPlan:
     template: str
     daemon: str
     device: str | None = None
+    members: tuple[str, ...] = ()  # `motcua group`: the devices (or services) sharing this unit's process
+
+    @property
+    def runs(self) -> tuple[str, ...]:
+        """The broker users (device ids or service names) whose daemons this unit runs."""
+        return self.members or (self.device or self.daemon,)
 
 
 @dataclass
@@ -67,10 +74,12 @@ def is_main_host(cfg: OfficeConfig, host: str) -> bool:
     return cfg.broker.host in LOOPBACK or cfg.broker.host in names
 
 
-def plan_units(cfg: OfficeConfig, host: str, role: str = "auto") -> list[UnitPlan]:
+def plan_units(cfg: OfficeConfig, host: str, role: str = "auto", small_box: bool = False) -> list[UnitPlan]:
     """The units this host runs: service daemons on the main host, and its devices.
 
-    A device runs here when enabled and its `host` is "local" or this host's name.
+    A device runs here when enabled and its `host` is "local" or this host's name. With
+    `small_box`, the headless devices share one unit (motcua-devices) and the hub and reports
+    another (motcua-services), as `motcua run` does (edge/grouping.py).
     """
     main = role == "main" or (role == "auto" and is_main_host(cfg, host))
     units: list[UnitPlan] = []
@@ -84,11 +93,21 @@ def plan_units(cfg: OfficeConfig, host: str, role: str = "auto") -> list[UnitPla
         if cfg.web.enabled:
             units.append(UnitPlan("motcua-web.service", "motcua-web.service", "web"))
     short = host.split(".")[0]
-    for d in cfg.devices:
-        if not d.enabled or d.host not in ("local", host, short):
-            continue
+    mine = [d for d in cfg.devices if d.enabled and d.host in ("local", host, short)]
+    shared, alone = split_devices(mine) if small_box else ([], mine)
+    if shared:
+        units.append(UnitPlan("motcua-devices.service", "motcua-devices.service", "group",
+                              members=tuple(d.id for d in shared)))
+    for d in alone:
         template = f"motcua-{d.kind}@.service"
         units.append(UnitPlan(f"motcua-{d.kind}@{d.id}.service", template, d.kind, d.id))
+    if small_box:
+        services = [u for u in units if u.daemon in ("hub", "reports")]
+        if len(services) > 1:
+            at = units.index(services[0])
+            units = [u for u in units if u not in services]
+            units.insert(at, UnitPlan("motcua-services.service", "motcua-services.service", "group",
+                                      members=tuple(u.daemon for u in services)))
     return units
 
 
@@ -96,17 +115,23 @@ def render_unit(text: str, binary: str) -> str:
     return text.replace(DEFAULT_BIN, binary)
 
 
-def env_file(config_path: Path, log_level: str = "INFO") -> str:
-    return ("# Written by `motcua install`; read by every motcua unit (EnvironmentFile=).\n"
+def env_file(config_path: Path, log_level: str = "INFO", plan: Sequence[UnitPlan] = ()) -> str:
+    text = ("# Written by `motcua install`; read by every motcua unit (EnvironmentFile=).\n"
             "# After changing the config: motcua config check, then see docs/operations.md.\n"
             f"MOTCUA_CONFIG={config_path}\n"
             f"MOTCUA_DATA={DATA_DIR}\n"
             f"MOTCUA_LOG={log_level}\n")
+    for u in plan:  # --small-box: who shares the process of motcua-devices / motcua-services
+        if u.name == "motcua-devices.service":
+            text += f"MOTCUA_DEVICES={','.join(u.members)}\n"
+        elif u.name == "motcua-services.service":
+            text += f"MOTCUA_SERVICES={','.join(u.members)}\n"
+    return text
 
 
 def office_udev_rules(cfg: OfficeConfig, units: list[UnitPlan]) -> str:
     """One /dev/motcua/DEVICE_ID name per configured USB device of this host."""
-    here = {u.device for u in units if u.device}
+    here = {r for u in units for r in u.runs}
     lines = [f"# motcua: names for the devices of office {cfg.office.id} on this host.",
              "# Written by `motcua install` from the office config; re-run it after a change."]
     for d in cfg.devices:
@@ -132,7 +157,7 @@ def device_credentials(creds: dict[str, str], plan: list[UnitPlan]) -> dict[str,
     if any(u.daemon == "broker" for u in plan):
         raise ValueError("--credentials is for device hosts: on the main host the broker keeps the "
                          "full credentials.json itself (use --role devices on a device host)")
-    wanted = [u.device or u.daemon for u in plan]
+    wanted = [r for u in plan for r in u.runs]
     missing = [w for w in wanted if w not in creds]
     if missing:
         raise ValueError(f"the credentials file has no entry for {', '.join(missing)}: restart the broker on "
@@ -177,7 +202,7 @@ def _write(path: Path, text: str, mode: int = 0o644) -> Path:
 def install(cfg: OfficeConfig, config_path: Path, *, root: Path | None = None, host: str | None = None,
             role: str = "auto", binary: str | None = None, enable: bool = True, now: bool = False,
             units_dir: Path = UNITS_DIR, runner: Runner = _run, live: bool | None = None,
-            credentials: dict[str, str] | None = None) -> InstallResult:
+            credentials: dict[str, str] | None = None, small_box: bool = False) -> InstallResult:
     """Write units, env file, udev rules and sysusers under `root` (default /), then enable.
 
     With a root folder (a test or an image being built) nothing is run: enabling is done
@@ -188,7 +213,7 @@ def install(cfg: OfficeConfig, config_path: Path, *, root: Path | None = None, h
     binary = binary or default_binary()
     base = root or Path("/")
     live = (root is None and systemd_running()) if live is None else live
-    plan = plan_units(cfg, host, role)
+    plan = plan_units(cfg, host, role, small_box)
     res = InstallResult()
     unit_dir = base / "etc/systemd/system"
     templates = sorted({u.template for u in plan} | {TARGET})
@@ -197,7 +222,7 @@ def install(cfg: OfficeConfig, config_path: Path, *, root: Path | None = None, h
         if not src.is_file():
             raise FileNotFoundError(f"unit file {src} is missing: is the repository's systemd/ folder there?")
         res.written.append(_write(unit_dir / name, render_unit(src.read_text(encoding="utf-8"), binary)))
-    res.written.append(_write(base / "etc/motcua/motcua.env", env_file(config_path.resolve())))
+    res.written.append(_write(base / "etc/motcua/motcua.env", env_file(config_path.resolve(), plan=plan)))
     res.written.append(_write(base / "etc/sysusers.d/motcua.conf",
                               (units_dir / "motcua.sysusers").read_text(encoding="utf-8")))
     rules = base / "etc/udev/rules.d"
@@ -295,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "auto: main when [broker] host is this machine")
     ap.add_argument("--bin", default=None, help="path of the motcua command the units run")
     ap.add_argument("--units", default=str(UNITS_DIR), help="folder of the unit files (default: the repository's)")
+    ap.add_argument("--small-box", action="store_true",
+                    help="for 1-2 GB boxes: the headless devices share one unit and process, the hub and reports another")
     ap.add_argument("--credentials", default=None,
                     help="device host: the main host's credentials.json; only this host's entries are installed")
     return ap
@@ -317,7 +344,7 @@ def cli_main(argv: list[str]) -> int:
                 raise ValueError(f"{args.credentials} is not a credentials.json (a JSON object)")
         res = install(cfg, Path(args.config), root=Path(args.root) if args.root else None, host=args.host,
                       role=args.role, binary=args.bin, enable=not args.no_enable, now=args.now,
-                      units_dir=Path(args.units), credentials=creds)
+                      units_dir=Path(args.units), credentials=creds, small_box=args.small_box)
     except (OSError, ValueError, subprocess.CalledProcessError) as exc:
         print(f"motcua install: {exc}", file=sys.stderr)
         return 1
