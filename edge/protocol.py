@@ -525,6 +525,8 @@ def decode_json(payload: bytes) -> dict[str, Any]:
         raise BadPayload(f"payload is not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:
         raise BadPayload(f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:  # [[[[...]]]] well under 64 KiB nests deeper than the interpreter's stack
+        raise BadPayload("payload nests JSON too deeply") from None
     if not isinstance(data, dict):
         raise BadPayload(f"payload is a JSON {type(data).__name__}, not an object")
     return data

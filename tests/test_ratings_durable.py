@@ -27,7 +27,7 @@ def served_tickets(admin: Bus, office, n: int) -> list[str]:
 
 def tablet(office, outbox_path) -> tuple[Bus, RatingOutbox, OutboxSender]:
     clock = Clock(office.cfg.office.tz)
-    bus = Bus(office.url("tablet-1"), office.topics, "tablet-1", "tablet", clock)
+    bus = Bus(office.url(office.account("tablet-1")), office.topics, "tablet-1", "tablet", clock)
     bus.start()
     box = RatingOutbox(outbox_path, "tablet-1")
     sender = OutboxSender(box, bus, office.topics.rating_submit, clock, reply_timeout=1.0, max_backoff=1.0)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from edge import protocol as P
+from edge.broker import acl_rules
 from edge.config import ConfigError, load
 from edge.daemon import DaemonContext
 from edge.engine import store
@@ -56,6 +57,7 @@ class Engine:
         self.q = QueueEngine(self.cfg, self.conn)
         self.rq = QueueEngine(self.cfg, self.rconn)
         self.bus = ctx.bus(persistent=True)  # requests sent during a restart wait at the broker
+        self.bus.check_requesters(acl_rules(self.cfg))
         self.inbox: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
         self._stop = threading.Event()
         self._dirty = threading.Condition()
@@ -147,7 +149,9 @@ class Engine:
                     if kind == "prune":
                         store.prune_replies(self.conn, time.time() - REPLY_TTL_S)
                         continue
-                    prev = store.stored_reply(self.conn, req.id)
+                    # Remembered per requester and topic: another device's id is not this one's.
+                    key = store.request_key(self.bus.requester(req.reply_to), topic, req.id)
+                    prev = store.stored_reply(self.conn, key)
                     if prev is not None:
                         replies.append((req.reply_to, prev))
                         continue
@@ -155,12 +159,12 @@ class Engine:
                         with store.savepoint(self.conn):
                             fields, f, ev = self._dispatch(kind, req, topic, now)
                             reply = P.ok_reply(req.id, **fields)
-                            store.store_reply(self.conn, req.id, reply, time.time())
+                            store.store_reply(self.conn, key, reply, time.time())
                         fx.merge(f)
                         extra.extend(ev)
                     except EngineError as exc:
                         reply = P.error_reply(req.id, exc.code, exc.message)
-                        store.store_reply(self.conn, req.id, reply, time.time())
+                        store.store_reply(self.conn, key, reply, time.time())
                     except Exception:
                         log.exception("%s request %s on %s failed", kind, req.id, topic)
                         reply = P.error_reply(req.id, "internal")
@@ -233,6 +237,7 @@ class Engine:
             for c in cfg.counters:
                 self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
             self.cfg = self.q.cfg = self.rq.cfg = cfg
+            self.bus.check_requesters(acl_rules(cfg))
             log.info("configuration reloaded from %s", path)
             fx = Effects(counters={c.number for c in cfg.counters}, queue=True)
             return {"reloaded": str(path)}, fx, []

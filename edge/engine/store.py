@@ -122,6 +122,11 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
 
+def request_key(requester: str, topic: str, req_id: str) -> str:
+    """The `requests` row of one request: ids are the requester's own, per topic."""
+    return f"{requester}\x1f{topic}\x1f{req_id}"
+
+
 def stored_reply(conn: sqlite3.Connection, req_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT reply FROM requests WHERE id = ?", (req_id,)).fetchone()
     return json.loads(row[0]) if row else None

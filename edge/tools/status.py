@@ -206,7 +206,7 @@ class StatusClient:
         self.changed = threading.Condition()
         self.synced = threading.Event()
         self.refused: str | None = None
-        self._marker = f"{view.topics.reply_prefix}status-{uuid.uuid4().hex[:10]}"
+        self._marker = f"{view.topics.reply_prefix}{url.username or 'admin'}/status-{uuid.uuid4().hex[:10]}"
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"admin-status-{uuid.uuid4().hex[:6]}",
                         protocol=mqtt.MQTTv311, clean_session=True)
         if url.username:
