@@ -421,7 +421,7 @@ class CameraEvent(Payload):
     ts: str
 
 
-PrintOutcome = Literal["queued", "printed", "expired", "rejected"]
+PrintOutcome = Literal["queued", "printed", "expired", "rejected", "failed"]
 
 
 class PrintJob(Payload):
