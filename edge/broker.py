@@ -82,6 +82,19 @@ def load_credentials(data_dir: Path, cfg: OfficeConfig | None = None, *, simulat
     return creds
 
 
+def rotate_credential(data_dir: Path, user: str) -> str:
+    """Give `user` a new password in credentials.json (the old one stops working once the
+    broker files are written again and mosquitto restarts); returns the new password."""
+    path = credentials_path(data_dir)
+    creds = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if user not in creds:
+        raise KeyError(user)
+    creds[user] = secrets.token_urlsafe(18)
+    _write_private(path, json.dumps(creds, indent=1, sort_keys=True))
+    log.info("new broker password for %s in %s", user, path)
+    return creds[user]
+
+
 def mosquitto_hash(password: str, salt: bytes | None = None, iterations: int = 101) -> str:
     """Mosquitto 2 password-file hash ($7$: PBKDF2-HMAC-SHA512)."""
     salt = salt or secrets.token_bytes(12)
@@ -233,6 +246,8 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("broker", help="write mosquitto config from the office config and run mosquitto")
     _common(b)
     b.add_argument("--write-only", action="store_true", help="write the files and exit")
+    b.add_argument("--rotate", metavar="USER", action="append", default=[],
+                   help="give USER (a device id or service account) a new password first (docs/operations.md)")
 
     r = sub.add_parser("run", help="run the broker and every daemon configured for this host")
     _common(r)
@@ -149,7 +151,15 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _broker(args: argparse.Namespace, cfg) -> int:
-    from edge.broker import mosquitto_binary, write_broker_files
+    from edge.broker import mosquitto_binary, rotate_credential, write_broker_files
+    for user in args.rotate:
+        try:
+            rotate_credential(_data_dir(args), user)
+        except KeyError:
+            print(f"motcua broker --rotate: no credential {user!r} in {_data_dir(args)}", file=sys.stderr)
+            return 2
+        print(f"new password for {user}; restart the broker and motcua-*@{user} "
+              f"(other hosts: motcua install --credentials)", file=sys.stderr)
     files = write_broker_files(cfg, _data_dir(args))
     print(f"wrote {files.conf}, {files.passwd}, {files.acl}", file=sys.stderr)
     if args.write_only:
@@ -184,7 +194,12 @@ def _daemon(args: argparse.Namespace, cfg) -> int:
     except ValueError as exc:
         print(f"motcua {name}: {exc}", file=sys.stderr)
         return 2
-    daemon = module.create(ctx)
+    from edge.daemon import StartupError
+    try:
+        daemon = module.create(ctx)
+    except StartupError as exc:
+        print(f"motcua {name}: {exc}", file=sys.stderr)
+        return 4
     return run_daemon(daemon, f"{name}:{device_id}", getattr(daemon, "healthy", None))
 
 

@@ -175,3 +175,68 @@ def test_request_ids_are_the_requesters_own_and_reply_to_must_be_its_own(office:
     # a retry by the kiosk is still idempotent (same ticket, no second one)
     again = kiosk.request(t.ticket_issue, {"service": "HT", "source": "kiosk-1"}, req_id=victim_id, timeout=5)
     assert again["ticket"]["ticket_id"] == reply["ticket"]["ticket_id"]
+
+
+def test_password_from_a_file_or_env_not_the_command_line(office: TestOffice, tmp_path: Path, monkeypatch) -> None:
+    secret = tmp_path / "kiosk-1.pass"
+    secret.write_text(office.creds["kiosk-1"] + "\n")
+    secret.chmod(0o600)
+    monkeypatch.setenv("MOTCUA_BROKER_PASSWORD_FILE", str(secret))
+    ctx = make_context(office.cfg, "kiosk-1", "kiosk", broker=f"mqtt://kiosk-1@127.0.0.1:{office.port}",
+                       data_dir=tmp_path / "elsewhere")
+    assert ctx.broker.password == office.creds["kiosk-1"] and "pass" not in str(ctx.broker)
+    bus = ctx.bus()
+    bus.start(wait=10)
+    try:
+        assert bus.connected.is_set()
+    finally:
+        bus.stop()
+    monkeypatch.delenv("MOTCUA_BROKER_PASSWORD_FILE")
+    monkeypatch.setenv("MOTCUA_BROKER_PASSWORD", "from-env")
+    ctx = make_context(office.cfg, "kiosk-1", "kiosk", broker="mqtt://kiosk-1@127.0.0.1:1", data_dir=tmp_path / "e2")
+    assert ctx.broker.password == "from-env"
+
+
+def test_a_technician_rotates_a_device_credential(office: TestOffice) -> None:
+    import subprocess
+    import sys
+    old = office.creds["tablet-1"]
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "edge.cli", "broker", str(office.config_path), "--data",
+                           str(office.data), "--rotate", "tablet-1", "--write-only"],
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    new = load_credentials(office.data)["tablet-1"]
+    assert new != old and load_credentials(office.data)["kiosk-1"] == office.creds["kiosk-1"]
+    # the harness's broker listens on its own port: write its files again the way it does, restart
+    write_broker_files(office.cfg, office.data, port=office.port, bind="127.0.0.1",
+                       extra_users=[u for u in office.creds if "~" in u])
+    office.restart_broker()
+    refused = Raw(office, "tablet-1", "x", password=old)
+    accepted = Raw(office, "tablet-1", "y", password=new)
+    try:
+        assert wait_until(lambda: refused.connacks and accepted.connacks, 10)
+        assert refused.connacks[0].is_failure and not accepted.connacks[0].is_failure
+    finally:
+        refused.close()
+        accepted.close()
+
+
+def test_daemon_state_files_are_private(office: TestOffice, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "MOTCUA_BROKER_PASSWORD": office.creds["engine"]}
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "engine", str(office.config_path), "--data",
+                             str(office.data), "--broker", f"mqtt://engine@127.0.0.1:{office.port}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = office.data / "engine" / "engine.db"
+    try:
+        assert wait_until(lambda: db.exists() and db.stat().st_size > 0, 30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert db.stat().st_mode & 0o077 == 0 and db.parent.stat().st_mode & 0o077 == 0

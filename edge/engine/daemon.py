@@ -19,7 +19,7 @@ from pydantic import Field
 from edge import protocol as P
 from edge.broker import acl_rules
 from edge.config import ConfigError, load
-from edge.daemon import DaemonContext
+from edge.daemon import DaemonContext, StartupError
 from edge.engine import store
 from edge.engine.errors import EngineError
 from edge.engine.queue import Effects, QueueEngine
@@ -48,7 +48,10 @@ class Engine:
         self.clock = ctx.clock
         self.topics = ctx.topics
         self.db_path: Path = ctx.state_dir / "engine.db"
-        self.conn = store.connect(self.db_path)
+        try:
+            self.conn = store.open_checked(self.db_path)
+        except store.DatabaseUnusable as exc:
+            raise StartupError(str(exc)) from None
         store.create_schema(self.conn)
         with store.immediate(self.conn):
             for c in self.cfg.counters:
@@ -71,6 +74,7 @@ class Engine:
             threading.Thread(target=self._tick_loop, name="engine-tick", daemon=True),
         ]
         self.healthy_flag = True
+        self._behind = False  # the office clock is before the stored day
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -143,11 +147,16 @@ class Engine:
         try:
             with store.immediate(self.conn):
                 fx.merge(self.q.rollover(now))
+                behind = self._clock_behind(now)
                 for kind, req, topic in batch:
                     if kind == "tick":
                         continue
                     if kind == "prune":
                         store.prune_replies(self.conn, time.time() - REPLY_TTL_S)
+                        continue
+                    if behind is not None and kind != "admin":
+                        # Not remembered: once the clock is right, a retry is served.
+                        replies.append((req.reply_to, P.error_reply(req.id, "unavailable", behind)))
                         continue
                     # Remembered per requester and topic: another device's id is not this one's.
                     key = store.request_key(self.bus.requester(req.reply_to), topic, req.id)
@@ -178,8 +187,8 @@ class Engine:
                 if kind not in ("tick", "prune"):
                     self.bus.publish(req.reply_to, P.error_reply(req.id, "unavailable"))
             return
-        if not self.healthy_flag:
-            self.healthy_flag = True
+        if (not self.healthy_flag or self._behind) and behind is None:
+            self.healthy_flag, self._behind = True, False
             self.bus.set_status("ok", {"db": str(self.db_path)})
         # After COMMIT only: replies, then events, then state.
         for reply_to, reply in replies:
@@ -197,6 +206,22 @@ class Engine:
             self.bus.publish(self.topics.queue_stats_event, P.QueueStatsEvent.model_validate(fx.stats), retain=True)
         if fx.counters or fx.queue:
             self._mark(fx.counters, fx.queue)
+
+    def _clock_behind(self, now) -> str | None:
+        """The refusal while the office clock is before the stored day (set back), else None:
+        tickets issued then would be numbered into a day that is already over."""
+        stored = store.get_meta(self.conn, "day")
+        today = self.q.day_of(now)
+        if stored is None or stored <= today:
+            return None
+        if not self._behind:  # the daemon itself is fine (no restart would help): status says why
+            log.error("office clock %s is before the stored day %s: refusing requests until it is set right",
+                      today, stored)
+            self._behind = True
+            self.bus.set_status("error", {"db": str(self.db_path), "problem": "clock_behind",
+                                          "stored_day": stored, "clock_day": today})
+        return (f"Đồng hồ của hệ thống ({today}) chậm hơn ngày làm việc đã lưu ({stored}); "
+                "xin báo kỹ thuật viên chỉnh lại giờ.")
 
     def _dispatch(self, kind: str, req: Any, topic: str, now) -> tuple[dict[str, Any], Effects, list]:
         if kind == "issue":

@@ -259,9 +259,13 @@ def broker_url(cfg: OfficeConfig, broker: str | None, data: str | None) -> Broke
     from pathlib import Path
 
     from edge.broker import load_credentials
-    from edge.daemon import default_data_dir
+    from edge.daemon import default_data_dir, env_password
     raw = broker or os.environ.get("MOTCUA_BROKER")
     url = BrokerURL.parse(raw) if raw else BrokerURL(cfg.broker.host, cfg.broker.port, tls=cfg.broker.tls)
+    if url.username is not None and url.password is None:
+        secret = env_password()
+        if secret is not None:
+            url = url.with_credentials(url.username, secret)
     if url.username is None:
         creds = load_credentials(Path(data) if data else default_data_dir())
         if "admin" not in creds:
