@@ -24,6 +24,7 @@ from typing import Any, Callable
 from pydantic import Field
 
 from edge.clock import Clock
+from edge.limits import RateLimiter
 from edge.protocol import LookupRequest, error_reply, ok_reply
 from hub.codes import CodeError, parse
 from hub.dossier import Record, RecordError
@@ -41,27 +42,6 @@ class HubLookupRequest(LookupRequest):
     """PROTOCOL.md's lookup request plus an optional ``source`` (device id) for the rate limit."""
 
     source: str | None = Field(default=None, max_length=64, description="Requesting device id")
-
-
-class RateLimiter:
-    """A token bucket per device: ``per_min`` lookups a minute, bursts up to ``per_min``."""
-
-    def __init__(self, per_min: int) -> None:
-        self.rate = per_min / 60.0
-        self.burst = float(per_min)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, device: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(device, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[device] = (tokens, now)
-                return False
-            self._buckets[device] = (tokens - 1.0, now)
-            return True
 
 
 def requester(req: HubLookupRequest) -> str:

@@ -240,3 +240,50 @@ def test_daemon_state_files_are_private(office: TestOffice, tmp_path: Path) -> N
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     assert db.stat().st_mode & 0o077 == 0 and db.parent.stat().st_mode & 0o077 == 0
+
+
+def test_ticket_issuing_is_limited_per_kiosk_identity(office: TestOffice) -> None:
+    office.start_engine()
+    t = office.topics
+    flood = office.client("kiosk-1", kind="kiosk")
+    futs = [flood.request_async(t.ticket_issue, {"service": "HT", "source": f"kiosk-{i}"})[1] for i in range(60)]
+    replies = [f.result(timeout=30) for f in futs]
+    issued = [r for r in replies if r["ok"]]
+    limited = [r for r in replies if not r["ok"] and r["error"]["code"] == "rate_limited"]
+    assert len(issued) + len(limited) == 60
+    assert 1 <= len(issued) <= 25, len(issued)  # the burst, not the whole day's quota
+    assert "chờ" in limited[0]["error"]["message"]
+    # another kiosk account still gets its ticket; the quota is not used up
+    other = office.client("kiosk-1", kind="kiosk")
+    assert other.request(t.ticket_issue, {"service": "HT", "source": "kiosk-1"}, timeout=5)["ok"]
+
+
+def test_a_tablet_rates_only_finished_tickets_of_its_own_counter_a_bounded_number_of_times(office: TestOffice) -> None:
+    office.start_engine()
+    t = office.topics
+    admin = office.client("admin")
+    tablet = office.client("tablet-1", kind="tablet")  # config: counter 1
+    events: list[dict] = []
+    admin.subscribe(t.rating_event, lambda _t, p: events.append(json.loads(p)))
+    for n in (1, 2):
+        assert admin.request(t.counter_command(n), {"action": "open", "staff": "Lan"}, timeout=5)["ok"]
+    for _ in range(2):
+        assert admin.request(t.ticket_issue, {"service": "HT"}, timeout=5)["ok"]
+    at2 = admin.request(t.counter_command(2), {"action": "next"}, timeout=5)["ticket"]
+
+    def rate(counter: int, ticket_id: str | None, level: str = "unsatisfied") -> dict:
+        return tablet.request(t.rating_submit, {"counter": counter, "ticket_id": ticket_id, "level": level,
+                                                "reasons": ["Chậm"]}, timeout=5)
+
+    # counter 2's ticket, still being served: neither as counter 2 nor as counter 1
+    assert rate(2, at2["ticket_id"])["error"]["code"] == "bad_request"
+    assert rate(1, at2["ticket_id"])["error"]["code"] == "bad_request"
+    assert admin.request(t.counter_command(2), {"action": "finish"}, timeout=5)["ok"]
+    assert rate(2, at2["ticket_id"])["error"]["code"] == "bad_request"  # finished, but not at counter 1
+    at1 = admin.request(t.counter_command(1), {"action": "next"}, timeout=5)["ticket"]
+    assert rate(1, at1["ticket_id"])["error"]["code"] == "bad_request"  # not finished yet
+    assert admin.request(t.counter_command(1), {"action": "finish"}, timeout=5)["ok"]
+    outcomes = [rate(1, at1["ticket_id"])["ok"] for _ in range(20)]
+    assert outcomes == [True] * 3 + [False] * 17
+    time.sleep(0.5)
+    assert len(events) == 3 and {e["ticket_id"] for e in events} == {at1["ticket_id"]}

@@ -17,16 +17,21 @@ from typing import Any, Literal
 from pydantic import Field
 
 from edge import protocol as P
-from edge.broker import acl_rules
+from edge.broker import acl_rules, role_of
 from edge.config import ConfigError, load
 from edge.daemon import DaemonContext, StartupError
 from edge.engine import store
 from edge.engine.errors import EngineError
 from edge.engine.queue import Effects, QueueEngine
+from edge.limits import RateLimiter
 
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 128
+#: Tickets one kiosk account may take: a person at a touch screen takes far fewer; a flood
+#: must not use up the day's quota (admin and the simulator are not limited).
+ISSUE_RATE_PER_MIN = 20
+UNLIMITED_ROLES = ("admin", "simulator")
 REPLY_TTL_S = 24 * 3600
 QUEUE_STATE_MIN_INTERVAL_S = 0.05
 
@@ -75,6 +80,7 @@ class Engine:
         ]
         self.healthy_flag = True
         self._behind = False  # the office clock is before the stored day
+        self.issue_limit = RateLimiter(ISSUE_RATE_PER_MIN)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -164,6 +170,10 @@ class Engine:
                     if prev is not None:
                         replies.append((req.reply_to, prev))
                         continue
+                    if kind == "issue" and not self._may_issue(req):
+                        replies.append((req.reply_to, P.error_reply(
+                            req.id, "rate_limited", "Máy cấp số đang nhận quá nhiều yêu cầu; xin chờ ít phút.")))
+                        continue
                     try:
                         with store.savepoint(self.conn):
                             fields, f, ev = self._dispatch(kind, req, topic, now)
@@ -207,6 +217,11 @@ class Engine:
         if fx.counters or fx.queue:
             self._mark(fx.counters, fx.queue)
 
+    def _may_issue(self, req: Any) -> bool:
+        """Per broker identity (the reply topic's user): never the requester's `source`."""
+        who = self.bus.requester(req.reply_to)
+        return role_of(who) in UNLIMITED_ROLES or self.issue_limit.allow(who)
+
     def _clock_behind(self, now) -> str | None:
         """The refusal while the office clock is before the stored day (set back), else None:
         tickets issued then would be numbered into a day that is already over."""
@@ -236,6 +251,10 @@ class Engine:
             fields, fx = self.q.command(number, req, now)
             return fields, fx, []
         if kind == "rating":
+            tablet = self.cfg.device(role_of(self.bus.requester(req.reply_to)))
+            if tablet is not None and tablet.kind == "tablet" and tablet.counter != req.counter:
+                where = f"thuộc quầy {tablet.counter}" if tablet.counter is not None else "chưa được gán quầy"
+                raise EngineError("bad_request", f"Máy đánh giá này {where}, không đánh giá được quầy {req.counter}.")
             fields = _ratings.submit(self.conn, req, now)
             event = _ratings.event(self.conn, fields["rating_id"], now)
             return fields, Effects(), [(self.topics.rating_event, event)]

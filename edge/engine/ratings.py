@@ -2,7 +2,9 @@
 
 One rating per ticket (PROTOCOL.md): a later rating of the same ticket replaces the first
 and keeps its `rating_id` (stable per ticket, so the hub's upstream push is an upsert),
-bumping `revision`. The row copies the ticket's counter, clerk and service at the time
+bumping `revision`, at most MAX_REVISIONS times (each unsatisfied one starts a camera clip).
+Only a ticket finished (`done`) at the rating's counter can be rated; the engine checks
+that a tablet rates only its own counter. The row copies the ticket's counter, clerk and service at the time
 of rating, so reports never depend on a ticket row changing later.
 """
 from __future__ import annotations
@@ -39,9 +41,11 @@ CREATE INDEX IF NOT EXISTS ratings_day ON ratings(day, counter);
 CREATE INDEX IF NOT EXISTS ratings_request ON ratings(request_id)
 """
 
-#: Ticket statuses that can be rated: served now, or served and finished.
-RATEABLE = ("called", "done")
+#: Ticket statuses that can be rated: served and finished (a visit not over is not rated).
+RATEABLE = ("done",)
 MAX_REASON = 100
+#: A rating and at most two changes of mind.
+MAX_REVISIONS = 3
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -74,8 +78,8 @@ def _find_ticket(conn: sqlite3.Connection, req: RatingRequest, now: datetime) ->
         if row is None:
             raise EngineError("not_found", "Không tìm thấy phiếu cần đánh giá.")
         if row["status"] not in RATEABLE:
-            raise EngineError("bad_request", "Phiếu này chưa được phục vụ nên chưa thể đánh giá.")
-        if row["counter"] is not None and row["counter"] != req.counter:
+            raise EngineError("bad_request", "Phiếu này chưa được phục vụ xong nên chưa thể đánh giá.")
+        if row["counter"] != req.counter:
             raise EngineError("bad_request", f"Phiếu này không được phục vụ tại quầy {req.counter}.")
         return row
     row = conn.execute(
@@ -101,6 +105,9 @@ def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime) -> dict[
         return {"rating_id": same["rating_id"]}
     ticket = _find_ticket(conn, req, now)
     rid = rating_id_for(ticket["ticket_id"])
+    prev = conn.execute("SELECT revision FROM ratings WHERE rating_id = ?", (rid,)).fetchone()
+    if prev is not None and prev["revision"] >= MAX_REVISIONS:
+        raise EngineError("bad_request", "Phiếu này đã được đánh giá; không thể đổi thêm.")
     conn.execute(
         "INSERT INTO ratings(rating_id, ticket_id, number, day, counter, staff, service, level, "
         "reasons, comment, submitted_at, revision, request_id) "
