@@ -36,13 +36,15 @@ _HIDDEN = ("Cc", "Cf", "Cs", "Co", "Cn")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 
 
-def clean_text(text: str, limit: int) -> str:
-    """`text` NFC, without control/format characters or lone surrogates (tabs and newlines
-    become spaces), and at most `limit` characters (an ellipsis marks a cut)."""
+def clean_text(text: str, limit: int, *, newlines: bool = True) -> str:
+    """`text` NFC, without control/format characters, ANSI escapes or lone surrogates (tabs
+    become spaces; newlines too unless `newlines`), at most `limit` characters (an ellipsis
+    marks a cut)."""
     if len(text) > limit * 4:  # never walk a huge string character by character
         text = text[: limit * 4]
     text = _ANSI.sub("", text)
-    out = "".join(" " if ch in "\t\n\r" else ch for ch in text
+    keep = "\n" if newlines else ""
+    out = "".join(ch if ch in keep else " " if ch in "\t\n\r" else ch for ch in text
                   if ch in "\t\n\r" or unicodedata.category(ch) not in _HIDDEN)
     out = unicodedata.normalize("NFC", out)
     return out if len(out) <= limit else out[: max(limit - 1, 0)] + "…"

@@ -529,7 +529,30 @@ def decode_json(payload: bytes) -> dict[str, Any]:
         raise BadPayload("payload nests JSON too deeply") from None
     if not isinstance(data, dict):
         raise BadPayload(f"payload is a JSON {type(data).__name__}, not an object")
+    if _SURROGATE_ESCAPE.search(payload) and _has_lone_surrogate(data):
+        raise BadPayload("payload holds a lone UTF-16 surrogate (\\ud800-\\udfff): not text")
     return data
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    """A `\\ud800` escape decodes to a str UTF-8 cannot hold (file names, SQLite, sockets fail)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def parse_request(payload: bytes, model: type[Request], reply_prefix: str) -> Request:

@@ -23,7 +23,7 @@ from edge.daemon import DaemonContext, StartupError
 from edge.engine import store
 from edge.engine.errors import EngineError
 from edge.engine.queue import Effects, QueueEngine
-from edge.limits import RateLimiter
+from edge.limits import RateLimiter, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class Engine:
         def receive(topic: str, payload: bytes) -> None:
             req = self.bus.parse_request(topic, payload, model)
             if req is not None:
-                self.inbox.put((kind, req, topic))
+                self.inbox.put((kind, _clean(req), topic))
 
         return receive
 
@@ -345,6 +345,18 @@ class Engine:
             if time.monotonic() - last_prune > 600:
                 last_prune = time.monotonic()
                 self.inbox.put(("prune", None, ""))
+
+
+#: Request fields that end up on screens, LED boards and reports, and their lengths.
+_PEOPLE_TEXT = {"staff": 100, "reason": 200}
+
+
+def _clean(req: Any) -> Any:
+    """People-facing text without control characters (NUL, RTL override, ANSI) before it is
+    stored and broadcast."""
+    update = {k: clean_text(getattr(req, k), n, newlines=False).strip() or None
+              for k, n in _PEOPLE_TEXT.items() if isinstance(getattr(req, k, None), str)}
+    return req.model_copy(update=update) if update else req
 
 
 def create(ctx: DaemonContext) -> Engine:

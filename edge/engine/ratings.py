@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from edge.engine.errors import EngineError
-from edge.protocol import RatingEvent, RatingRequest, nfc, rfc3339
+from edge.limits import clean_text
+from edge.protocol import RatingEvent, RatingRequest, rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def rating_id_for(ticket_id: str) -> str:
 def _clean_reasons(reasons: list[str]) -> list[str]:
     out: list[str] = []
     for r in reasons:
-        text = nfc(r).strip()
+        text = clean_text(r, MAX_REASON * 4, newlines=False).strip()
         if not text:
             continue
         if len(text) > MAX_REASON:
@@ -99,7 +100,7 @@ def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime) -> dict[
     reasons = _clean_reasons(req.reasons)
     if req.level == "unsatisfied" and not reasons:
         raise EngineError("bad_request", "Vui lòng chọn ít nhất một lý do không hài lòng.")
-    comment = nfc(req.comment).strip() if req.comment else None
+    comment = clean_text(req.comment, 500).strip() or None if req.comment else None
     same = conn.execute("SELECT rating_id FROM ratings WHERE request_id = ?", (req.id,)).fetchone()
     if same is not None:  # a retry that missed the engine's reply cache: no second effect
         return {"rating_id": same["rating_id"]}
