@@ -92,6 +92,16 @@ class TestOffice:
         self.broker.stop()
 
 
+def hostile_payloads(reply_to: str) -> dict[str, bytes]:
+    """Issue 11's bad inputs for any request topic: JSON nested deeper than the interpreter's
+    stack under 64 KiB, lone surrogates, an oversized payload. Each must be reported on the
+    error topic by whoever reads it, and kill nobody."""
+    head = b'{"id": "h-1", "reply_to": "' + reply_to.encode() + b'", '
+    return {"nested": head + b'"x": ' + b"[" * 20000 + b"]" * 20000 + b"}",
+            "surrogate": head + b'"service": "\\ud800", "code": "\\udfff", "job_id": "a\\ud800"}',
+            "huge": head + b'"service": "' + b"A" * 70000 + b'"}'}
+
+
 def copy_config(tmp: Path, src: Path = SMALL, replace: dict[str, str] | None = None) -> Path:
     """A copy of a config with text replacements, for tests that need a variant."""
     text = src.read_text(encoding="utf-8")
@@ -103,4 +113,4 @@ def copy_config(tmp: Path, src: Path = SMALL, replace: dict[str, str] | None = N
     return dst
 
 
-__all__ = ["TestOffice", "SMALL", "DATA", "copy_config", "shutil"]
+__all__ = ["TestOffice", "SMALL", "DATA", "copy_config", "hostile_payloads", "shutil"]
