@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -35,6 +36,7 @@ SIMULATOR = "simulator"
 ROLE_SEP = "~"
 #: The broker refuses bigger packets by disconnecting the sender (payloads are <= 64 KiB).
 MAX_PACKET_BYTES = 1048576
+_ACCOUNT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}~[A-Za-z0-9._-]{1,32}$")
 
 
 @dataclass(frozen=True)
@@ -182,22 +184,27 @@ def write_broker_files(cfg: OfficeConfig, data_dir: Path, *, port: int | None = 
                        extra_users: Iterable[str] = ()) -> BrokerFiles:
     """Write mosquitto.conf, passwd and acl under DATA/broker; returns their paths.
 
-    `extra_users` are `ROLE~NAME` accounts with ROLE's rights; the `simulator` account
-    exists only for a simulated office.
+    `extra_users` are new `ROLE~NAME` accounts with ROLE's rights (a second technician's
+    session, a test client); those already in credentials.json are kept. The `simulator`
+    account exists only for a simulated office.
     """
     bdir = Path(data_dir) / "broker"
     bdir.mkdir(parents=True, exist_ok=True)
-    extra = list(extra_users)
-    creds = load_credentials(data_dir, cfg, simulate=simulate, extra_users=extra)
+    rules = acl_rules(cfg, simulate=simulate)
+    new = list(extra_users)
+    for user in new:
+        if role_of(user) not in rules or user == role_of(user) or not _ACCOUNT_RE.match(user):
+            raise ValueError(f"extra broker account {user!r}: must be ROLE{ROLE_SEP}NAME (NAME of [A-Za-z0-9._-]) "
+                             f"with ROLE one of {', '.join(rules)}")
+    known = load_credentials(data_dir)
+    extra = list(dict.fromkeys([*new, *(u for u in known if ROLE_SEP in u)]))
+    for user in extra:
+        if role_of(user) in rules:  # an account of a removed device goes with it
+            rules[user] = rules[role_of(user)]
+    creds = load_credentials(data_dir, cfg, simulate=simulate, extra_users=new)
     passwd = bdir / "passwd"
     acl = bdir / "acl"
     conf = bdir / "mosquitto.conf"
-    rules = acl_rules(cfg, simulate=simulate)
-    for user in extra:
-        if role_of(user) not in rules or user == role_of(user):
-            raise ValueError(f"extra broker account {user!r}: must be ROLE{ROLE_SEP}NAME with ROLE one of "
-                             f"{', '.join(rules)}")
-        rules[user] = rules[role_of(user)]
     # Only accounts of this config: a device removed (or the simulator) can no longer connect.
     _write_private(passwd, "".join(f"{u}:{mosquitto_hash(p)}\n" for u, p in sorted(creds.items()) if u in rules))
     t = Topics(cfg.office.id)

@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("broker", help="write mosquitto config from the office config and run mosquitto")
     _common(b)
     b.add_argument("--write-only", action="store_true", help="write the files and exit")
+    b.add_argument("--add-account", metavar="ROLE~NAME", action="append", default=[],
+                   help="an extra account with ROLE's rights, e.g. admin~lan for a second technician")
     b.add_argument("--rotate", metavar="USER", action="append", default=[],
                    help="give USER (a device id or service account) a new password first (docs/operations.md)")
 
@@ -160,7 +162,11 @@ def _broker(args: argparse.Namespace, cfg) -> int:
             return 2
         print(f"new password for {user}; restart the broker and motcua-*@{user} "
               f"(other hosts: motcua install --credentials)", file=sys.stderr)
-    files = write_broker_files(cfg, _data_dir(args))
+    try:
+        files = write_broker_files(cfg, _data_dir(args), extra_users=args.add_account)
+    except ValueError as exc:
+        print(f"motcua broker: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {files.conf}, {files.passwd}, {files.acl}", file=sys.stderr)
     if args.write_only:
         return 0

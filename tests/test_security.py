@@ -287,3 +287,19 @@ def test_a_tablet_rates_only_finished_tickets_of_its_own_counter_a_bounded_numbe
     assert outcomes == [True] * 3 + [False] * 17
     time.sleep(0.5)
     assert len(events) == 3 and {e["ticket_id"] for e in events} == {at1["ticket_id"]}
+
+
+def test_a_second_technician_gets_an_account_of_their_own_that_survives_regeneration(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    base = [sys.executable, "-m", "edge.cli", "broker", str(SMALL), "--data", str(tmp_path), "--write-only"]
+    done = subprocess.run(base + ["--add-account", "admin~lan"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    bad = subprocess.run(base + ["--add-account", "nobody~x"], env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "ROLE~NAME" in bad.stderr and "Traceback" not in bad.stderr
+    assert "nobody~x" not in load_credentials(tmp_path)
+    files = write_broker_files(load(SMALL), tmp_path)  # e.g. `motcua run` regenerating the files
+    assert "admin~lan:" in files.passwd.read_text() and "user admin~lan" in files.acl.read_text()
