@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 BACKOFF_MAX_S = 10.0
 MAX_TRIES = 3
 STUCK_AFTER_S = 60.0
+IO_WAIT_S = 2.0
 PRUNE_EVERY_S = 3600.0
 #: Longest ticket texts a job may carry (the engine's are far shorter): bounded before layout.
 TEXT_LIMITS = {"ticket_id": 64, "number": 16, "service": 16, "service_name": 200, "day": 10, "issued_at": 40}
@@ -67,6 +68,7 @@ class PrinterDaemon:
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.stuck_after_s = STUCK_AFTER_S
         self._failing = 0  # jobs failed in a row for a reason of their own (or the backend's)
         self._head: tuple[str | None, float] = (None, time.monotonic())
         self._last_prune = 0.0
@@ -154,12 +156,18 @@ class PrinterDaemon:
 
     # ------------------------------------------------------------------ status
     def poll_status(self) -> PrinterStatus:
-        with self._io:
+        # A write that hangs (a stalled USB printer) holds the backend: report from what we
+        # know instead of waiting for it, so a stuck queue still shows in the status.
+        if self._io.acquire(timeout=IO_WAIT_S):
             try:
                 st = self.backend.status()
             except Exception:
                 log.exception("status poll failed")
                 st = PrinterStatus(online=False, reason="offline")
+            finally:
+                self._io.release()
+        else:
+            st = self.last_status
         changed = st != self.last_status
         self.last_status = st
         detail = {**st.detail(), "backend": self.backend.name, "queued": self.queue.pending(),
@@ -184,7 +192,7 @@ class PrinterDaemon:
         head_id = head[0] if head else None
         if head_id != self._head[0]:
             self._head = (head_id, time.monotonic())
-        elif head_id is not None and time.monotonic() - self._head[1] > STUCK_AFTER_S:
+        elif head_id is not None and time.monotonic() - self._head[1] > self.stuck_after_s:
             return {"problem": "stuck", "stuck_job": head_id}
         return None
 

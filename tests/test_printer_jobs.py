@@ -90,3 +90,21 @@ def test_finished_rows_are_pruned(tmp_path):
     assert removed == 21
     assert q.state("waiting") == "queued" and q.state("j-21") == "printed" and q.state("j-20") is None
     q.close()
+
+
+def test_a_printer_that_hangs_on_a_job_says_stuck(office, printer):  # noqa: F811
+    import threading
+    w = Watch(office)
+    d = printer()
+    d.stuck_after_s = 1.0  # 60 s in production
+    kiosk = office.client("kiosk-1", kind="kiosk")
+    assert wait_until(lambda: w.status.get("state") == "ok", 10), w.status
+    release = threading.Event()
+    d.backend.on_first_byte = lambda job_id, ts: release.wait(60)  # the write never returns...
+    kiosk.publish(office.topics.print_job("printer-1"), job(office, "hang-1", "2001"))
+    assert wait_until(lambda: w.status.get("state") == "error"
+                      and w.status.get("detail", {}).get("problem") == "stuck", 30), w.status
+    assert w.status["detail"]["stuck_job"] == "hang-1"
+    release.set()  # ... until it does
+    assert wait_until(lambda: "printed" in w.outcomes("hang-1"), 20), w.results
+    assert wait_until(lambda: w.status.get("state") == "ok", 20), w.status
