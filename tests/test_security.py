@@ -303,3 +303,19 @@ def test_a_second_technician_gets_an_account_of_their_own_that_survives_regenera
     assert "nobody~x" not in load_credentials(tmp_path)
     files = write_broker_files(load(SMALL), tmp_path)  # e.g. `motcua run` regenerating the files
     assert "admin~lan:" in files.passwd.read_text() and "user admin~lan" in files.acl.read_text()
+
+
+def test_two_tablets_using_one_request_id_get_two_ratings(office: TestOffice) -> None:
+    office.start_engine()
+    t = office.topics
+    admin = office.client("admin")
+    assert admin.request(t.counter_command(1), {"action": "open", "staff": "Lan"}, timeout=5)["ok"]
+    done = []
+    for _ in range(2):
+        assert admin.request(t.ticket_issue, {"service": "HT"}, timeout=5)["ok"]
+        done.append(admin.request(t.counter_command(1), {"action": "next"}, timeout=5)["ticket"]["ticket_id"])
+        assert admin.request(t.counter_command(1), {"action": "finish"}, timeout=5)["ok"]
+    a, b = office.client("tablet-1", kind="tablet"), office.client("tablet-1", kind="tablet")
+    ra = a.request(t.rating_submit, {"counter": 1, "ticket_id": done[0], "level": "satisfied"}, req_id="same-1", timeout=5)
+    rb = b.request(t.rating_submit, {"counter": 1, "ticket_id": done[1], "level": "satisfied"}, req_id="same-1", timeout=5)
+    assert ra["ok"] and rb["ok"] and ra["rating_id"] != rb["rating_id"]

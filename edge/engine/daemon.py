@@ -255,7 +255,8 @@ class Engine:
             if tablet is not None and tablet.kind == "tablet" and tablet.counter != req.counter:
                 where = f"thuộc quầy {tablet.counter}" if tablet.counter is not None else "chưa được gán quầy"
                 raise EngineError("bad_request", f"Máy đánh giá này {where}, không đánh giá được quầy {req.counter}.")
-            fields = _ratings.submit(self.conn, req, now)
+            key = store.request_key(self.bus.requester(req.reply_to), topic, req.id)
+            fields = _ratings.submit(self.conn, req, now, key)
             event = _ratings.event(self.conn, fields["rating_id"], now)
             return fields, Effects(), [(self.topics.rating_event, event)]
         if kind == "admin":

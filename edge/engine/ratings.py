@@ -92,8 +92,12 @@ def _find_ticket(conn: sqlite3.Connection, req: RatingRequest, now: datetime) ->
     return row
 
 
-def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime) -> dict[str, Any]:
+def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime,
+           request_key: str | None = None) -> dict[str, Any]:
     """Store one rating inside the caller's transaction; returns the reply fields.
+
+    `request_key` identifies the request (the engine's requester-qualified key; the bare id
+    by default), so another tablet's id never counts as this one's retry.
 
     Raises EngineError (bad_request, not_found) for a rating that cannot be stored.
     """
@@ -101,7 +105,8 @@ def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime) -> dict[
     if req.level == "unsatisfied" and not reasons:
         raise EngineError("bad_request", "Vui lòng chọn ít nhất một lý do không hài lòng.")
     comment = clean_text(req.comment, 500).strip() or None if req.comment else None
-    same = conn.execute("SELECT rating_id FROM ratings WHERE request_id = ?", (req.id,)).fetchone()
+    key = request_key or req.id
+    same = conn.execute("SELECT rating_id FROM ratings WHERE request_id = ?", (key,)).fetchone()
     if same is not None:  # a retry that missed the engine's reply cache: no second effect
         return {"rating_id": same["rating_id"]}
     ticket = _find_ticket(conn, req, now)
@@ -119,7 +124,7 @@ def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime) -> dict[
         "revision = ratings.revision + 1, request_id = excluded.request_id",
         (rid, ticket["ticket_id"], ticket["number"], ticket["day"], req.counter, ticket["staff"],
          ticket["service"], req.level, json.dumps(reasons, ensure_ascii=False), comment,
-         rfc3339(now), req.id))
+         rfc3339(now), key))
     log.info("rating %s of ticket %s at counter %d: %s", rid, ticket["number"], req.counter, req.level)
     return {"rating_id": rid}
 
