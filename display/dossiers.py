@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from edge import protocol as P
 from edge.daemon import DaemonContext
 from edge.ui import UiLoop, UiThread, device_loop
+from edge.ui.fonts import nfc
 from edge.ui.text import blit_text, fit_font
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def _column(surface: pygame.Surface, v: BoardView, rect: pygame.Rect, title: str
         r = pygame.Rect(rect.x + 12, y, rect.w - 24, rh - 6)
         name = d.applicant or ""
         f = fit_font(d.code, code_w - 10, rh * 2 // 5, bold=True)
-        surface.blit(f.render(d.code, True, WHITE), (r.x, r.y + 2))
+        surface.blit(f.render(nfc(d.code), True, WHITE), (r.x, r.y + 2))
         blit_text(surface, name, pygame.Rect(r.x + code_w, r.y, r.w - code_w, rh // 2), rh * 2 // 5, WHITE,
                   bold=True, align="left", wrap=False)
         sub = d.procedure or ""
@@ -229,7 +230,7 @@ class DossierBoardDaemon:
 
     def start(self) -> None:
         self._ui.start("dossier board UI")
-        self.bus.subscribe(self.ctx.topics.dossier_board, self._on(self._board))
+        self.bus.subscribe(self.ctx.topics.dossier_board, self._on(self._board, P.DossierBoard))
         self.bus.subscribe(self.ctx.topics.device_status("hub"), self._on(self._hub_status))
         self.bus.start(wait=5)
         self.bus.set_status("ok", {"mode": "dossiers"})
@@ -285,14 +286,19 @@ class DossierBoardDaemon:
         if self.view.set_hub_status(data):
             self.loop.invalidate()
 
-    def _on(self, fn: Any) -> Any:
+    def _on(self, fn: Any, model: type[P.Payload] | None = None) -> Any:
         def handler(topic: str, payload: bytes) -> None:
             if not payload:
                 return  # a cleared retained topic
             try:
                 data = P.decode_json(payload)
+                if model is not None:
+                    model.model_validate(data)
             except P.BadPayload as exc:
-                log.warning("ignoring unreadable %s: %s", topic, exc)
+                self.bus.report_bad(topic, str(exc))
+                return
+            except ValidationError as exc:
+                self.bus.report_bad(topic, f"{model.__name__}: {P.describe_validation(exc)}")
                 return
             if self.loop is not None:
                 self.loop.call_soon(fn, data)

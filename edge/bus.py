@@ -11,6 +11,7 @@ import itertools
 import logging
 import os
 import queue
+import re
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ from pydantic import ValidationError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge import protocol as P
+from edge.broker import may_write
 from edge.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[str, bytes], None]
 RequestHandler = Callable[[Any], dict[str, Any]]
 MAX_BACKLOG = 10000
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 PayloadT = TypeVar("PayloadT", bound=P.Payload)
 
 
@@ -78,15 +81,20 @@ class Bus:
         self.device = device
         self.kind = kind
         self.clock = clock
-        # A persistent session (fixed client id, clean_session off) makes the broker keep QoS 1
-        # messages for this daemon while it is down: for consumers that must not miss events.
-        self.client_id = device if persistent else f"{device}-{uuid.uuid4().hex[:6]}"
+        # The broker makes the client id the username (use_username_as_clientid), so nobody can
+        # take over another daemon's session; replies come on reply/<username>, which only
+        # that user may read. A persistent session (clean_session off) makes the broker keep
+        # QoS 1 messages for this daemon while it is down: for consumers that must not miss events.
+        self.username = broker.username or device
+        self.client_id = self.username
+        # Request ids are unique per process: a restarted daemon never reuses an answered id.
+        self._id_prefix = f"{_ID_UNSAFE.sub('.', self.username)[:40]}-{uuid.uuid4().hex[:6]}"
         self.connected = threading.Event()
         self._subs: dict[str, tuple[int, Handler, bool]] = {}
         self._retained: dict[str, bytes] = {}
         self._lock = threading.RLock()
         self._pending: dict[str, Future] = {}
-        self._reply_topic = topics.reply(self.client_id)
+        self._reply_topic = topics.reply(self.username)
         self._ids = itertools.count(1)
         self._work: queue.Queue[tuple[Handler, str, bytes] | None] = queue.Queue()
         self._on_connect_hooks: list[Callable[[], None]] = []
@@ -100,6 +108,7 @@ class Bus:
         self._backlog: list[tuple[str, bytes, int]] = []
         self._sub_mid: int | None = None
         self._sub_waits: dict[int, threading.Event] = {}
+        self._acl: dict[str, list[str]] | None = None
 
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
                         protocol=mqtt.MQTTv311, clean_session=not persistent)
@@ -297,15 +306,39 @@ class Bus:
 
     # ------------------------------------------------------------------ serving requests
 
+    def check_requesters(self, rules: dict[str, list[str]] | None) -> None:
+        """Serve only requests whose reply_to belongs to a user the ACL lets send them.
+
+        MQTT 3.1.1 does not say who published; the user level of the reply topic is the
+        identity a responder can trust, because only that user can read it (ACL pattern
+        reply/%u/#). So a reply_to naming a user who may not write the request topic is
+        refused on the error topic, and nobody else's reply topic gets an answer.
+        """
+        self._acl = rules
+
+    def requester(self, reply_to: str) -> str:
+        """The user a reply topic belongs to: its first level under reply/."""
+        return reply_to[len(self.topics.reply_prefix):].split("/", 1)[0]
+
+    def _requester_ok(self, topic: str, reply_to: str) -> bool:
+        if self._acl is None or may_write(self._acl, self.requester(reply_to), topic):
+            return True
+        self.report_bad(topic, f"reply_to {reply_to[:120]!r}: user {self.requester(reply_to)[:64]!r} "
+                               f"may not send requests on this topic")
+        return False
+
     def parse_request(self, topic: str, payload: bytes, model: type[P.Request]) -> P.Request | None:
         """Validate a request; answer or report what is wrong with it and return None."""
         try:
-            return P.parse_request(payload, model, self.topics.reply_prefix)
+            req = P.parse_request(payload, model, self.topics.reply_prefix)
         except P.BadPayload as exc:
             self.report_bad(topic, str(exc))
         except P.RequestInvalid as exc:
-            self.publish(exc.reply_to, P.error_reply(exc.req_id, "bad_request",
-                                                     f"Yêu cầu không hợp lệ: {exc.message}"))
+            if self._requester_ok(topic, exc.reply_to):
+                self.publish(exc.reply_to, P.error_reply(exc.req_id, "bad_request",
+                                                         f"Yêu cầu không hợp lệ: {exc.message}"))
+        else:
+            return req if self._requester_ok(topic, req.reply_to) else None
         return None
 
     def parse_payload(self, topic: str, payload: bytes, model: type[PayloadT]) -> PayloadT | None:
@@ -339,7 +372,7 @@ class Bus:
     # ------------------------------------------------------------------ making requests
 
     def new_id(self) -> str:
-        return f"{self.client_id}:{next(self._ids)}"
+        return f"{self._id_prefix}:{next(self._ids)}"
 
     def request_async(self, topic: str, fields: dict[str, Any], req_id: str | None = None) -> tuple[str, Future]:
         req_id = req_id or self.new_id()

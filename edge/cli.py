@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("broker", help="write mosquitto config from the office config and run mosquitto")
     _common(b)
     b.add_argument("--write-only", action="store_true", help="write the files and exit")
+    b.add_argument("--add-account", metavar="ROLE~NAME", action="append", default=[],
+                   help="an extra account with ROLE's rights, e.g. admin~lan for a second technician")
+    b.add_argument("--rotate", metavar="USER", action="append", default=[],
+                   help="give USER (a device id or service account) a new password first (docs/operations.md)")
 
     r = sub.add_parser("run", help="run the broker and every daemon configured for this host")
     _common(r)
@@ -170,8 +174,20 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _broker(args: argparse.Namespace, cfg) -> int:
-    from edge.broker import mosquitto_binary, write_broker_files
-    files = write_broker_files(cfg, _data_dir(args))
+    from edge.broker import mosquitto_binary, rotate_credential, write_broker_files
+    for user in args.rotate:
+        try:
+            rotate_credential(_data_dir(args), user)
+        except KeyError:
+            print(f"motcua broker --rotate: no credential {user!r} in {_data_dir(args)}", file=sys.stderr)
+            return 2
+        print(f"new password for {user}; restart the broker and motcua-*@{user} "
+              f"(other hosts: motcua install --credentials)", file=sys.stderr)
+    try:
+        files = write_broker_files(cfg, _data_dir(args), extra_users=args.add_account)
+    except ValueError as exc:
+        print(f"motcua broker: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {files.conf}, {files.passwd}, {files.acl}", file=sys.stderr)
     if args.write_only:
         return 0
@@ -220,7 +236,12 @@ def _daemon(args: argparse.Namespace, cfg) -> int:
         except ValueError as exc:
             print(f"motcua {kind}: {exc}", file=sys.stderr)
             return 2
-        members.append((device_id, module.create(ctx)))
+        from edge.daemon import StartupError
+        try:
+            members.append((device_id, module.create(ctx)))
+        except StartupError as exc:
+            print(f"motcua {kind}: {exc}", file=sys.stderr)
+            return 4
     if len(members) == 1:
         device_id, daemon = members[0]
         return run_daemon(daemon, f"{name}:{device_id}", getattr(daemon, "healthy", None))

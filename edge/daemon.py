@@ -24,6 +24,11 @@ from edge.protocol import Topics
 log = logging.getLogger(__name__)
 
 
+class StartupError(Exception):
+    """A daemon cannot start for a reason a technician must fix; the message is the one line
+    `motcua` prints (naming the file and what to do), never a traceback."""
+
+
 class Daemon(Protocol):
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -61,11 +66,18 @@ def default_data_dir() -> Path:
 def make_context(cfg: OfficeConfig, device_id: str, kind: str, *, broker: str | None = None,
                  data_dir: Path | str | None = None, clock: str | Clock | None = None,
                  device: Any = None, config_path: Path | str | None = None) -> DaemonContext:
-    """Build a daemon's context; credentials come from the URL or DATA/broker/credentials.json."""
+    """Build a daemon's context; credentials come from the URL, MOTCUA_BROKER_PASSWORD_FILE,
+    MOTCUA_BROKER_PASSWORD or DATA/broker/credentials.json (never a password on the command line)."""
+    # State files (queues, tickets, ratings, clips) are private, under systemd or not.
+    os.umask(0o077)
     data = Path(data_dir) if data_dir else default_data_dir()
     data.mkdir(parents=True, exist_ok=True)
     broker = broker or os.environ.get("MOTCUA_BROKER")
     url = BrokerURL.parse(broker) if broker else BrokerURL(cfg.broker.host, cfg.broker.port, tls=cfg.broker.tls)
+    if url.username is not None and url.password is None:
+        secret = env_password()
+        if secret is not None:
+            url = url.with_credentials(url.username, secret)
     if url.username is None:
         creds = load_credentials(data)
         if device_id in creds:
@@ -78,6 +90,18 @@ def make_context(cfg: OfficeConfig, device_id: str, kind: str, *, broker: str | 
                             float(anchor) if anchor else None)
     return DaemonContext(cfg, Topics(cfg.office.id), clock, data, url, device_id, kind, device,
                          config_path=Path(config_path) if config_path else None)
+
+
+def env_password() -> str | None:
+    """The broker password from MOTCUA_BROKER_PASSWORD_FILE (a 0600 file) or
+    MOTCUA_BROKER_PASSWORD: `--broker mqtt://user:pass@...` would show it in the process list."""
+    path = os.environ.get("MOTCUA_BROKER_PASSWORD_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"MOTCUA_BROKER_PASSWORD_FILE {path}: {exc.strerror}") from None
+    return os.environ.get("MOTCUA_BROKER_PASSWORD")
 
 
 # ---------------------------------------------------------------------------- logging

@@ -456,7 +456,7 @@ class OfficeInfo(Payload):
     ts: str
 
 
-PrintOutcome = Literal["queued", "printed", "expired", "rejected"]
+PrintOutcome = Literal["queued", "printed", "expired", "rejected", "failed"]
 
 
 class PrintJob(Payload):
@@ -581,9 +581,34 @@ def decode_json(payload: bytes) -> dict[str, Any]:
         raise BadPayload(f"payload is not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:
         raise BadPayload(f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:  # [[[[...]]]] well under 64 KiB nests deeper than the interpreter's stack
+        raise BadPayload("payload nests JSON too deeply") from None
     if not isinstance(data, dict):
         raise BadPayload(f"payload is a JSON {type(data).__name__}, not an object")
+    if _SURROGATE_ESCAPE.search(payload) and _has_lone_surrogate(data):
+        raise BadPayload("payload holds a lone UTF-16 surrogate (\\ud800-\\udfff): not text")
     return data
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    """A `\\ud800` escape decodes to a str UTF-8 cannot hold (file names, SQLite, sockets fail)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def parse_request(payload: bytes, model: type[Request], reply_prefix: str) -> Request:

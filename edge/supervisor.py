@@ -132,12 +132,12 @@ def run_office(args: argparse.Namespace, cfg: OfficeConfig) -> int:
         if args.simulate and _port_busy(port):
             port, bind = free_port(), "127.0.0.1"
             log.info("port %d is busy; the simulated office's broker uses %d", cfg.broker.port, port)
-        files = write_broker_files(cfg, args.data, port=port, bind=bind)
+        files = write_broker_files(cfg, args.data, port=port, bind=bind, simulate=args.simulate)
         broker = BrokerProcess(files.conf, bind, port).start()
         log.info("broker listening on %s:%d (log: %s)", bind, port, files.conf.parent / "mosquitto.log")
         broker_arg = ["--broker", f"mqtt://127.0.0.1:{port}"]
     else:
-        write_broker_files(cfg, args.data)  # credentials for the daemons; the broker runs elsewhere
+        write_broker_files(cfg, args.data, simulate=args.simulate)  # credentials for the daemons; the broker runs elsewhere
 
     if not args.simulate:  # a real office run with simulated parts: say so in its log, every start
         from edge.config import format_path, warnings

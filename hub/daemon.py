@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 
+from edge.broker import acl_rules
 from edge.config.model import Hub as HubConfig
 from edge.daemon import DaemonContext
 from edge.protocol import HubAdminRequest, QueueStatsEvent, RatingEvent, ok_reply
@@ -64,6 +65,7 @@ class HubDaemon:
         self.cfg = ctx.cfg.hub
         self.tz = ctx.cfg.office.tz
         self.bus = ctx.bus(persistent=True)  # ratings and day figures queue at the broker while the hub is down
+        self.bus.check_requesters(acl_rules(ctx.cfg))
         self.store = Store(ctx.state_dir / "hub.sqlite")
         self.adapter, self.simulator = build_adapter(self.cfg, self.cfg.madonvi or ctx.cfg.office.id,
                                                      ctx.clock.now())

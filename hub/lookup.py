@@ -2,8 +2,10 @@
 
 - A repeated request id (24 h) gets the same reply again, from memory: lookups have no side
   effect, so after a hub restart a repeat simply gets a fresh answer.
-- Rate limit per requesting device: the request's ``source`` (a device id) when given, else
-  the reply_to topic's last level without the bus's ``-xxxxxx`` client suffix.
+- Rate limit and remembered replies per broker identity: the user level of the reply_to
+  topic, which only that user can read (the ACL), and which the bus accepts only from a
+  user allowed to send lookups; ``source`` and the rest of reply_to are the requester's
+  own words and count for nothing.
 - Cached and confirmed recently (by a sync or a fetch within ``fresh_s``) and upstream up:
   answered at once, ``stale: false``. Upstream known down: answered at once from the cache
   with ``stale: true`` (or ``unavailable``). Otherwise upstream is asked with the short
@@ -12,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -23,7 +24,8 @@ from typing import Any, Callable
 from pydantic import Field
 
 from edge.clock import Clock
-from edge.protocol import DEVICE_ID_RE, LookupRequest, error_reply, ok_reply
+from edge.limits import RateLimiter
+from edge.protocol import LookupRequest, error_reply, ok_reply
 from hub.codes import CodeError, parse
 from hub.dossier import Record, RecordError
 from hub.store import Store
@@ -34,7 +36,6 @@ log = logging.getLogger(__name__)
 
 REPLY_TTL_S = 24 * 3600
 MAX_REPLIES = 100_000
-_CLIENT_SUFFIX = re.compile(r"-[0-9a-f]{6}$")
 
 
 class HubLookupRequest(LookupRequest):
@@ -43,33 +44,13 @@ class HubLookupRequest(LookupRequest):
     source: str | None = Field(default=None, max_length=64, description="Requesting device id")
 
 
-class RateLimiter:
-    """A token bucket per device: ``per_min`` lookups a minute, bursts up to ``per_min``."""
-
-    def __init__(self, per_min: int) -> None:
-        self.rate = per_min / 60.0
-        self.burst = float(per_min)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, device: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(device, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[device] = (tokens, now)
-                return False
-            self._buckets[device] = (tokens - 1.0, now)
-            return True
-
-
 def requester(req: HubLookupRequest) -> str:
-    """The device a lookup counts against (see the module docstring)."""
-    if req.source and DEVICE_ID_RE.match(req.source):
-        return req.source
-    client = req.reply_to.rsplit("/", 1)[-1]
-    return _CLIENT_SUFFIX.sub("", client) or client
+    """The broker identity a lookup counts against (see the module docstring)."""
+    return req.reply_to.split("/reply/", 1)[-1].split("/", 1)[0]
+
+
+def _key(req: HubLookupRequest) -> str:
+    return f"{requester(req)}\x1f{req.id}"
 
 
 class LookupService:
@@ -98,25 +79,25 @@ class LookupService:
 
     def handle(self, req: HubLookupRequest, topic: str) -> dict[str, Any] | None:
         with self._lock:
-            hit = self._replies.get(req.id)
+            hit = self._replies.get(_key(req))
             if hit is not None and time.monotonic() - hit[0] < REPLY_TTL_S:
                 return hit[1]
-            if req.id in self._inflight:
+            if _key(req) in self._inflight:
                 return None  # the first copy is still being answered; its reply will come
         if not self.limiter.allow(requester(req)):
-            return self._remember(req.id, error_reply(req.id, "rate_limited"))
+            return self._remember(_key(req), error_reply(req.id, "rate_limited"))
         try:
             # a day of slack: the province's clock and the office's may disagree around midnight
             code = parse(req.code, today=self.clock.now().date() + timedelta(days=1)).code
         except CodeError as exc:
-            return self._remember(req.id, error_reply(req.id, "bad_request", exc.message))
+            return self._remember(_key(req), error_reply(req.id, "bad_request", exc.message))
         cached = self.store.get(code)
         if not self.health.up:
-            return self._remember(req.id, self._from_cache(req.id, cached, stale=True))
+            return self._remember(_key(req), self._from_cache(req.id, cached, stale=True))
         if cached is not None and time.time() - max(cached[1], self.health.last_sync_ok) <= self.fresh_s:
-            return self._remember(req.id, self._answer(req.id, cached[0], stale=False))
+            return self._remember(_key(req), self._answer(req.id, cached[0], stale=False))
         with self._lock:
-            self._inflight.add(req.id)
+            self._inflight.add(_key(req))
         self._pool.submit(self._ask_upstream, req, code, cached)
         return None
 
@@ -128,9 +109,9 @@ class LookupService:
         except Exception:
             log.exception("lookup %s failed", req.id)
             reply = error_reply(req.id, "internal")
-        self._remember(req.id, reply)
+        self._remember(_key(req), reply)
         with self._lock:
-            self._inflight.discard(req.id)
+            self._inflight.discard(_key(req))
         self.publish(req.reply_to, reply)
 
     def _fetch(self, req_id: str, code: str, cached: tuple[Record, float] | None) -> dict[str, Any]:
@@ -168,11 +149,11 @@ class LookupService:
         return ok_reply(req_id, dossier=rec.dossier(self.clock.now(), self.tz, stale=stale,
                                                     return_place=self.return_place))
 
-    def _remember(self, req_id: str, reply: dict[str, Any]) -> dict[str, Any]:
+    def _remember(self, key: str, reply: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
         with self._lock:
-            self._replies[req_id] = (now, reply)
-            self._replies.move_to_end(req_id)
+            self._replies[key] = (now, reply)
+            self._replies.move_to_end(key)
             while self._replies and (len(self._replies) > MAX_REPLIES
                                      or now - next(iter(self._replies.values()))[0] > REPLY_TTL_S):
                 self._replies.popitem(last=False)

@@ -511,10 +511,8 @@ class LookupKiosk:
 
     # ---------------------------------------------------------------- MQTT side
     def _on_scan(self, topic: str, payload: bytes) -> None:
-        try:
-            scan = P.Scan.model_validate(P.decode_json(payload))
-        except Exception as exc:  # noqa: BLE001 - a bad scan payload is logged, never fatal
-            log.warning("ignoring bad scan on %s: %s", topic, exc)
+        scan = self.bus.parse_payload(topic, payload, P.Scan)  # a bad one is reported on `error`
+        if scan is None:
             return
         if self.loop is not None:
             self.loop.call_soon(self.ctrl.scanned, scan.code)

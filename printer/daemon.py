@@ -6,11 +6,18 @@ order and answers ``printed``. While the printer is off, out of paper or its cov
 the job waits (device status ``error`` says why); jobs older than ``max_job_age_s`` are
 dropped as ``expired`` with a log line. The backend is closed and reopened with backoff
 after any failure, so unplug/replug recovers without a restart.
+
+No job can jam the queue: a job is laid out once at intake and refused (``rejected``) if
+that fails; a job that still fails at print time for any reason but the printer being
+unavailable is tried ``MAX_TRIES`` times and then marked ``failed``, and the jobs behind it
+go on. Failing jobs, or a first job that has not moved for ``STUCK_AFTER_S`` while the
+printer looks fine, turn the device status to ``error`` so kiosks stop promising tickets.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +33,12 @@ from printer.status import PrinterStatus
 log = logging.getLogger(__name__)
 
 BACKOFF_MAX_S = 10.0
+MAX_TRIES = 3
+STUCK_AFTER_S = 60.0
+IO_WAIT_S = 2.0
+PRUNE_EVERY_S = 3600.0
+#: Longest ticket texts a job may carry (the engine's are far shorter): bounded before layout.
+TEXT_LIMITS = {"ticket_id": 64, "number": 16, "service": 16, "service_name": 200, "day": 10, "issued_at": 40}
 
 
 def native_qr_for(device: Any) -> bool:
@@ -55,6 +68,10 @@ class PrinterDaemon:
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.stuck_after_s = STUCK_AFTER_S
+        self._failing = 0  # jobs failed in a row for a reason of their own (or the backend's)
+        self._head: tuple[str | None, float] = (None, time.monotonic())
+        self._last_prune = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -112,34 +129,81 @@ class PrinterDaemon:
             if jid and P.REQUEST_ID_RE.match(jid):
                 self._result(jid, "rejected", detail=msg)
             return
+        problem = self.refuse_reason(job)
+        if problem is not None:
+            self.bus.report_bad(topic, f"print job {job.job_id[:64]!r}: {problem}")
+            self._result(job.job_id, "rejected", detail=problem)
+            return
         new, state = self.queue.add(job.job_id, job.wire(), job.created_at)
         if not new:
             log.info("job %s seen again (state %s); not queued twice", job.job_id, state)
         self._result(job.job_id, state, job.ticket.wire())
         self.wake()
 
+    def refuse_reason(self, job: P.PrintJob) -> str | None:
+        """Why a job can never print (checked before it is queued), or None."""
+        if job.job_id.strip(".") == "":
+            return "job_id made only of dots is not a usable id"
+        for name, limit in TEXT_LIMITS.items():
+            value = getattr(job.ticket, name)
+            if len(value) > limit:
+                return f"ticket {name} is {len(value)} characters, more than {limit}"
+        try:
+            build_ticket(self.ticket_info(job), self.dev.paper_mm, self.native_qr)
+        except Exception as exc:  # noqa: BLE001 - whatever the layout cannot do, say it now
+            return f"cannot lay the ticket out: {str(exc)[:200]}"
+        return None
+
     # ------------------------------------------------------------------ status
     def poll_status(self) -> PrinterStatus:
-        with self._io:
+        # A write that hangs (a stalled USB printer) holds the backend: report from what we
+        # know instead of waiting for it, so a stuck queue still shows in the status.
+        if self._io.acquire(timeout=IO_WAIT_S):
             try:
                 st = self.backend.status()
             except Exception:
                 log.exception("status poll failed")
                 st = PrinterStatus(online=False, reason="offline")
+            finally:
+                self._io.release()
+        else:
+            st = self.last_status
         changed = st != self.last_status
         self.last_status = st
         detail = {**st.detail(), "backend": self.backend.name, "queued": self.queue.pending(),
                   "paper_mm": self.dev.paper_mm}
-        self.bus.set_status(st.state, detail)
+        state = st.state
+        if state != "error":
+            jam = self._jam()
+            if jam is not None:
+                state, detail = "error", {**detail, **jam}
+        self.bus.set_status(state, detail)
         if changed:
             log.info("printer status: %s %s", st.state, st.detail())
             if st.state != "error":
                 self.wake()
         return st
 
+    def _jam(self) -> dict[str, Any] | None:
+        """Jobs failing, or the first job not moving although the printer looks fine."""
+        if self._failing:
+            return {"problem": "jobs_failing", "failed": self._failing}
+        head = self.queue.next()
+        head_id = head[0] if head else None
+        if head_id != self._head[0]:
+            self._head = (head_id, time.monotonic())
+        elif head_id is not None and time.monotonic() - self._head[1] > self.stuck_after_s:
+            return {"problem": "stuck", "stuck_job": head_id}
+        return None
+
     def _poll_loop(self) -> None:
         while not self._stop.wait(self.dev.poll_s):
             self.poll_status()
+            if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
+                self._last_prune = time.monotonic()
+                removed = self.queue.prune()
+                if removed:
+                    log.info("pruned %d finished print jobs", removed)
 
     # ------------------------------------------------------------------ printing
     def ticket_info(self, job: P.PrintJob) -> TicketInfo:
@@ -170,30 +234,50 @@ class PrinterDaemon:
         item = self.queue.next()
         if item is None:
             return False
-        job_id, payload, _ = item
-        job = P.PrintJob.model_validate(payload)
-        if self._too_old(job):
-            log.warning("job %s (ticket %s) is older than %ss: dropped, not printed",
-                        job_id, job.ticket.number, self.dev.max_job_age_s)
-            self.queue.mark(job_id, "expired", self._now())
-            self._result(job_id, "expired", job.ticket.wire(), "too old to print")
-            return True
-        data = build_ticket(self.ticket_info(job), self.dev.paper_mm, self.native_qr)
-        with self._io:
-            try:
-                self.backend.write(data, job_id)
-            except PrinterUnavailable as exc:
-                self.queue.attempt(job_id, str(exc))
-                log.warning("job %s not printed: %s", job_id, exc)
-                ok = False
-            else:
-                ok = True
+        job_id, payload, attempts = item
+        try:
+            job = P.PrintJob.model_validate(payload)
+            if self._too_old(job):
+                log.warning("job %s (ticket %s) is older than %ss: dropped, not printed",
+                            job_id, job.ticket.number, self.dev.max_job_age_s)
+                self.queue.mark(job_id, "expired", self._now())
+                self._result(job_id, "expired", job.ticket.wire(), "too old to print")
+                return True
+            data = build_ticket(self.ticket_info(job), self.dev.paper_mm, self.native_qr)
+            with self._io:
+                try:
+                    self.backend.write(data, job_id)
+                except PrinterUnavailable as exc:
+                    self.queue.attempt(job_id, str(exc))
+                    log.warning("job %s not printed: %s", job_id, exc)
+                    ok = False
+                else:
+                    ok = True
+        except Exception as exc:  # noqa: BLE001 - this job (or the backend on it) failed
+            return self._job_failed(job_id, payload, attempts + 1, exc)
         if not ok:
             self.poll_status()
             return False
         self.queue.mark(job_id, "printed", self._now())
         self._result(job_id, "printed", job.ticket.wire())
         log.info("printed ticket %s (job %s, %d bytes)", job.ticket.number, job_id, len(data))
+        if self._failing:
+            self._failing = 0
+            self.poll_status()
+        return True
+
+    def _job_failed(self, job_id: str, payload: Any, tries: int, exc: Exception) -> bool:
+        """Count a failed try; after MAX_TRIES the job is `failed` and the queue moves on."""
+        log.warning("job %s failed (try %d of %d): %s", job_id, tries, MAX_TRIES, exc, exc_info=tries == 1)
+        self.queue.attempt(job_id, str(exc)[:500])
+        if tries < MAX_TRIES:
+            return False
+        self.queue.mark(job_id, "failed", self._now(), str(exc)[:500])
+        ticket = payload.get("ticket") if isinstance(payload, dict) else None
+        self._result(job_id, "failed", {k: ticket.get(k) for k in ("ticket_id", "number")}
+                     if isinstance(ticket, dict) else None, detail=str(exc)[:200])
+        self._failing += 1
+        self.poll_status()
         return True
 
     def _work(self) -> None:

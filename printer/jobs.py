@@ -1,7 +1,7 @@
 """Durable print-job queue in SQLite (WAL, synchronous=FULL): nothing lost while the printer is off.
 
 A job is stored before it is acknowledged (``queued`` result) and leaves the queue only as
-``printed`` or ``expired``. Job ids make retries idempotent: a job id seen twice is stored once.
+``printed``, ``expired`` or ``failed``; finished rows beyond the newest few thousand are pruned. Job ids make retries idempotent: a job id seen twice is stored once.
 """
 from __future__ import annotations
 
@@ -78,11 +78,11 @@ class JobQueue:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM jobs WHERE state='queued'").fetchone()[0]
 
-    def prune(self, keep: int = 5000) -> None:
+    def prune(self, keep: int = 5000) -> int:
         """Forget finished jobs beyond the newest ``keep`` (ids stay long enough for retries)."""
         with self._lock:
-            self._db.execute("DELETE FROM jobs WHERE state!='queued' AND seq < "
-                             "(SELECT coalesce(max(seq),0) - ? FROM jobs)", (keep,))
+            return self._db.execute("DELETE FROM jobs WHERE state!='queued' AND seq <= "
+                                    "(SELECT coalesce(max(seq),0) - ? FROM jobs)", (keep,)).rowcount
 
     def close(self) -> None:
         with self._lock:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from edge.broker import BrokerProcess, free_port, load_credentials, write_broker_files
+from edge.broker import ROLE_SEP, BrokerProcess, acl_rules, free_port, load_credentials, role_of, write_broker_files
 from edge.bus import BrokerURL, Bus
 from edge.clock import Clock
 from edge.config import OfficeConfig, load
@@ -17,6 +17,10 @@ from edge.protocol import Topics
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "small.toml"
+#: Test clients per role (the broker ties a client id to its username, so two connections of
+#: one user would kick each other: each test client gets an account `ROLE~tN` of its own).
+CLIENTS_PER_ROLE = {"admin": 64}
+CLIENTS_DEFAULT = 6
 
 
 class TestOffice:
@@ -30,8 +34,11 @@ class TestOffice:
         self.data = Path(data_dir)
         self.topics = Topics(self.cfg.office.id)
         self.port = free_port()
-        self.files = write_broker_files(self.cfg, self.data, port=self.port, bind="127.0.0.1")
+        extra = [f"{role}{ROLE_SEP}t{i}" for role in acl_rules(self.cfg, simulate=False)
+                 for i in range(1, CLIENTS_PER_ROLE.get(role, CLIENTS_DEFAULT) + 1)]
+        self.files = write_broker_files(self.cfg, self.data, port=self.port, bind="127.0.0.1", extra_users=extra)
         self.creds = load_credentials(self.data)
+        self._next_alias: dict[str, int] = {}
         self.broker = BrokerProcess(self.files.conf, "127.0.0.1", self.port)
         self._closers: list[Any] = []
 
@@ -48,9 +55,18 @@ class TestOffice:
         return DaemonContext(self.cfg, self.topics, clock or Clock(self.cfg.office.tz), self.data,
                              self.url(device_id), device_id, kind, device, config_path=self.config_path)
 
+    def account(self, role: str = "admin") -> str:
+        """A fresh test account `ROLE~tN` with `role`'s rights (each connection needs its own)."""
+        n = self._next_alias.get(role, 0) + 1
+        name = f"{role}{ROLE_SEP}t{n}"
+        assert name in self.creds, f"harness: more than {n - 1} test clients of {role}; raise CLIENTS_PER_ROLE"
+        self._next_alias[role] = n
+        return name
+
     def client(self, user: str = "admin", kind: str = "engine", clock: Clock | None = None) -> Bus:
-        """A started bus client (stopped at close)."""
-        bus = Bus(self.url(user), self.topics, user, kind, clock or Clock(self.cfg.office.tz))
+        """A started bus client with `user`'s rights under an account of its own (stopped at close)."""
+        account = user if ROLE_SEP in user else self.account(role_of(user))
+        bus = Bus(self.url(account), self.topics, role_of(user), kind, clock or Clock(self.cfg.office.tz))
         bus.start(wait=10)
         self._closers.append(bus.stop)
         return bus
@@ -76,6 +92,16 @@ class TestOffice:
         self.broker.stop()
 
 
+def hostile_payloads(reply_to: str) -> dict[str, bytes]:
+    """Issue 11's bad inputs for any request topic: JSON nested deeper than the interpreter's
+    stack under 64 KiB, lone surrogates, an oversized payload. Each must be reported on the
+    error topic by whoever reads it, and kill nobody."""
+    head = b'{"id": "h-1", "reply_to": "' + reply_to.encode() + b'", '
+    return {"nested": head + b'"x": ' + b"[" * 20000 + b"]" * 20000 + b"}",
+            "surrogate": head + b'"service": "\\ud800", "code": "\\udfff", "job_id": "a\\ud800"}',
+            "huge": head + b'"service": "' + b"A" * 70000 + b'"}'}
+
+
 def copy_config(tmp: Path, src: Path = SMALL, replace: dict[str, str] | None = None) -> Path:
     """A copy of a config with text replacements, for tests that need a variant."""
     text = src.read_text(encoding="utf-8")
@@ -87,4 +113,4 @@ def copy_config(tmp: Path, src: Path = SMALL, replace: dict[str, str] | None = N
     return dst
 
 
-__all__ = ["TestOffice", "SMALL", "DATA", "copy_config", "shutil"]
+__all__ = ["TestOffice", "SMALL", "DATA", "copy_config", "hostile_payloads", "shutil"]

@@ -328,7 +328,9 @@ def test_day_rollover_restarts_numbering_and_cancels_yesterday(office):
 
 
 def test_raw_paho_311_client_can_drive_the_office(engine_office):
-    """An outside tool with nothing but PROTOCOL.md: plain paho, MQTT 3.1.1, its own reply topic."""
+    """An outside tool with nothing but PROTOCOL.md: plain paho, MQTT 3.1.1, its own reply topic
+    (under its username's subtree: the only reply topics a credential may read, and the only
+    ones a responder answers for that user)."""
     o = engine_office
     t = o.topics
     got: list[dict] = []
@@ -336,14 +338,15 @@ def test_raw_paho_311_client_can_drive_the_office(engine_office):
     cl = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="outside-tool", protocol=mqtt.MQTTv311)
     cl.username_pw_set("admin", o.creds["admin"])
 
+    mine = t.reply("admin") + "/outside-tool"
+
     def on_connect(client, userdata, flags, rc, props):
-        client.subscribe(t.reply("outside-tool") + "/#", 1)
-        client.subscribe(t.reply("outside-tool"), 1)
+        client.subscribe(mine, 1)
 
     def on_subscribe(client, userdata, mid, rcs, props):
         if not done.is_set():
             client.publish(t.ticket_issue, json.dumps(
-                {"id": "tool-1", "reply_to": t.reply("outside-tool"), "service": "DD", "priority": "elderly",
+                {"id": "tool-1", "reply_to": mine, "service": "DD", "priority": "elderly",
                  "extra_field": "ignored"}), qos=1)
             done.set()
 

@@ -2,6 +2,7 @@
 is unplugged and the province goes away. Afterwards no ticket is duplicated or lost and every daemon is back."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from edge.broker import free_port, wait_port
 from edge.bus import RequestTimeout
-from harness import copy_config
+from harness import copy_config, hostile_payloads
 from office_run import ROOT, RunningOffice, wait_for
 
 
@@ -73,6 +74,18 @@ def test_busy_hour_with_kills_broker_restart_and_upstream_outage(tmp_path):
         assert office.wait_online(expected, 120), f"offline: {sorted(expected - office.online())}"
         kiosk.start()
         assert wait_for(lambda: len(kiosk.acked) >= 5, 30)
+
+        # hostile inputs during the busy hour (issue 11): each reported on the error topic, nobody dies
+        t = office.topics
+        errors: list[dict] = []
+        office.bus.subscribe(t.error, lambda _t, p: errors.append(json.loads(p)))
+        hostile_topics = [t.ticket_issue, t.counter_command(1), t.rating_submit, t.print_job("printer-1"),
+                          t.scan("scanner-1")]
+        for topic in hostile_topics:
+            for payload in hostile_payloads(office.bus.reply_topic).values():
+                office.bus.publish(topic, payload)
+        assert wait_for(lambda: all(sum(e["topic"] == tp for e in errors) >= 3 for tp in hostile_topics), 60), \
+            {tp: sum(e["topic"] == tp for e in errors) for tp in hostile_topics}
 
         # kill -9 of each daemon in turn; the supervisor restarts it and it comes back online
         running = {n: pid for n, pid in office.children().items() if n != "mosquitto"}

@@ -93,16 +93,21 @@ def test_lookup_errors_and_new_dossiers(hub_office: TestOffice, hub: HubDaemon) 
     assert lookup(client, hub_office, new["MaHoSo"])["ok"]
 
 
-def test_rate_limit_per_device(hub_office: TestOffice, hub: HubDaemon) -> None:
-    client = hub_office.client("admin")
+def test_rate_limit_per_broker_identity(hub_office: TestOffice, hub: HubDaemon) -> None:
+    client = hub_office.client("kiosk-2", kind="kiosk")
     code = next(iter(hub.simulator.upstream.records))
-    codes = [lookup(client, hub_office, code, source="kiosk-9")["ok"] for _ in range(22)]
+    # the requester's own words (source, the tail of reply_to) do not buy more lookups
+    codes = [lookup(client, hub_office, code, source=f"kiosk-{i}")["ok"] for i in range(22)]
     assert codes[:20] == [True] * 20 and codes[20:] == [False, False]
     limited = lookup(client, hub_office, code, source="kiosk-9")
     assert limited["error"]["code"] == "rate_limited" and "thử lại" in limited["error"]["message"]
-    assert lookup(client, hub_office, code, source="kiosk-8")["ok"]
-    # without a source the requester is the reply_to client, minus the bus's suffix: "admin"
-    assert lookup(client, hub_office, code)["ok"]
+    got: list[dict[str, Any]] = []
+    client.subscribe(f"{client.reply_topic}/other", lambda _t, p: got.append(json.loads(p)))
+    client.publish(hub_office.topics.dossier_lookup, {"id": "tail-1", "code": code,
+                                                      "reply_to": f"{client.reply_topic}/other"})
+    assert wait_until(lambda: got, 5) and got[0]["error"]["code"] == "rate_limited"
+    # another identity has its own budget
+    assert lookup(hub_office.client("kiosk-2", kind="kiosk"), hub_office, code)["ok"]
 
 
 def test_outage_during_sync_then_recovery(hub_office: TestOffice, hub: HubDaemon) -> None:

@@ -114,9 +114,18 @@ def test_refused_ratings_have_clear_errors_and_no_effect(conn, setup, kw, code) 
     assert conn.execute("SELECT count(*) FROM ratings").fetchone()[0] == 0
 
 
-def test_ticket_being_served_can_be_rated(conn) -> None:
+def test_a_visit_not_over_cannot_be_rated_and_revisions_are_bounded(conn) -> None:
     add_ticket(conn, "20261123-HT-0001", status="called", finished=None)
-    assert submit(conn, req(ticket_id="20261123-HT-0001"))["rating_id"] == "R-20261123-HT-0001"
+    with pytest.raises(EngineError) as err:
+        submit(conn, req(ticket_id="20261123-HT-0001"))
+    assert err.value.code == "bad_request"
+    conn.execute("UPDATE tickets SET status = 'done', finished_at = called_at")
+    for i in range(3):
+        assert submit(conn, req(ticket_id="20261123-HT-0001", id=f"r-{i}"))["rating_id"] == "R-20261123-HT-0001"
+    with pytest.raises(EngineError) as err:
+        submit(conn, req(ticket_id="20261123-HT-0001", id="r-4"))
+    assert err.value.code == "bad_request"
+    assert conn.execute("SELECT revision FROM ratings").fetchone()[0] == 3
 
 
 def test_schema_is_applied_by_engine_store(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ def served_tickets(admin: Bus, office, n: int) -> list[str]:
 
 def tablet(office, outbox_path) -> tuple[Bus, RatingOutbox, OutboxSender]:
     clock = Clock(office.cfg.office.tz)
+    # the tablet's own account: a restarted tablet is the same requester (its ids are its own)
     bus = Bus(office.url("tablet-1"), office.topics, "tablet-1", "tablet", clock)
     bus.start()
     box = RatingOutbox(outbox_path, "tablet-1")
@@ -84,10 +85,10 @@ def test_ratings_survive_engine_broker_and_tablet_restarts(office, tmp_path) -> 
     assert by_ticket[tickets[2]]["comment"] == "Chờ lâu"
     assert by_ticket[tickets[3]]["staff"] == "Nguyễn Thị Lan"
 
-    # 5. a duplicate of a delivered request (a lost reply, resent) has no second effect
+    # 5. a duplicate of a delivered request (a lost reply, resent by the tablet) has no second effect
     done = sqlite3.connect(path).execute("SELECT id, body FROM outbox ORDER BY rowid").fetchall()
     for req_id, body in done:
-        reply = admin.request(office.topics.rating_submit, json.loads(body), req_id=req_id)
+        reply = bus.request(office.topics.rating_submit, json.loads(body), req_id=req_id)
         assert reply["ok"]
     rows = ratings_rows(office)
     assert len(rows) == 4 and all(r["revision"] == 1 for r in rows)

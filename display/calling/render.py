@@ -269,7 +269,7 @@ class Painter:
         title_h = self._title(surface, "services", inner)
         rows = max(4, min(len(services), 8))
         row_h = (inner.height - title_h) // rows
-        names = [s.name if s.open else f"{s.name} ({self.label('not_issuing')})" for s in services[:rows]]
+        names = [nfc(s.name if s.open else f"{s.name} ({self.label('not_issuing')})") for s in services[:rows]]
         floor = round(row_h * 0.36)  # below this, long names wrap onto two lines instead
         size = max(floor, min((_fit_size(n, inner.width * 0.8, round(row_h * 0.55), False) for n in names),
                               default=floor))
@@ -298,7 +298,7 @@ class Painter:
     # ------------------------------------------------------------------ ticker
 
     def ticker_text(self, notice: str) -> str:
-        return notice or self.label("hint")
+        return nfc(notice) if notice else self.label("hint")  # bounded, like every text drawn
 
     def ticker_scrolls(self, notice: str) -> bool:
         """Only a notice wider than the screen scrolls; anything else stands still (no CPU)."""
@@ -353,6 +353,7 @@ def grid(n: int, width: int, height: int, aspect: float = 1.5) -> tuple[int, int
 def _fit_size(text: str, width: float, size: int, bold: bool) -> int:
     """Largest size not above `size` whose rendering fits `width` (cached fonts)."""
     size = max(8, int(size))
+    text = nfc(text)  # bounded before fitting
     while size > 8 and font(size, bold).size(text)[0] > width:
         size = max(8, int(size * 0.92))
     return size

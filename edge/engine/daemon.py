@@ -17,16 +17,22 @@ from typing import Any, Literal
 from pydantic import Field
 
 from edge import protocol as P
+from edge.broker import acl_rules, role_of
 from edge.config import ConfigError, load
-from edge.daemon import DaemonContext
+from edge.daemon import DaemonContext, StartupError
 from edge.engine import store
 from edge.engine.attribution import Attribution
 from edge.engine.errors import EngineError
 from edge.engine.queue import Effects, QueueEngine
+from edge.limits import RateLimiter, clean_text
 
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 128
+#: Tickets one kiosk account may take: a person at a touch screen takes far fewer; a flood
+#: must not use up the day's quota (admin and the simulator are not limited).
+ISSUE_RATE_PER_MIN = 20
+UNLIMITED_ROLES = ("admin", "simulator")
 REPLY_TTL_S = 24 * 3600
 QUEUE_STATE_MIN_INTERVAL_S = 0.05
 
@@ -48,7 +54,10 @@ class Engine:
         self.clock = ctx.clock
         self.topics = ctx.topics
         self.db_path: Path = ctx.state_dir / "engine.db"
-        self.conn = store.connect(self.db_path)
+        try:
+            self.conn = store.open_checked(self.db_path)
+        except store.DatabaseUnusable as exc:
+            raise StartupError(str(exc)) from None
         store.create_schema(self.conn)
         with store.immediate(self.conn):
             for c in self.cfg.counters:
@@ -59,6 +68,7 @@ class Engine:
         self.q = QueueEngine(self.cfg, self.conn, self.attribution)
         self.rq = QueueEngine(self.cfg, self.rconn)
         self.bus = ctx.bus(persistent=True)  # requests sent during a restart wait at the broker
+        self.bus.check_requesters(acl_rules(self.cfg))
         self.inbox: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
         self._stop = threading.Event()
         self._dirty = threading.Condition()
@@ -72,6 +82,8 @@ class Engine:
             threading.Thread(target=self._tick_loop, name="engine-tick", daemon=True),
         ]
         self.healthy_flag = True
+        self._behind = False  # the office clock is before the stored day
+        self.issue_limit = RateLimiter(ISSUE_RATE_PER_MIN)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,7 +143,7 @@ class Engine:
         def receive(topic: str, payload: bytes) -> None:
             req = self.bus.parse_request(topic, payload, model)
             if req is not None:
-                self.inbox.put((kind, req, topic))
+                self.inbox.put((kind, _clean(req), topic))
 
         return receive
 
@@ -165,7 +177,9 @@ class Engine:
         try:
             with store.immediate(self.conn):
                 fx.merge(self.q.rollover(now))
-                fx.merge(self.q.auto_open(now))
+                behind = self._clock_behind(now)
+                if behind is None:
+                    fx.merge(self.q.auto_open(now))
                 for kind, req, topic in batch:
                     if kind == "tick":
                         continue
@@ -176,20 +190,30 @@ class Engine:
                         replies.append((req.reply_to, P.ok_reply(req.id, **self.q.waiting_list(
                             now, req.services, req.limit))))
                         continue
-                    prev = store.stored_reply(self.conn, req.id)
+                    if behind is not None and kind != "admin":
+                        # Not remembered: once the clock is right, a retry is served.
+                        replies.append((req.reply_to, P.error_reply(req.id, "unavailable", behind)))
+                        continue
+                    # Remembered per requester and topic: another device's id is not this one's.
+                    key = store.request_key(self.bus.requester(req.reply_to), topic, req.id)
+                    prev = store.stored_reply(self.conn, key)
                     if prev is not None:
                         replies.append((req.reply_to, prev))
+                        continue
+                    if kind == "issue" and not self._may_issue(req):
+                        replies.append((req.reply_to, P.error_reply(
+                            req.id, "rate_limited", "Máy cấp số đang nhận quá nhiều yêu cầu; xin chờ ít phút.")))
                         continue
                     try:
                         with store.savepoint(self.conn):
                             fields, f, ev = self._dispatch(kind, req, topic, now)
                             reply = P.ok_reply(req.id, **fields)
-                            store.store_reply(self.conn, req.id, reply, time.time())
+                            store.store_reply(self.conn, key, reply, time.time())
                         fx.merge(f)
                         extra.extend(ev)
                     except EngineError as exc:
                         reply = P.error_reply(req.id, exc.code, exc.message)
-                        store.store_reply(self.conn, req.id, reply, time.time())
+                        store.store_reply(self.conn, key, reply, time.time())
                     except Exception:
                         log.exception("%s request %s on %s failed", kind, req.id, topic)
                         reply = P.error_reply(req.id, "internal")
@@ -203,8 +227,8 @@ class Engine:
                 if kind not in ("tick", "prune"):
                     self.bus.publish(req.reply_to, P.error_reply(req.id, "unavailable"))
             return
-        if not self.healthy_flag:
-            self.healthy_flag = True
+        if (not self.healthy_flag or self._behind) and behind is None:
+            self.healthy_flag, self._behind = True, False
             self.bus.set_status("ok", {"db": str(self.db_path)})
         # After COMMIT only: replies, then events, then state.
         for reply_to, reply in replies:
@@ -223,6 +247,27 @@ class Engine:
         if fx.counters or fx.queue:
             self._mark(fx.counters, fx.queue)
 
+    def _may_issue(self, req: Any) -> bool:
+        """Per broker identity (the reply topic's user): never the requester's `source`."""
+        who = self.bus.requester(req.reply_to)
+        return role_of(who) in UNLIMITED_ROLES or self.issue_limit.allow(who)
+
+    def _clock_behind(self, now) -> str | None:
+        """The refusal while the office clock is before the stored day (set back), else None:
+        tickets issued then would be numbered into a day that is already over."""
+        stored = store.get_meta(self.conn, "day")
+        today = self.q.day_of(now)
+        if stored is None or stored <= today:
+            return None
+        if not self._behind:  # the daemon itself is fine (no restart would help): status says why
+            log.error("office clock %s is before the stored day %s: refusing requests until it is set right",
+                      today, stored)
+            self._behind = True
+            self.bus.set_status("error", {"db": str(self.db_path), "problem": "clock_behind",
+                                          "stored_day": stored, "clock_day": today})
+        return (f"Đồng hồ của hệ thống ({today}) chậm hơn ngày làm việc đã lưu ({stored}); "
+                "xin báo kỹ thuật viên chỉnh lại giờ.")
+
     def _dispatch(self, kind: str, req: Any, topic: str, now) -> tuple[dict[str, Any], Effects, list]:
         if kind == "issue":
             fields, fx = self.q.issue(req.service, req.priority, req.source, now)
@@ -236,7 +281,12 @@ class Engine:
             fields, fx = self.q.command(number, req, now)
             return fields, fx, []
         if kind == "rating":
-            fields = _ratings.submit(self.conn, req, now)
+            tablet = self.cfg.device(role_of(self.bus.requester(req.reply_to)))
+            if tablet is not None and tablet.kind == "tablet" and tablet.counter != req.counter:
+                where = f"thuộc quầy {tablet.counter}" if tablet.counter is not None else "chưa được gán quầy"
+                raise EngineError("bad_request", f"Máy đánh giá này {where}, không đánh giá được quầy {req.counter}.")
+            key = store.request_key(self.bus.requester(req.reply_to), topic, req.id)
+            fields = _ratings.submit(self.conn, req, now, key)
             event = _ratings.event(self.conn, fields["rating_id"], now)
             return fields, Effects(), [(self.topics.rating_event, event)]
         if kind == "admin":
@@ -262,6 +312,7 @@ class Engine:
             for c in cfg.counters:
                 self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
             self.cfg = self.q.cfg = self.rq.cfg = cfg
+            self.bus.check_requesters(acl_rules(cfg))
             log.info("configuration reloaded from %s", path)
             fx = Effects(counters={c.number for c in cfg.counters}, queue=True)
             return {"reloaded": str(path)}, fx, []
@@ -325,6 +376,18 @@ class Engine:
             if time.monotonic() - last_prune > 600:
                 last_prune = time.monotonic()
                 self.inbox.put(("prune", None, ""))
+
+
+#: Request fields that end up on screens, LED boards and reports, and their lengths.
+_PEOPLE_TEXT = {"staff": 100, "reason": 200}
+
+
+def _clean(req: Any) -> Any:
+    """People-facing text without control characters (NUL, RTL override, ANSI) before it is
+    stored and broadcast."""
+    update = {k: clean_text(getattr(req, k), n, newlines=False).strip() or None
+              for k, n in _PEOPLE_TEXT.items() if isinstance(getattr(req, k, None), str)}
+    return req.model_copy(update=update) if update else req
 
 
 def create(ctx: DaemonContext) -> Engine:

@@ -2,7 +2,9 @@
 
 One rating per ticket (PROTOCOL.md): a later rating of the same ticket replaces the first
 and keeps its `rating_id` (stable per ticket, so the hub's upstream push is an upsert),
-bumping `revision`. The row copies the ticket's counter, clerk and service at the time
+bumping `revision`, at most MAX_REVISIONS times (each unsatisfied one starts a camera clip).
+Only a ticket finished (`done`) at the rating's counter can be rated; the engine checks
+that a tablet rates only its own counter. The row copies the ticket's counter, clerk and service at the time
 of rating, so reports never depend on a ticket row changing later.
 """
 from __future__ import annotations
@@ -14,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from edge.engine.errors import EngineError
-from edge.protocol import RatingEvent, RatingRequest, nfc, rfc3339
+from edge.limits import clean_text
+from edge.protocol import RatingEvent, RatingRequest, rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +42,11 @@ CREATE INDEX IF NOT EXISTS ratings_day ON ratings(day, counter);
 CREATE INDEX IF NOT EXISTS ratings_request ON ratings(request_id)
 """
 
-#: Ticket statuses that can be rated: served now, or served and finished.
-RATEABLE = ("called", "done")
+#: Ticket statuses that can be rated: served and finished (a visit not over is not rated).
+RATEABLE = ("done",)
 MAX_REASON = 100
+#: A rating and at most two changes of mind.
+MAX_REVISIONS = 3
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -58,7 +63,7 @@ def rating_id_for(ticket_id: str) -> str:
 def _clean_reasons(reasons: list[str]) -> list[str]:
     out: list[str] = []
     for r in reasons:
-        text = nfc(r).strip()
+        text = clean_text(r, MAX_REASON * 4, newlines=False).strip()
         if not text:
             continue
         if len(text) > MAX_REASON:
@@ -74,8 +79,8 @@ def _find_ticket(conn: sqlite3.Connection, req: RatingRequest, now: datetime) ->
         if row is None:
             raise EngineError("not_found", "Không tìm thấy phiếu cần đánh giá.")
         if row["status"] not in RATEABLE:
-            raise EngineError("bad_request", "Phiếu này chưa được phục vụ nên chưa thể đánh giá.")
-        if row["counter"] is not None and row["counter"] != req.counter:
+            raise EngineError("bad_request", "Phiếu này chưa được phục vụ xong nên chưa thể đánh giá.")
+        if row["counter"] != req.counter:
             raise EngineError("bad_request", f"Phiếu này không được phục vụ tại quầy {req.counter}.")
         return row
     row = conn.execute(
@@ -87,20 +92,28 @@ def _find_ticket(conn: sqlite3.Connection, req: RatingRequest, now: datetime) ->
     return row
 
 
-def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime) -> dict[str, Any]:
+def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime,
+           request_key: str | None = None) -> dict[str, Any]:
     """Store one rating inside the caller's transaction; returns the reply fields.
+
+    `request_key` identifies the request (the engine's requester-qualified key; the bare id
+    by default), so another tablet's id never counts as this one's retry.
 
     Raises EngineError (bad_request, not_found) for a rating that cannot be stored.
     """
     reasons = _clean_reasons(req.reasons)
     if req.level == "unsatisfied" and not reasons:
         raise EngineError("bad_request", "Vui lòng chọn ít nhất một lý do không hài lòng.")
-    comment = nfc(req.comment).strip() if req.comment else None
-    same = conn.execute("SELECT rating_id FROM ratings WHERE request_id = ?", (req.id,)).fetchone()
+    comment = clean_text(req.comment, 500).strip() or None if req.comment else None
+    key = request_key or req.id
+    same = conn.execute("SELECT rating_id FROM ratings WHERE request_id = ?", (key,)).fetchone()
     if same is not None:  # a retry that missed the engine's reply cache: no second effect
         return {"rating_id": same["rating_id"]}
     ticket = _find_ticket(conn, req, now)
     rid = rating_id_for(ticket["ticket_id"])
+    prev = conn.execute("SELECT revision FROM ratings WHERE rating_id = ?", (rid,)).fetchone()
+    if prev is not None and prev["revision"] >= MAX_REVISIONS:
+        raise EngineError("bad_request", "Phiếu này đã được đánh giá; không thể đổi thêm.")
     conn.execute(
         "INSERT INTO ratings(rating_id, ticket_id, number, day, counter, staff, service, level, "
         "reasons, comment, submitted_at, revision, request_id) "
@@ -111,7 +124,7 @@ def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime) -> dict[
         "revision = ratings.revision + 1, request_id = excluded.request_id",
         (rid, ticket["ticket_id"], ticket["number"], ticket["day"], req.counter, ticket["staff"],
          ticket["service"], req.level, json.dumps(reasons, ensure_ascii=False), comment,
-         rfc3339(now), req.id))
+         rfc3339(now), key))
     log.info("rating %s of ticket %s at counter %d: %s", rid, ticket["number"], req.counter, req.level)
     return {"rating_id": rid}
 

@@ -89,6 +89,50 @@ def savepoint(conn: sqlite3.Connection, name: str = "req") -> Iterator[None]:
     conn.execute(f"RELEASE {name}")
 
 
+class DatabaseUnusable(Exception):
+    """The engine's file exists but cannot be trusted: one line naming it and what to do."""
+
+
+_RECOVER = "stop the engine, restore the file from the last backup or move it aside to start an empty day (docs/operations.md, 'Engine database')"
+
+
+def open_checked(path: Path | str) -> sqlite3.Connection:
+    """Open the engine database, refusing one that exists but lost its schema or its day, or is
+    damaged (quick_check): taken as new, it would hand out numbers already printed today.
+    The checks read only, so a refused file is left exactly as it was found."""
+    path = Path(path)
+    if path.exists():
+        if path.stat().st_size == 0 and not Path(f"{path}-wal").exists():
+            raise DatabaseUnusable(f"{path} is empty (0 bytes) but should hold the queue: {_RECOVER}")
+        problem = _check(path)
+        if problem:
+            raise DatabaseUnusable(f"{path} {problem}: {_RECOVER}")
+    return connect(path)
+
+
+def _check(path: Path) -> str | None:
+    try:
+        conn = connect(path, readonly=True)
+    except sqlite3.DatabaseError as exc:
+        return f"cannot be read as an SQLite database ({exc})"
+    try:
+        found = [" ".join(str(r[0]).split()) for r in conn.execute("PRAGMA quick_check(3)").fetchall()]
+        if found != ["ok"]:
+            return f"is damaged (quick_check: {'; '.join(found)[:200]})"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = {"tickets", "counters", "requests", "meta"} - tables
+        if missing:
+            return f"has lost its schema (no table {', '.join(sorted(missing))})"
+        has_tickets = conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone() is not None
+        if get_meta(conn, "schema") is None or (has_tickets and get_meta(conn, "day") is None):
+            return "has lost its day (no schema or day in table meta)"
+    except sqlite3.DatabaseError as exc:
+        return f"cannot be read as an SQLite database ({' '.join(str(exc).split())})"
+    finally:
+        conn.close()
+    return None
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn)
     with immediate(conn):
@@ -162,6 +206,11 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+def request_key(requester: str, topic: str, req_id: str) -> str:
+    """The `requests` row of one request: ids are the requester's own, per topic."""
+    return f"{requester}\x1f{topic}\x1f{req_id}"
 
 
 def stored_reply(conn: sqlite3.Connection, req_id: str) -> dict[str, Any] | None:

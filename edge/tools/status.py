@@ -206,7 +206,7 @@ class StatusClient:
         self.changed = threading.Condition()
         self.synced = threading.Event()
         self.refused: str | None = None
-        self._marker = f"{view.topics.reply_prefix}status-{uuid.uuid4().hex[:10]}"
+        self._marker = f"{view.topics.reply_prefix}{url.username or 'admin'}/status-{uuid.uuid4().hex[:10]}"
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"admin-status-{uuid.uuid4().hex[:6]}",
                         protocol=mqtt.MQTTv311, clean_session=True)
         if url.username:
@@ -259,9 +259,13 @@ def broker_url(cfg: OfficeConfig, broker: str | None, data: str | None) -> Broke
     from pathlib import Path
 
     from edge.broker import load_credentials
-    from edge.daemon import default_data_dir
+    from edge.daemon import default_data_dir, env_password
     raw = broker or os.environ.get("MOTCUA_BROKER")
     url = BrokerURL.parse(raw) if raw else BrokerURL(cfg.broker.host, cfg.broker.port, tls=cfg.broker.tls)
+    if url.username is not None and url.password is None:
+        secret = env_password()
+        if secret is not None:
+            url = url.with_credentials(url.username, secret)
     if url.username is None:
         creds = load_credentials(Path(data) if data else default_data_dir())
         if "admin" not in creds:

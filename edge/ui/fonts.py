@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import unicodedata
 from pathlib import Path
+
+from edge.limits import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,15 @@ _DIRS = (
 _NAMES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
 
 
+#: Longest text a screen draws: longer text (retained state anyone could have filled) is cut
+#: before it is fitted, so a 60,000-character name never stalls a render loop.
+MAX_SHOWN = 400
+
+
 def nfc(text: object) -> str:
-    """Return ``text`` as an NFC string (precomposed marks render without positioning)."""
-    return unicodedata.normalize("NFC", str(text))
+    """``text`` as an NFC string (precomposed marks render without positioning), without
+    control/format characters or lone surrogates, at most MAX_SHOWN characters."""
+    return clean_text(str(text), MAX_SHOWN)
 
 
 @functools.cache

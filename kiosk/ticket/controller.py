@@ -228,7 +228,7 @@ class Controller:
             if self._print_timer is not None:
                 self._print_timer.cancel()
             self._arm_idle()
-        elif outcome in ("expired", "rejected"):
+        elif outcome in ("expired", "rejected", "failed"):
             self._print_failed()
         self.on_change()
 

@@ -11,6 +11,7 @@ import logging
 import pygame
 
 from edge.ui import Button, blit_text
+from edge.ui.fonts import nfc
 from edge.ui.text import fit_font
 from kiosk.ticket.controller import Controller, Screen
 from kiosk.ticket.texts import minutes_text
@@ -131,7 +132,7 @@ def _ticket(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Butto
     top = _header(s, title, t.get("service_name", ""), buttons, ctrl)
     y = top + 30
     y = blit_text(s, ctrl.text("your_number"), pygame.Rect(20, y, w - 40, 70), 44, INK, bold=True)
-    num = str(t.get("number", ""))
+    num = nfc(t.get("number", ""))
     f = fit_font(num, w - 80, min(h // 4, 340), bold=True)
     surf = f.render(num, True, HEAD)
     s.blit(surf, ((w - surf.get_width()) // 2, y))

@@ -103,7 +103,7 @@ class VirtualPrinter(PrinterBackend):
             dec = decode(data, self.dots)
             if dec.unknown:
                 log.warning("job %s: undecoded bytes %s", job_id, dec.unknown[:5])
-            name = re.sub(r"[^A-Za-z0-9._-]", "_", job_id) or "job"
+            name = re.sub(r"[^A-Za-z0-9._-]", "_", job_id).lstrip(".") or "job"
             assert self.output_dir is not None
             self.output_dir.mkdir(parents=True, exist_ok=True)
             dec.image.save(self.output_dir / f"{name}.png")

@@ -136,6 +136,15 @@ class CameraDaemon:
     # ------------------------------------------------------------------ capture thread
 
     def _run(self) -> None:
+        """The capture thread; if it ever ends but by stop(), the status says so (and
+        healthy() is false), never a silent `ok`."""
+        try:
+            self._capture()
+        except Exception as exc:  # noqa: BLE001 - logged with its traceback; the thread ends here
+            log.exception("camera %s: capture thread stopped", self.dev.id)
+            self._report_error(f"capture thread stopped: {exc!r}"[:200])
+
+    def _capture(self) -> None:
         backoff = 1.0
         period = 1.0 / self.dev.fps
         while not self._stop.is_set():
@@ -161,7 +170,11 @@ class CameraDaemon:
                     self.source.close()
                     self._report_error(str(exc))
                     break
-                self.process(frame)
+                try:
+                    self.process(frame)
+                except Exception as exc:  # noqa: BLE001 - one bad frame must not end the capture
+                    log.exception("camera %s: frame failed", self.dev.id)
+                    self._report_error(f"frame failed: {exc!r}"[:200])
                 next_t += period
                 delay = next_t - time.monotonic()
                 if delay > 0:
@@ -216,19 +229,29 @@ class CameraDaemon:
                 kind, value = self.events.get_nowait()
             except queue.Empty:
                 return
-            if kind == "counter":
-                self.counter_open = value
-                if isinstance(self.source, VirtualSource):
-                    self.source.set_people(1 if value else 0)
-            elif kind == "waiting":
-                self.waiting = value
-                if isinstance(self.source, VirtualSource):
-                    self.source.set_people(value)
-            elif kind == "snapshot":
-                self._snapshot(*value, now)
-            elif kind == "clip":
-                post = max(1, round(self.dev.clip_post_s * self.dev.fps))
-                self.clips.append(PendingClip(self.ring, post, value, "unsatisfied", now))
+            try:
+                self._event(kind, value, now)
+            except Exception as exc:  # noqa: BLE001 - one bad event is reported, the capture goes on
+                log.exception("camera %s: %s event failed", self.dev.id, kind)
+                topic = self.ctx.topics.rating_event if kind == "clip" else self.ctx.topics.error
+                if kind == "snapshot":
+                    topic = self.ctx.topics.ticket_event(value[1])
+                self.bus.report_bad(topic, f"camera {self.dev.id}: {kind} failed: {exc!r}"[:300], code="internal")
+
+    def _event(self, kind: str, value: Any, now: datetime) -> None:
+        if kind == "counter":
+            self.counter_open = value
+            if isinstance(self.source, VirtualSource):
+                self.source.set_people(1 if value else 0)
+        elif kind == "waiting":
+            self.waiting = value
+            if isinstance(self.source, VirtualSource):
+                self.source.set_people(value)
+        elif kind == "snapshot":
+            self._snapshot(*value, now)
+        elif kind == "clip":
+            post = max(1, round(self.dev.clip_post_s * self.dev.fps))
+            self.clips.append(PendingClip(self.ring, post, value, "unsatisfied", now))
 
     def _desk(self, gray: np.ndarray, now: datetime) -> None:
         learn = not self.counter_open  # a closed counter's desk is empty: learn it
