@@ -157,6 +157,8 @@ def acl_rules(cfg: OfficeConfig, *, simulate: bool = True) -> dict[str, list[str
         elif d.kind == "keypad":
             lines.append(f"topic write {t.counter_command(d.counter)}")
             lines.append(f"topic write {t.counter_feedback(d.counter)}")
+        elif d.kind == "led":  # a keypad's answers (MO, DONG, LOI) shown on its counter's board
+            lines += read(t.counter_feedback(d.counter))
         elif d.kind == "tablet":
             lines.append(f"topic write {t.rating_submit}")
         elif d.kind == "scanner":
