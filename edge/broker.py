@@ -168,8 +168,10 @@ def acl_rules(cfg: OfficeConfig, *, simulate: bool = True) -> dict[str, list[str
         elif d.kind == "camera":
             lines.append(f"topic write {root}/event/camera/#")
             lines += read(t.rating_event)
-        elif d.kind == "display":  # either mode: the dossier board is a public screen anyway
+        elif d.kind == "display":  # any mode: the dossier board is a public screen anyway
             lines += read(t.dossier_board)
+            if d.mode in ("cameras", "presence"):  # desks seen empty by the counter cameras
+                lines += read(f"{root}/event/camera/#")
         rules[d.id] = lines
     return rules
 
