@@ -70,13 +70,26 @@ class LoginLimiter:
 
 
 class Streams:
-    """Live-state subscribers: each SSE stream has a set of changed parts and a wake-up event."""
+    """Live-state subscribers: each SSE stream has a set of changed parts and a wake-up event.
+
+    A changed part is encoded once for every stream (per clerk for "day"), not once per stream:
+    40 consoles cost one JSON encoding of the waiting list, not forty.
+    """
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._clients: set["_Client"] = set()
         self._lock = threading.Lock()
+        self._encoded: dict[tuple[str, str], bytes] = {}  # event loop only
         self.closing = False
+
+    def encoded(self, key: str, staff: str, value: Callable[[], Any]) -> bytes:
+        """The SSE frame of part `key` (event loop only; dropped by the next change of `key`)."""
+        slot = (key, staff if key == "day" else "")
+        frame = self._encoded.get(slot)
+        if frame is None:
+            frame = self._encoded[slot] = _sse("part", {"key": key, "value": value()})
+        return frame
 
     def changed(self, key: str) -> None:
         """From the bus thread: `key` changed; the streams are told on their own event loop."""
@@ -86,6 +99,8 @@ class Streams:
 
     def _mark(self, key: str) -> None:
         """On the event loop (so a stream swapping its dirty set never loses a key)."""
+        for slot in [s for s in self._encoded if s[0] == key]:
+            del self._encoded[slot]
         with self._lock:
             clients = list(self._clients)
         for c in clients:
@@ -308,7 +323,7 @@ class Console:
                     client.wake.clear()
                     keys, client.dirty = client.dirty, set()
                     for key in sorted(keys):
-                        yield _sse("part", {"key": key, "value": self.view.part(key, name), "now": time.time()})
+                        yield self.streams.encoded(key, name, lambda k=key: self.view.part(k, name))
             finally:
                 self.streams.remove(client)
 
