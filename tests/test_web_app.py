@@ -150,3 +150,16 @@ def test_the_web_broker_user_has_only_its_own_rights(site):
         with pytest.raises(RequestTimeout):  # the broker drops the publish: nobody ever answers
             web.bus.request(topic, fields, timeout=0.5, retries=1)
     assert eng.rconn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
+
+
+def test_a_disabled_clerks_live_stream_ends(site, monkeypatch):
+    import web.app
+    office, eng, web_d, c = site
+    monkeypatch.setattr(web.app, "SSE_PING_S", 0.3)
+    assert login(c, "lan", "matkhau-lan").json()["ok"]
+    with c.stream("GET", "/api/events") as r:
+        lines = r.iter_lines()
+        assert next(lines).startswith("retry:")
+        StaffStore(store_path(office.data)).set_disabled("lan", True)
+        rest = list(lines)  # returns only because the server ended the stream
+    assert "event: snapshot" in rest and "event: part" not in rest

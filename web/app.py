@@ -318,6 +318,8 @@ class Console:
                     try:
                         await asyncio.wait_for(client.wake.wait(), SSE_PING_S)
                     except asyncio.TimeoutError:
+                        if await run_in_threadpool(self.user, request) is None:
+                            return  # disabled (or signed out) meanwhile: no more live state
                         yield b": ping\n\n"
                         continue
                     client.wake.clear()
