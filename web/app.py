@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+import unicodedata
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -389,7 +390,7 @@ class Console:
             if reason is not None:
                 if not isinstance(reason, str) or len(reason) > 100:
                     return {}, "reason", None
-                fields["reason"] = reason.strip() or None
+                fields["reason"] = unicodedata.normalize("NFC", reason.strip()) or None
         elif action == "transfer":
             svc, to = body.get("service"), body.get("to_counter")
             if svc:
