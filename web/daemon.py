@@ -163,7 +163,7 @@ class WebDaemon:
                 self._resync.set()
                 continue
             if reply.get("ok"):
-                self.view.set_waiting(reply.get("day") or "", reply.get("tickets") or [])
+                self.view.set_waiting(reply.get("day") or "", reply.get("tickets") or [], reply.get("staff_day"))
 
     # ------------------------------------------------------------------ office out
 
