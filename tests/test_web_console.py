@@ -210,6 +210,8 @@ def test_forged_csrf_and_other_counters_are_refused(desk):
     page.keyboard.press("F1")
     expect(page.locator("#message")).to_have_text("Nobody is waiting.")
     page.screenshot(path=str(SHOTS / "console-en.png"))
+    page.keyboard.press("F2")  # a refusal, in English words too
+    expect(page.locator("#message")).to_have_text("Nobody is being served.")
 
 
 def test_login_lockout(desk):

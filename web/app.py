@@ -372,8 +372,8 @@ class Console:
             return self._json_error(request, "unavailable", 503)
         if not reply.get("ok"):
             err = reply.get("error") or {}
-            return JSONResponse({"ok": False, "code": err.get("code"), "message": err.get("message") or ""},
-                                status_code=409)
+            message = texts.refusal(lang, err.get("code"), err.get("message") or "")
+            return JSONResponse({"ok": False, "code": err.get("code"), "message": message}, status_code=409)
         msg = texts.answer(lang, fields["action"], counter.label, reply, fields, target)
         return JSONResponse({"ok": True, "message": msg, "counter": reply.get("counter"),
                              "ticket": reply.get("ticket")})
