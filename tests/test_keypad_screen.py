@@ -11,6 +11,7 @@ import kiosk.keypad as keypad
 from edge.bus import wait_until
 from harness import TestOffice, copy_config
 
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 KEYPAD_1 = '''[[devices]]
 id = "keypad-1"
 kind = "keypad"
@@ -65,7 +66,8 @@ def test_screen_keypad_shows_the_counter_and_sends_commands(screen_office, tmp_p
     click(screen, "transfer")
     assert wait_until(lambda: screen.choosing, 5)
     assert [b.label for b in screen.buttons][:3] == ["Chứng thực - Hộ tịch", "Đất đai", "Đăng ký kinh doanh"]
-    assert wait_until(lambda: screen.screenshot(tmp_path / f"transfer-{locale}.png").wait(5), 5)
+    shot_dir = SHOTS if locale == "vi" else tmp_path
+    assert screen.screenshot(shot_dir / f"keypad-transfer{'' if locale == 'vi' else '-en'}.png").wait(5)
     click(screen, "2")
     assert wait_until(lambda: not screen.choosing and screen.view.last is not None
                       and screen.view.last.command.action == "transfer" and screen.view.last.ok, 10)
@@ -103,6 +105,8 @@ def test_screen_keypad_calls_out_of_turn_transfers_to_a_counter_and_closes(scree
     for digit in "2003":
         click(screen, f"digit:{digit}")
     assert wait_until(lambda: screen.entry == "2003", 5)
+    if locale == "vi":
+        assert screen.screenshot(SHOTS / "keypad-call.png").wait(5)
     click(screen, "call_ok")
     assert wait_until(lambda: screen.view.serving == "2003" and not screen.view.busy, 10)
     click(screen, "transfer")

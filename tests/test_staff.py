@@ -197,3 +197,25 @@ def test_install_plans_the_web_unit_and_makes_the_first_technician_once(tmp_path
     store.close()
     again = I.install(load(cfg_path), cfg_path, root=root, host="office-pc", binary="/opt/motcua/.venv/bin/motcua")
     assert again.first_technician is None  # never a second one, never a new password
+
+
+def test_transfers_that_cannot_happen_change_nothing(tmp_path):
+    from harness import copy_config
+    path = copy_config(tmp_path, replace={'daily_quota = 5': 'daily_quota = 5\nenabled = false'})
+    o = TestOffice(tmp_path / "data", path).start()
+    try:
+        eng = o.start_engine()
+        c, t = o.client(), o.topics
+        assert c.request(t.ticket_issue, {"service": "HT"})["ok"]
+        assert cmd(c, t, 1, "open")["ok"] and cmd(c, t, 1, "next")["ticket"]["number"] == "2001"
+        for kw, code, words in (({"to_counter": 2}, "counter_closed", "Quầy 2 đang đóng"),
+                                ({"to_counter": 1}, "bad_request", "chính quầy"),
+                                ({"to_counter": 42}, "unknown_counter", "42"),
+                                ({"service": "KD"}, "service_closed", "tạm ngừng"),
+                                ({"service": "XX"}, "unknown_service", "XX")):
+            r = cmd(c, t, 1, "transfer", **kw)
+            assert not r["ok"] and r["error"]["code"] == code and words in r["error"]["message"], r
+        row = eng.rconn.execute("SELECT status, counter, reserved_counter, transferred_by FROM tickets").fetchone()
+        assert tuple(row) == ("called", 1, None, None)
+    finally:
+        o.close()

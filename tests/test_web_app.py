@@ -150,3 +150,35 @@ def test_the_web_broker_user_has_only_its_own_rights(site):
         with pytest.raises(RequestTimeout):  # the broker drops the publish: nobody ever answers
             web.bus.request(topic, fields, timeout=0.5, retries=1)
     assert eng.rconn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
+
+
+def test_a_disabled_clerks_live_stream_ends(site, monkeypatch):
+    import web.app
+    office, eng, web_d, c = site
+    monkeypatch.setattr(web.app, "SSE_PING_S", 0.3)
+    assert login(c, "lan", "matkhau-lan").json()["ok"]
+    with c.stream("GET", "/api/events") as r:
+        lines = r.iter_lines()
+        assert next(lines).startswith("retry:")
+        StaffStore(store_path(office.data)).set_disabled("lan", True)
+        rest = list(lines)  # returns only because the server ended the stream
+    assert "event: snapshot" in rest and "event: part" not in rest
+
+
+def test_my_day_survives_a_restart_of_the_console(site):
+    office, eng, web_d, c = site
+    admin = office.client()
+    for _ in range(3):
+        assert admin.request(office.topics.ticket_issue, {"service": "HT"})["ok"]
+    assert login(c, "lan", "matkhau-lan").json()["ok"]
+    h = {"X-CSRF-Token": console_csrf(c)}
+    for i, action in enumerate(("open", "next", "next", "skip", "next", "finish")):
+        assert c.post("/api/counter/1", json={"action": action, "rid": f"day{i:05d}"}, headers=h).json()["ok"]
+    assert wait_until(lambda: web_d.view.my_day("Nguyễn Thị Lan")["served"] == 2, 10)
+    web_d.stop()
+    office._closers.remove(web_d.stop)
+    fresh = start_web(office)  # a new daemon: nothing seen yet, the engine tells it the day
+    assert wait_until(lambda: fresh.view.my_day("Nguyễn Thị Lan")["served"] == 2, 10)
+    day = fresh.view.my_day("Nguyễn Thị Lan")
+    assert day["no_show"] == 1 and day["mean_service_s"] is not None
+    assert [t["number"] for t in fresh.view.waiting_list()] == ["2002"]  # the absent one, callable again

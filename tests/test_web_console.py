@@ -210,6 +210,8 @@ def test_forged_csrf_and_other_counters_are_refused(desk):
     page.keyboard.press("F1")
     expect(page.locator("#message")).to_have_text("Nobody is waiting.")
     page.screenshot(path=str(SHOTS / "console-en.png"))
+    page.keyboard.press("F2")  # a refusal, in English words too
+    expect(page.locator("#message")).to_have_text("Nobody is being served.")
 
 
 def test_login_lockout(desk):
@@ -223,3 +225,15 @@ def test_login_lockout(desk):
     sign_in(page, web.url, "minh", "matkhau-minh")  # even the right password, while locked
     expect(page.locator("#message")).to_contain_text("tạm khóa")
     assert page.url.endswith("/login")
+
+
+def test_a_disabled_clerk_is_sent_back_to_sign_in(desk, monkeypatch):
+    import web.app
+    from edge.staff import StaffStore, store_path
+    office, eng, web_d, board, page = desk
+    monkeypatch.setattr(web.app, "SSE_PING_S", 0.5)
+    sign_in(page, web_d.url, "minh", "matkhau-minh")
+    page.wait_for_url("**/console")
+    playwright.expect(page.locator("body")).to_have_attribute("data-live", "1")
+    StaffStore(store_path(office.data)).set_disabled("minh", True)
+    page.wait_for_url("**/login", timeout=15000)  # the live stream ended; the page noticed and left

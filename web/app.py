@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+import unicodedata
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -70,13 +71,26 @@ class LoginLimiter:
 
 
 class Streams:
-    """Live-state subscribers: each SSE stream has a set of changed parts and a wake-up event."""
+    """Live-state subscribers: each SSE stream has a set of changed parts and a wake-up event.
+
+    A changed part is encoded once for every stream (per clerk for "day"), not once per stream:
+    40 consoles cost one JSON encoding of the waiting list, not forty.
+    """
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._clients: set["_Client"] = set()
         self._lock = threading.Lock()
+        self._encoded: dict[tuple[str, str], bytes] = {}  # event loop only
         self.closing = False
+
+    def encoded(self, key: str, staff: str, value: Callable[[], Any]) -> bytes:
+        """The SSE frame of part `key` (event loop only; dropped by the next change of `key`)."""
+        slot = (key, staff if key == "day" else "")
+        frame = self._encoded.get(slot)
+        if frame is None:
+            frame = self._encoded[slot] = _sse("part", {"key": key, "value": value()})
+        return frame
 
     def changed(self, key: str) -> None:
         """From the bus thread: `key` changed; the streams are told on their own event loop."""
@@ -86,6 +100,8 @@ class Streams:
 
     def _mark(self, key: str) -> None:
         """On the event loop (so a stream swapping its dirty set never loses a key)."""
+        for slot in [s for s in self._encoded if s[0] == key]:
+            del self._encoded[slot]
         with self._lock:
             clients = list(self._clients)
         for c in clients:
@@ -303,12 +319,14 @@ class Console:
                     try:
                         await asyncio.wait_for(client.wake.wait(), SSE_PING_S)
                     except asyncio.TimeoutError:
+                        if await run_in_threadpool(self.user, request) is None:
+                            return  # disabled (or signed out) meanwhile: no more live state
                         yield b": ping\n\n"
                         continue
                     client.wake.clear()
                     keys, client.dirty = client.dirty, set()
                     for key in sorted(keys):
-                        yield _sse("part", {"key": key, "value": self.view.part(key, name), "now": time.time()})
+                        yield self.streams.encoded(key, name, lambda k=key: self.view.part(k, name))
             finally:
                 self.streams.remove(client)
 
@@ -354,8 +372,8 @@ class Console:
             return self._json_error(request, "unavailable", 503)
         if not reply.get("ok"):
             err = reply.get("error") or {}
-            return JSONResponse({"ok": False, "code": err.get("code"), "message": err.get("message") or ""},
-                                status_code=409)
+            message = texts.refusal(lang, err.get("code"), err.get("message") or "")
+            return JSONResponse({"ok": False, "code": err.get("code"), "message": message}, status_code=409)
         msg = texts.answer(lang, fields["action"], counter.label, reply, fields, target)
         return JSONResponse({"ok": True, "message": msg, "counter": reply.get("counter"),
                              "ticket": reply.get("ticket")})
@@ -372,7 +390,7 @@ class Console:
             if reason is not None:
                 if not isinstance(reason, str) or len(reason) > 100:
                     return {}, "reason", None
-                fields["reason"] = reason.strip() or None
+                fields["reason"] = unicodedata.normalize("NFC", reason.strip()) or None
         elif action == "transfer":
             svc, to = body.get("service"), body.get("to_counter")
             if svc:

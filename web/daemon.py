@@ -65,7 +65,11 @@ class WebDaemon:
         self._resync = threading.Event()
         self.sock = socket.socket(socket.AF_INET6 if ":" in web.bind else socket.AF_INET)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((web.bind, web.port))
+        try:
+            self.sock.bind((web.bind, web.port))
+        except OSError as exc:  # a clear line for the journal instead of a traceback
+            self.sock.close()
+            raise SystemExit(f"motcua web: cannot listen on {web.bind}:{web.port} ([web] bind/port): {exc}") from None
         self.sock.listen(128)  # browsers that connect before uvicorn is up wait in the backlog
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
@@ -159,7 +163,7 @@ class WebDaemon:
                 self._resync.set()
                 continue
             if reply.get("ok"):
-                self.view.set_waiting(reply.get("day") or "", reply.get("tickets") or [])
+                self.view.set_waiting(reply.get("day") or "", reply.get("tickets") or [], reply.get("staff_day"))
 
     # ------------------------------------------------------------------ office out
 

@@ -64,6 +64,24 @@ ERRORS = {
 }
 
 
+#: English words for the engine's refusals (its own messages are Vietnamese, PROTOCOL.md).
+REFUSALS_EN = {
+    "counter_closed": "The counter is closed: open it first.", "not_serving": "Nobody is being served.",
+    "not_found": "No such ticket is waiting today.", "unknown_service": "There is no such service.",
+    "unknown_counter": "There is no such counter.", "service_closed": "That service is not taking tickets now.",
+    "rate_limited": "Too fast, please try again in a few seconds.",
+    "unavailable": "The queue system does not answer, please try again.",
+    "internal": "The system had an error; please tell the technician.",
+}
+
+
+def refusal(lang: str, code: str | None, message: str) -> str:
+    """The engine's refusal for the clerk: its Vietnamese sentence, or English words for the code."""
+    if lang == "en" and code in REFUSALS_EN:
+        return REFUSALS_EN[code]
+    return message
+
+
 def answer(lang: str, action: str, counter: str, reply: dict[str, Any], fields: dict[str, Any],
            target: str | None = None) -> str:
     """The sentence shown at once after a successful action."""

@@ -60,12 +60,20 @@ class OfficeView:
             self.queue = state
         self._notify("queue", *(("waiting", "day") if rolled else ()))
 
-    def set_waiting(self, day: str, tickets: list[dict[str, Any]]) -> None:
-        """A fresh list from the engine replaces ours (it is the truth; events keep it current)."""
+    def set_waiting(self, day: str, tickets: list[dict[str, Any]],
+                    staff_day: list[dict[str, Any]] | None = None) -> None:
+        """A fresh list from the engine replaces ours (it is the truth; events keep it current).
+
+        `staff_day` (the engine's per-clerk figures of today) replaces the day counts too, so a
+        restarted console still knows each clerk's day."""
         with self._lock:
             self._roll(day)
             self.waiting = {t["ticket_id"]: t for t in tickets}
-        self._notify("waiting")
+            for d in staff_day or []:
+                if d.get("name"):
+                    self._days[d["name"]] = {"served": int(d["served"]), "no_show": int(d["no_show"]),
+                                             "service_total": float(d["service_s"]), "service_n": int(d["served"])}
+        self._notify("waiting", *(("day",) if staff_day else ()))
 
     def ticket_event(self, action: str, event: dict[str, Any]) -> None:
         ticket = event["ticket"]
@@ -83,13 +91,14 @@ class OfficeView:
             if action in ("done", "no_show") and event.get("counter") is not None:
                 staff = (self.counters.get(int(event["counter"])) or {}).get("staff")
                 if staff:
-                    d = self._days.setdefault(staff, {"served": 0, "no_show": 0, "service_s": []})
+                    d = self._days.setdefault(staff, _empty_day())
                     if action == "done":
                         d["served"] += 1
                         started = self._called_at.pop(tid, None)
                         if started and event.get("ts"):
                             secs = (datetime.fromisoformat(event["ts"]) - datetime.fromisoformat(started)).total_seconds()
-                            d["service_s"].append(max(0.0, secs))
+                            d["service_total"] += max(0.0, secs)
+                            d["service_n"] += 1
                     else:
                         d["no_show"] += 1
                     changed.append("day")
@@ -108,10 +117,9 @@ class OfficeView:
 
     def my_day(self, staff: str) -> dict[str, Any]:
         with self._lock:
-            d = self._days.get(staff) or {"served": 0, "no_show": 0, "service_s": []}
-            times = list(d["service_s"])
+            d = self._days.get(staff) or _empty_day()
             return {"served": d["served"], "no_show": d["no_show"],
-                    "mean_service_s": round(sum(times) / len(times)) if times else None}
+                    "mean_service_s": round(d["service_total"] / d["service_n"]) if d["service_n"] else None}
 
     def part(self, key: str, staff: str | None = None) -> Any:
         if key.startswith("counter:"):
@@ -131,3 +139,7 @@ class OfficeView:
             queue = self.queue
         return {"counters": counters, "queue": queue, "waiting": self.waiting_list(),
                 "day": self.my_day(staff or "")}
+
+
+def _empty_day() -> dict[str, Any]:
+    return {"served": 0, "no_show": 0, "service_total": 0.0, "service_n": 0}

@@ -538,4 +538,24 @@ class QueueEngine:
         if services:
             rows = [r for r in rows if r["service"] in services]
         tickets = [self.ticket_payload(r) for r in rows[:limit]]
-        return {"day": day, "tickets": tickets, "total": len(rows)}
+        return {"day": day, "tickets": tickets, "total": len(rows), "staff_day": self.staff_day(day)}
+
+    def staff_day(self, day: str) -> list[dict[str, Any]]:
+        """Per signed-in clerk today: tickets they finished, marked absent, and their service seconds."""
+        rows = self.conn.execute(
+            "SELECT t.ended_by AS login, t.status, t.called_at, t.finished_at, "
+            "(SELECT s.staff FROM counter_sessions s WHERE s.staff_login = t.ended_by ORDER BY s.id DESC LIMIT 1) AS name "
+            "FROM tickets t WHERE t.day = ? AND t.ended_by IS NOT NULL AND t.status IN ('done', 'no_show')",
+            (day,)).fetchall()
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            d = out.setdefault(r["login"], {"login": r["login"], "name": r["name"], "served": 0, "no_show": 0,
+                                            "service_s": 0.0})
+            if r["status"] == "done":
+                d["served"] += 1
+                if r["called_at"] and r["finished_at"]:
+                    d["service_s"] += max(0.0, (datetime.fromisoformat(r["finished_at"])
+                                                - datetime.fromisoformat(r["called_at"])).total_seconds())
+            else:
+                d["no_show"] += 1
+        return sorted(out.values(), key=lambda d: d["login"])

@@ -110,7 +110,11 @@
     es.addEventListener("part", (ev) => { const p = JSON.parse(ev.data); apply(p.key, p.value); render(); });
     es.onerror = () => {
       $("offline").hidden = false; document.body.dataset.live = "0";
-      if (es.readyState === EventSource.CLOSED) { setTimeout(connect, 2000); }
+      if (es.readyState === EventSource.CLOSED) {  // refused: signed out or disabled, or the server restarted
+        fetch("/api/state", {credentials: "same-origin"}).then((r) => {
+          if (r.status === 401) window.location.assign("/login"); else setTimeout(connect, 2000);
+        }, () => setTimeout(connect, 2000));
+      }
     };
   }
   connect();
