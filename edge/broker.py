@@ -119,7 +119,7 @@ def acl_rules(cfg: OfficeConfig, *, simulate: bool = True) -> dict[str, list[str
     public = read(t.device_status_all, t.counter_state_all, t.queue_state, t.display_notice, t.ticket_event_all)
     rules: dict[str, list[str]] = {
         "admin": [f"topic readwrite {root}/#", "topic readwrite $SYS/#"],
-        "engine": public + read(t.ticket_issue, t.counter_command_all, t.engine_admin, t.rating_submit,
+        "engine": public + read(t.ticket_issue, t.counter_command_all, t.engine_admin, t.rating_submit, t.queue_waiting,
                                 f"{root}/print/+/result") + [
                    own_status("engine"),
                    f"topic write {root}/counter/+/state", f"topic write {t.queue_state}",
