@@ -98,12 +98,18 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
             lines.append(f"topic write {t.dossier_lookup}" if d.mode == "lookup" else f"topic write {t.ticket_issue}")
             if d.mode == "ticket" and d.printer:
                 lines.append(f"topic write {t.print_job(d.printer)}")
+            if d.mode == "procedures":
+                lines.append(f"topic write {root}/procedures/#")
+                if d.printer:
+                    lines.append(f"topic write {t.print_job(d.printer)}")
         elif d.kind == "printer":
             lines.append(f"topic write {t.print_result(d.id)}")
         elif d.kind == "keypad":
             lines.append(f"topic write {t.counter_command(d.counter)}")
         elif d.kind == "tablet":
             lines.append(f"topic write {t.rating_submit}")
+        elif d.kind == "display" and d.mode == "information":
+            lines.append(f"topic write {root}/procedures/#")
         elif d.kind == "scanner":
             lines.append(f"topic write {t.scan(d.id)}")
         elif d.kind == "voice":

@@ -44,6 +44,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("install",): "edge.tools.install:cli_main",
     ("upstream-sim",): "hub.simulator:cli_main",
     ("bridge",): "edge.tools.bridge:cli_main",
+    ("catalogue",): "hub.catalogue_import:cli_main",
 }
 
 
