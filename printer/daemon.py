@@ -101,6 +101,8 @@ class PrinterDaemon:
     def _on_job(self, topic: str, payload: bytes) -> None:
         try:
             data = P.decode_json(payload)
+            if data.get("kind") == "checklist":  # a procedure's checklist (printer/checklist.py)
+                return self._on_checklist_job(P.ChecklistPrintJob.model_validate(data))
             job = P.PrintJob.model_validate(data)
         except P.BadPayload as exc:
             self.bus.report_bad(topic, str(exc))
@@ -116,6 +118,13 @@ class PrinterDaemon:
         if not new:
             log.info("job %s seen again (state %s); not queued twice", job.job_id, state)
         self._result(job.job_id, state, job.ticket.wire())
+        self.wake()
+
+    def _on_checklist_job(self, job: P.ChecklistPrintJob) -> None:
+        new, state = self.queue.add(job.job_id, job.wire(), job.created_at)
+        if not new:
+            log.info("checklist job %s seen again (state %s); not queued twice", job.job_id, state)
+        self._result(job.job_id, state)
         self.wake()
 
     # ------------------------------------------------------------------ status
@@ -170,6 +179,8 @@ class PrinterDaemon:
         if item is None:
             return False
         job_id, payload, _ = item
+        if payload.get("kind") == "checklist":
+            return self._print_checklist(job_id, P.ChecklistPrintJob.model_validate(payload))
         job = P.PrintJob.model_validate(payload)
         if self._too_old(job):
             log.warning("job %s (ticket %s) is older than %ss: dropped, not printed",
@@ -193,6 +204,33 @@ class PrinterDaemon:
         self.queue.mark(job_id, "printed", self._now())
         self._result(job_id, "printed", job.ticket.wire())
         log.info("printed ticket %s (job %s, %d bytes)", job.ticket.number, job_id, len(data))
+        return True
+
+    def _print_checklist(self, job_id: str, job: P.ChecklistPrintJob) -> bool:
+        """Like a ticket job: stored first, dropped when older than max_job_age_s (the citizen left)."""
+        from printer.checklist import build_checklist
+        if self._too_old(job):  # type: ignore[arg-type] - only created_at is read
+            log.warning("checklist job %s is older than %ss: dropped, not printed", job_id, self.dev.max_job_age_s)
+            self.queue.mark(job_id, "expired", self._now())
+            self._result(job_id, "expired", detail="too old to print")
+            return True
+        sheet = build_checklist(job.procedure, self.ctx.cfg.office.name, self.ctx.clock.now(),
+                                self.dev.paper_mm, self.native_qr)
+        with self._io:
+            try:
+                self.backend.write(sheet.data, job_id)
+            except PrinterUnavailable as exc:
+                self.queue.attempt(job_id, str(exc))
+                log.warning("checklist job %s not printed: %s", job_id, exc)
+                ok = False
+            else:
+                ok = True
+        if not ok:
+            self.poll_status()
+            return False
+        self.queue.mark(job_id, "printed", self._now())
+        self._result(job_id, "printed")
+        log.info("printed the checklist of %s (job %s, %d bytes)", job.procedure.code, job_id, len(sheet.data))
         return True
 
     def _work(self) -> None:

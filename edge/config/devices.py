@@ -40,8 +40,8 @@ class PrinterDevice(DeviceBase):
 
 class KioskDevice(DeviceBase):
     kind: Literal["kiosk"] = Field(description="Touch kiosk")
-    mode: Literal["ticket", "lookup"] = Field("ticket", description="ticket: issues queue tickets; lookup: dossier lookup")
-    printer: str | None = Field(None, description="Printer device id (ticket mode)")
+    mode: Literal["ticket", "lookup", "procedures"] = Field("ticket", description="ticket: issues queue tickets; lookup: dossier lookup; procedures: procedure guide (kiosk/procedures.py)")
+    printer: str | None = Field(None, description="Printer device id (ticket mode; procedures mode: checklists and tickets)")
     scanner: str | None = Field(None, description="Scanner device id (lookup mode)")
     services: list[str] | None = Field(None, description="Service codes offered (default: all)")
     width: int = Field(1080, ge=240, description="Screen width in pixels")
@@ -84,7 +84,7 @@ class LedDevice(DeviceBase):
 
 class DisplayDevice(DeviceBase):
     kind: Literal["display"] = Field(description="Waiting-room TV or dossier status board")
-    mode: Literal["calling", "dossiers"] = Field("calling", description="calling: queue board; dossiers: status board")
+    mode: Literal["calling", "dossiers", "information", "presence"] = Field("calling", description="calling: queue board; dossiers: status board; information: slides (display/information.py); presence: in/out board of the officials (display/presence.py)")
     width: int = Field(1920, ge=320, description="Screen width")
     height: int = Field(1080, ge=240, description="Screen height")
     fullscreen: bool = Field(True, description="Fullscreen window")
@@ -94,6 +94,12 @@ class DisplayDevice(DeviceBase):
     english: bool = Field(False, description="calling: English subtitles under the Vietnamese headings")
     scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
     scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
+    content_dir: str | None = Field(None, description="information: folder of slides (images, PDF, .txt notices; subfolders named in `schedule`), default DATA/<id>/content")
+    schedule: dict[str, str] = Field(default_factory=dict, description="information: time span -> subfolder shown then, e.g. {\"07:00-11:30\" = \"sang\"}; the folder itself is shown at other times")
+    slide_s: float = Field(10, ge=2, le=600, description="information: seconds each slide stays")
+    transition: Literal["fade", "slide", "none"] = Field("fade", description="information: how one slide gives way to the next")
+    transition_s: float = Field(0.8, ge=0, le=5, description="information: length of a transition")
+    procedure_cards: int = Field(6, ge=0, le=50, description="information: procedure cards from the catalogue in each round of slides")
     screenshot_s: float | None = Field(None, ge=0, description="calling: save the screen to DATA/<id>/screen.png this often when it changed (None: every 5 s only without a visible screen, e.g. SDL dummy driver; 0: never)")
 
 
