@@ -14,6 +14,7 @@ from typing import Any
 
 import serial
 
+from display.led.hall import HallFeed, hall_protocol
 from display.led.line import Board, LineDriver
 from display.led.protocols import BoardProtocol, make_protocol
 from display.led.virtual import PtyPair, SimulatedBoards
@@ -52,6 +53,8 @@ class LedDaemon:
         self.sim: SimulatedBoards | None = None
         self._pty: PtyPair | None = None
         self.by_counter: dict[int, list[Any]] = {}
+        self.halls: list[Any] = []  # hall text boards on this line (display/led/hall.py)
+        self.hall: HallFeed | None = None
         self.clashes: list[str] = []
 
     # -------------------------------------------------------------- lifecycle
@@ -67,6 +70,8 @@ class LedDaemon:
         self.bus.start()
 
     def stop(self) -> None:
+        if self.hall is not None:
+            self.hall.stop()
         if self.line is not None:
             self.line.stop()
         if self.sim is not None:
@@ -87,6 +92,10 @@ class LedDaemon:
                 self.clashes.append(f"{dev.id}: address {dev.address} is already used on this line")
                 log.error("%s", self.clashes[-1])
                 continue
+            if getattr(dev, "board", "counter") == "hall":
+                boards[dev.address] = Board(dev.address, hall_protocol(dev))
+                self.halls.append(dev)
+                continue
             boards[dev.address] = Board(dev.address, make_protocol(dev))
             if dev.counter is not None:
                 self.by_counter.setdefault(dev.counter, []).append(dev)
@@ -96,7 +105,16 @@ class LedDaemon:
         for topic in (self.topics.ticket_event("called"), self.topics.ticket_event("recalled")):
             self.bus.subscribe(topic, self._on_call)
         self.bus.subscribe(self.topics.counter_state_all, self._on_counter_state)
+        if self.halls:
+            self.hall = HallFeed(max(d.calls_shown for d in self.halls), self._show_halls, self.ctx.clock.now)
+            self.bus.subscribe(self.topics.queue_state, self.hall.on_queue_state)
+            self.bus.subscribe(self.topics.display_notice, self.hall.on_notice)
         self.line.start()
+
+    def _show_halls(self, text: str) -> None:
+        assert self.line is not None
+        for dev in self.halls:
+            self.line.show(dev.address, text)
 
     def _opener(self, protocol: BoardProtocol):
         dev = self.device

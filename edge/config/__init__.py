@@ -117,7 +117,7 @@ def semantic_problems(cfg: OfficeConfig) -> list[tuple[Path, str]]:
             for j, code in enumerate(offered):
                 if code not in codes:
                     out.append((("devices", i, "services", j), f"unknown service {code!r}"))
-        if d.kind in ("led", "keypad", "tablet") and d.counter is None:
+        if d.kind in ("led", "keypad", "tablet") and d.counter is None and getattr(d, "board", "") != "hall":
             out.append((("devices", i, "counter"), f"a {d.kind} belongs to a counter: set counter"))
     return out
 

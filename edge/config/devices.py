@@ -63,9 +63,26 @@ class LedDevice(DeviceBase):
     template: str = Field("\x02{address:02d}{text}\x03", description="ASCII protocol frame template; fields {address} {counter} {text} {blink} {xor}")
     digits: int = Field(4, ge=1, le=16, description="Digits on the board")
     blink_s: float = Field(3, ge=0, description="Blink this long on a new call (0: never)")
+    board: Literal["counter", "hall"] = Field("counter", description="counter: a counter's number board; hall: the office-wide text board scrolling the latest calls and the notice (display/led/hall.py)")
+    charset: Literal["ascii", "utf-8"] = Field("ascii", description="hall: what the board's font shows; ascii boards get Vietnamese without marks (đ -> d)")
+    chars: int = Field(160, ge=16, le=2000, description="hall: most characters in one message")
+    calls_shown: int = Field(3, ge=1, le=10, description="hall: latest calls in the message")
 
     @model_validator(mode="after")
     def _led(self) -> "LedDevice":
+        if self.board == "hall":
+            if self.protocol != "ascii":
+                raise ValueError("a hall board takes text frames: set protocol = \"ascii\" and its `template`")
+            try:
+                parts = list(string.Formatter().parse(self.template))
+            except ValueError as exc:
+                raise ValueError(f"template {self.template!r}: {exc}") from None
+            fields = [f for _, f, _, _ in parts if f is not None]
+            k = next((i for i, p in enumerate(parts) if p[1] == "text"), -1)
+            if set(fields) - {"address", "text", "xor"} or k < 0 or not any(p[0] for p in parts[k + 1:]):
+                raise ValueError(f"template {self.template!r}: a hall board's template needs {{text}} followed by "
+                                 "an end marker (e.g. \\x03) and may use only {address} {text} {xor}")
+            return self
         if self.counter is None:
             raise ValueError("an LED board needs the `counter` it shows")
         if self.backend == "serial" and not self.port:
