@@ -1,4 +1,5 @@
-"""The `display` daemon: a waiting-room calling board or a dossier status board, by `mode`."""
+"""The `display` daemon: a waiting-room calling board, a dossier status board, an information
+screen or the in/out board, by `mode`."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,6 +8,12 @@ from edge.daemon import DaemonContext
 
 
 def create(ctx: DaemonContext) -> Any:
+    if ctx.device.mode == "presence":
+        from display.presence import create_presence
+        return create_presence(ctx)
+    if ctx.device.mode == "information":
+        from display.information import create_information
+        return create_information(ctx)
     if ctx.device.mode == "dossiers":
         from display.dossiers import create_board
         return create_board(ctx)

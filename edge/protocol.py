@@ -258,6 +258,7 @@ class CounterState(Payload):
     name: str
     status: CounterStatus
     staff: str | None = None
+    reason: str | None = None  # project field: why a paused counter is paused (the pause command's reason)
     services: list[str]
     serving: Ticket | None = None
     ts: str

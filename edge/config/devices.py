@@ -111,6 +111,7 @@ class DisplayDevice(DeviceBase):
     english: bool = Field(False, description="calling: English subtitles under the Vietnamese headings")
     scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
     scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
+    roster: list[str] = Field(default_factory=list, description="presence: officials expected at work (names as they sign in at the counter); those not signed in today are shown away")
     content_dir: str | None = Field(None, description="information: folder of slides (images, PDF, .txt notices; subfolders named in `schedule`), default DATA/<id>/content")
     schedule: dict[str, str] = Field(default_factory=dict, description="information: time span -> subfolder shown then, e.g. {\"07:00-11:30\" = \"sang\"}; the folder itself is shown at other times")
     slide_s: float = Field(10, ge=2, le=600, description="information: seconds each slide stays")
