@@ -5,10 +5,11 @@ backend needs; device packages read these and nothing else.
 """
 from __future__ import annotations
 
+import re
 import string
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class DeviceBase(BaseModel):
@@ -119,6 +120,19 @@ class DisplayDevice(DeviceBase):
     transition_s: float = Field(0.8, ge=0, le=5, description="information: length of a transition")
     procedure_cards: int = Field(6, ge=0, le=50, description="information: procedure cards from the catalogue in each round of slides")
     screenshot_s: float | None = Field(None, ge=0, description="calling: save the screen to DATA/<id>/screen.png this often when it changed (None: every 5 s only without a visible screen, e.g. SDL dummy driver; 0: never)")
+
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: dict[str, str]) -> dict[str, str]:
+        for span, folder in v.items():
+            m = re.match(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$", span.strip())
+            if not m or not (int(m[1]) < 24 and int(m[3]) <= 24 and int(m[2]) < 60 and int(m[4]) < 60) \
+                    or (int(m[3]), int(m[4])) <= (int(m[1]), int(m[2])):
+                raise ValueError(f"schedule: {span!r} is not a span within one day like \"07:00-11:30\"")
+            if not folder or "/" in folder or folder.startswith("."):
+                raise ValueError(f"schedule: {folder!r} must be the name of a subfolder of content_dir")
+        return v
 
 
 class VoiceDevice(DeviceBase):
