@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS procedures (
 );
 CREATE INDEX IF NOT EXISTS procedures_field ON procedures(field);
 CREATE VIRTUAL TABLE IF NOT EXISTS procedures_fts USING fts5(
-    code UNINDEXED, name, field, body, tokenize = 'unicode61'
+    code UNINDEXED, name, field, body, tokenize = 'unicode61', prefix = '2 3'
 );
 CREATE TABLE IF NOT EXISTS catalogue_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -144,11 +144,13 @@ def to_procedure(rec: dict[str, Any], portal_url: str | None = None) -> P.Proced
 
 
 def fts_query(text: str) -> str | None:
-    """A safe FTS5 query for typed words: every word must match, the last one as a prefix."""
+    """A safe FTS5 query for typed words: every word must match, the last one (of 2 letters or
+    more: one letter would match nearly everything) as a prefix."""
     words = fold(text).split()
     if not words:
         return None
-    return " ".join(f'"{w}"' for w in words[:-1]) + (" " if len(words) > 1 else "") + f'"{words[-1]}"*'
+    last = f'"{words[-1]}"' + ("*" if len(words[-1]) > 1 else "")
+    return " ".join([*(f'"{w}"' for w in words[:-1]), last])
 
 
 # ------------------------------------------------------------------ the store
@@ -269,7 +271,11 @@ class Catalogue:
                 return 0, []
             base = (f"FROM procedures_fts f JOIN procedures p ON p.code = f.code "
                     f"WHERE procedures_fts MATCH ?{where}")
-            total = self._db.execute(f"SELECT count(*) {base}", [fq, *args]).fetchone()[0]
+            if field:
+                total = self._db.execute(f"SELECT count(*) {base}", [fq, *args]).fetchone()[0]
+            else:
+                total = self._db.execute("SELECT count(*) FROM procedures_fts WHERE procedures_fts MATCH ?",
+                                         [fq]).fetchone()[0]
             rows = self._db.execute(
                 f"SELECT p.data {base} ORDER BY (p.code = ?) DESC, bm25(procedures_fts, 0, 10.0, 2.0, 1.0), "
                 "instr(p.name, ?) = 0, p.name LIMIT ? OFFSET ?", [fq, *args, q, q, limit, offset]).fetchall()

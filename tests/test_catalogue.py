@@ -42,6 +42,7 @@ def test_folding() -> None:
     assert ascii_text("Mời số 2005 đến quầy 3") == "Moi so 2005 den quay 3"
     assert ascii_text("ĐƯỜNG Ỷ Lan") == "DUONG Y Lan"
     assert fts_query('khai "sinh* OR') == '"khai" "sinh" "or"*'
+    assert fts_query("đ") == '"d"'
     assert fts_query("  ") is None
 
 
