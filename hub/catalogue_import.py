@@ -174,7 +174,7 @@ def import_changed(catalogue: Catalogue, cfg: Any, base: Path, now: Any = None) 
     return notes
 
 
-def cli_main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="motcua catalogue",
                                  description="The hub's procedure catalogue: import an export, search it")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -186,7 +186,11 @@ def cli_main(argv: list[str]) -> int:
     se.add_argument("query", nargs="?", default="")
     se.add_argument("--config", required=True)
     se.add_argument("--data", default=None)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def cli_main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     from edge.config import ConfigError, load
     try:
         cfg = load(args.config)
