@@ -98,8 +98,8 @@ class HubDaemon:
         self.bus.subscribe(t.rating_event, self._on_rating)
         self.bus.subscribe(t.queue_stats_event, self._on_stats)
         self.bus.start(wait=10)
-        self.bus.set_status("ok", {"upstream": "starting", "dossiers": self.store.count()})
-        self.procedures.start()
+        self.procedures.start()  # imports changed catalogue exports first, then fetches on its thread
+        self.bus.set_status("ok", {"upstream": "starting", "dossiers": self.store.count(), **self.procedures.status()})
         self.sync.start()
         self.outbox.start()
 
@@ -120,7 +120,7 @@ class HubDaemon:
     # ------------------------------------------------------------------ status
 
     def _on_health(self, state: str, detail: dict[str, Any]) -> None:
-        self.bus.set_status(state, detail)
+        self.bus.set_status(state, {**detail, **self.procedures.status()})
         if state == "ok":  # upstream is back (seen by any part): sync and push now, not after backoff
             self.store.retry_pushes_now()
             self.outbox.wake()
@@ -129,7 +129,7 @@ class HubDaemon:
 
     def _on_synced(self, result: SyncResult) -> None:
         state, detail = self.health.status()
-        self.bus.set_status(state, detail)
+        self.bus.set_status(state, {**detail, **self.procedures.status()})
         self.publish_board()
 
     def publish_board(self) -> None:

@@ -218,3 +218,31 @@ def test_hub_serves_the_catalogue_from_files_and_upstream(tmp_path: Path) -> Non
     finally:
         hub.stop()
         o.close()
+
+
+def test_a_province_without_the_extension_is_asked_again_later(tmp_path: Path) -> None:
+    from edge.clock import Clock
+    from hub.catalogue_service import CatalogueService
+    from hub.simulator import SimulatorServer, Upstream
+    from hub.upstream import RestAdapter, UpstreamInvalid
+    from edge.config import load
+    up = Upstream(0, password="pw")
+    up.faults.invalid_services = ("LayDanhSachTTHC",)
+    sim = SimulatorServer(up).start()
+    cat = Catalogue(tmp_path / "c.sqlite")
+    try:
+        cfg = load(copy_config(tmp_path, replace=HUB_CFG))
+        adapter = RestAdapter(sim.url, username="hub", password="pw", madonvi="X", timeout=2)
+        svc = CatalogueService(cfg, cat, adapter, Clock(cfg.office.tz), tmp_path)
+        with pytest.raises(UpstreamInvalid):
+            svc.sync_once()
+        svc._thread.start()  # the thread logs it and waits an hour; it does not die
+        assert wait_until(lambda: svc.runs >= 1, 10)
+        assert svc._thread.is_alive() and "LayDanhSachTTHC" in svc.status()["catalogue_error"]
+        up.faults.invalid_services = ()
+        assert svc.sync_once() == len(up.procedures) and cat.get("1.001193") is not None
+        assert svc.sync_once() == 0  # the cursor moved: nothing new, nothing stored again
+        svc.stop()
+    finally:
+        cat.close()
+        sim.stop()
