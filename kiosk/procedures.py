@@ -461,6 +461,7 @@ def draw(surface: pygame.Surface, c: ProcedureController, office: str, printer_p
         for i, row in enumerate((lv.rows or [])[: c.page_size]):
             rect = pygame.Rect(body.x, y + m // 2 + i * (rh + m // 3), body.w, rh)
             sub = " · ".join(x for x in (row.get("field") if not lv.field else "", row.get("time_limit")) if x)
+            sub = sub if len(sub) <= 60 else sub[:58].rsplit(" ", 1)[0] + " …"
             buttons.append(Button(rect, row["name"], ("procedure", row["code"]), sublabel=sub,
                                   size=max(24, size), bg=WHITE, fg=INK, radius=12))
         pages = max(1, -(-lv.total // c.page_size))
@@ -483,9 +484,14 @@ def draw(surface: pygame.Surface, c: ProcedureController, office: str, printer_p
         draw_field(surface, fieldr, kb.text if kb else "", "", size=max(28, bh * 2 // 5))
         kb_top = kb.rect.y if kb else H
         y = fieldr.bottom + m // 2
-        lh = max(bh * 4 // 5, (kb_top - bh - m - y) // 4 - m // 3)
-        for i, row in enumerate(c.live[: max(0, (kb_top - bh - m - y) // (lh + m // 3))]):
-            rect = pygame.Rect(body.x, y + i * (lh + m // 3), body.w, lh)
+        if kb and kb.rect.right < W * 3 // 4:  # landscape: the results beside the keyboard
+            lx, lw, room = kb.rect.right + m, W - m - kb.rect.right - m, H - m - kb_top
+            y = kb_top
+        else:
+            lx, lw, room = body.x, body.w, kb_top - bh - m - y
+        lh = max(bh * 4 // 5, room // 4 - m // 3)
+        for i, row in enumerate(c.live[: max(0, room // (lh + m // 3))]):
+            rect = pygame.Rect(lx, y + i * (lh + m // 3), lw, lh)
             buttons.append(Button(rect, row["name"], ("procedure", row["code"]), size=max(22, size - 2),
                                   bg=WHITE, fg=INK, radius=10))
         if kb:
@@ -526,17 +532,30 @@ def _draw_detail(surface: pygame.Surface, c: ProcedureController, body: pygame.R
     meta = f"{c.t('code')}: {p['code']}" + (f"   ·   {c.t('field')}: {p['field']}" if p.get("field") else "")
     y = blit_text(surface, meta, pygame.Rect(body.x, y + 4, body.w, size + 12), max(20, size - 4), GREY, align="left",
                   wrap=False) + m // 2
-    actions = pygame.Rect(body.x, foot.y - 2 * (bh + m // 2), body.w, 2 * bh + m // 2)
     status = c.print_state
-    if status:
-        band = pygame.Rect(body.x, actions.y - bh * 2 // 3 - m // 2, body.w, bh * 2 // 3)
+    band: pygame.Rect | None = None
+    if surface.get_width() > surface.get_height():  # landscape: the actions in a column on the right
+        col = pygame.Rect(body.right - body.w * 3 // 10, y, body.w * 3 // 10, foot.y - m // 2 - y)
+        tall = min(bh * 5 // 4, (col.h - 3 * m) // 4)
+        print_r, qr_r, ticket_r = (pygame.Rect(col.x, col.y + i * (tall + m // 2), col.w, tall) for i in range(3))
+        if status:
+            band = pygame.Rect(col.x, ticket_r.bottom + m, col.w, tall)
+        area = pygame.Rect(body.x, y, col.x - m - body.x, foot.y - m // 2 - y - bh * 2 // 3)
+    else:
+        actions = pygame.Rect(body.x, foot.y - 2 * (bh + m // 2), body.w, 2 * bh + m // 2)
+        half = (actions.w - m // 2) // 2
+        print_r = pygame.Rect(actions.x, actions.y, half, bh)
+        qr_r = pygame.Rect(actions.x + half + m // 2, actions.y, half, bh)
+        ticket_r = pygame.Rect(actions.x, actions.y + bh + m // 2, actions.w, bh)
+        bottom = actions.y - m // 2
+        if status:
+            band = pygame.Rect(body.x, actions.y - bh * 2 // 3 - m // 2, body.w, bh * 2 // 3)
+            bottom = band.y - m // 2
+        area = pygame.Rect(body.x, y, body.w, bottom - y - bh * 2 // 3)
+    if status and band is not None:
         colour = {"printing": BLUE, "printed": GREEN}.get(status, RED)
         pygame.draw.rect(surface, colour, band, border_radius=10)
         blit_text(surface, c.t(status), band.inflate(-20, -8), max(22, size - 2), WHITE, bold=True)
-        bottom = band.y - m // 2
-    else:
-        bottom = actions.y - m // 2
-    area = pygame.Rect(body.x, y, body.w, bottom - y - bh * 2 // 3)
     pages = paginate(detail_blocks(c), area.w, area.h, size)
     c.detail_pages = len(pages)
     c.detail_page = min(c.detail_page, len(pages) - 1)
@@ -548,20 +567,18 @@ def _draw_detail(surface: pygame.Surface, c: ProcedureController, body: pygame.R
             ty += f.get_linesize()
         ty += size // 3
     if len(pages) > 1:
-        pr = pygame.Rect(body.x, area.bottom + 4, body.w, bh * 2 // 3 - 8)
+        pr = pygame.Rect(area.x, area.bottom + 4, area.w, bh * 2 // 3 - 8)
         blit_text(surface, c.t("page", i=c.detail_page + 1, n=len(pages)), pr, max(20, size - 4), GREY)
         buttons.append(Button(pygame.Rect(pr.x, pr.y, pr.w // 3, pr.h), c.t("prev"), ("page", -1),
                               enabled=c.detail_page > 0, size=max(20, bh // 4)))
         buttons.append(Button(pygame.Rect(pr.right - pr.w // 3, pr.y, pr.w // 3, pr.h), c.t("next"), ("page", 1),
                               enabled=c.detail_page < len(pages) - 1, size=max(20, bh // 4)))
-    half = (actions.w - m // 2) // 2
-    buttons.append(Button(pygame.Rect(actions.x, actions.y, half, bh), c.t("print"), ("print",),
+    buttons.append(Button(print_r, c.t("print"), ("print",),
                           enabled=c.can_print and printer_problem is None and status != "printing",
                           size=max(24, bh // 3)))
-    buttons.append(Button(pygame.Rect(actions.x + half + m // 2, actions.y, half, bh), c.t("qr"), ("qr",),
-                          enabled=bool(p.get("url")), size=max(22, bh // 4)))
-    buttons.append(Button(pygame.Rect(actions.x, actions.y + bh + m // 2, actions.w, bh), c.t("ticket"), ("ticket",),
-                          enabled=bool(p.get("service")), bg=GREEN, size=max(28, bh // 3)))
+    buttons.append(Button(qr_r, c.t("qr"), ("qr",), enabled=bool(p.get("url")), size=max(22, bh // 4)))
+    buttons.append(Button(ticket_r, c.t("ticket"), ("ticket",), enabled=bool(p.get("service")), bg=GREEN,
+                          size=max(28, bh // 3)))
     buttons.append(Button(pygame.Rect(foot.x, foot.y, foot.w // 3, foot.h), c.t("back"), ("back",), bg=GREY,
                           size=max(22, bh // 4)))
     buttons.append(Button(pygame.Rect(foot.right - foot.w // 3, foot.y, foot.w // 3, foot.h), c.t("home"), ("home",),
@@ -596,8 +613,9 @@ class ProcedureKiosk(TicketKiosk):
         loop = device_loop(self.ctx, self.title)
         self.loop = loop
         w, h = loop.size
-        self.pc.keyboard = Keyboard(pygame.Rect(16, h * 12 // 20, w - 32, h * 7 // 20), "text", max_len=60,
-                                    ok_label=self.pc.t("ok"))
+        kb_rect = (pygame.Rect(16, h * 9 // 20, w * 3 // 5, h * 10 // 20) if w > h  # landscape: results beside it
+                   else pygame.Rect(16, h * 12 // 20, w - 32, h * 7 // 20))
+        self.pc.keyboard = Keyboard(kb_rect, "text", max_len=60, ok_label=self.pc.t("ok"))
         self.pc.page_size = max(3, min(8, (h - 600) // 170))
         self.pc.on_change = loop.invalidate
         self.pc.set_timer = loop.call_later

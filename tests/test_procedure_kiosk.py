@@ -232,3 +232,44 @@ def test_the_hub_away_is_said_plainly(tmp_path: Path) -> None:
     pygame.font.init()
     pages = paginate([("x " * 400, 0, False, (0, 0, 0))] * 3, 600, 400, 30)
     assert len(pages) == 3
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920), (720, 1280)])
+def test_every_screen_keeps_its_buttons_on_screen_and_apart(size: tuple[int, int], tmp_path: Path) -> None:
+    from edge.config.model import Catalogue as CatalogueConfig
+    from edge.ui.keyboard import Keyboard
+    from hub.catalogue import Catalogue
+    from hub.catalogue_import import import_file
+    from kiosk.procedures import draw
+    pygame.display.init()
+    cat = Catalogue(tmp_path / "c.sqlite")
+    import_file(cat, SAMPLE, CatalogueConfig())
+    W, H = size
+    c = ProcedureController(lambda *a: None, lambda *a: None, lambda p: None, lambda s: None)
+    c.fields = [f.wire() for f in cat.fields()]
+    c.keyboard = Keyboard(pygame.Rect(16, H * 9 // 20, W * 3 // 5, H * 10 // 20) if W > H
+                          else pygame.Rect(16, H * 12 // 20, W - 32, H * 7 // 20), "text")
+    total, rows = cat.search("", field="Hộ tịch")
+    surface = pygame.Surface(size)
+    screens = {
+        "home": {},
+        "list": {"list": type(c.list)(title="Hộ tịch", field="Hộ tịch", total=total, rows=[r.wire() for r in rows])},
+        "search": {"live": [r.wire() for r in cat.search("chung")[1]]},
+        "detail": {"procedure": {**cat.get("1.000894").wire(), "service": "HT"}, "print_state": "printed"},
+        "qr": {"procedure": {**cat.get("1.001193").wire(), "service": "HT"}},
+    }
+    for screen, state in screens.items():
+        c.screen = screen
+        for k, v in state.items():
+            setattr(c, k, v)
+        buttons = draw(surface, c, "UBND phường Hải Châu - Bộ phận Một cửa")
+        rects = [pygame.Rect(b.rect) for b in buttons]
+        assert rects, screen
+        for i, r in enumerate(rects):
+            assert surface.get_rect().contains(r), (screen, buttons[i].value, r)
+            assert r.w >= 80 and r.h >= 40, (screen, buttons[i].value, r)   # a finger's target
+            for j in range(i):
+                assert not r.colliderect(rects[j]), (screen, buttons[i].value, buttons[j].value)
+        if W > H and screen in ("detail", "search"):
+            save_screenshot(surface, folder(tmp_path) / f"procedures-{screen}-landscape.png")
+    cat.close()
