@@ -112,6 +112,7 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 Screen = str  # "home" | "list" | "search" | "detail" | "qr"
+FIELDS_RETRY_S = 20.0
 
 
 @dataclass
@@ -284,6 +285,8 @@ class ProcedureController:
             self.fields = list(reply["fields"])
         if seq < 0:
             self.fields_error = not ok
+            if not ok and self.set_timer is not None:  # the hub is away: ask again, nobody has to touch
+                self.set_timer(FIELDS_RETRY_S, self.start)
             self.on_change()
             return
         if seq >= 1_000_000:

@@ -137,3 +137,12 @@ def test_virtual_hall_board_in_vietnamese(tmp_path: Path) -> None:
         d.stop()
     finally:
         office.close()
+
+
+def test_device_test_shows_a_message_on_the_virtual_hall_board(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edge.cli import main
+    block = '[[devices]]\nid = "led-hall"\nkind = "led"\nboard = "hall"\nprotocol = "ascii"\naddress = 9\n\n[hub]'
+    cfg = copy_config(tmp_path, replace={"[hub]": block})
+    assert main(["test", "led", str(cfg), "--device", "led-hall", "--data", str(tmp_path / "data")]) == 0
+    out = capsys.readouterr().out
+    assert "virtual board shows 'Moi so 2005 den quay 3'" in out

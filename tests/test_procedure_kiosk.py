@@ -219,7 +219,16 @@ def test_search_by_typing_without_marks_and_idle_home(rig: Rig) -> None:
 
 
 def test_the_hub_away_is_said_plainly(tmp_path: Path) -> None:
-    c = ProcedureController(lambda *a: None, lambda *a: None, lambda p: None, lambda s: None)
+    asked: list[tuple] = []
+    timers: list[tuple[float, Any]] = []
+    c = ProcedureController(lambda *a: asked.append(a), lambda *a: None, lambda p: None, lambda s: None)
+    c.set_timer = lambda delay, fn: timers.append((delay, fn))
+    c.start()
+    c.listed(-c._seq, None)  # the fields never came
+    assert c.fields_error and timers and timers[-1][1] == c.start
+    timers[-1][1]()
+    assert len(asked) == 2 and asked[-1][:3] == ("", None, 0)
+    c.set_timer = None
     c.open_field("Hộ tịch")
     c.listed(c._seq, None)
     assert c.list.error and "Chưa lấy được danh mục" in c.t("unavailable")
