@@ -55,6 +55,7 @@ class UpsertResult:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -222,6 +223,26 @@ class Catalogue:
             res.added += 1
         else:
             res.updated += 1
+
+    def remove_missing(self, source: str, keep: set[str]) -> int:
+        """Delete the procedures that came from `source` and are not in `keep` (a full export
+        that no longer lists a procedure: it was abolished or moved). Returns how many."""
+        with self._lock:
+            codes = [r[0] for r in self._db.execute("SELECT code FROM procedures WHERE source=?", (source,))
+                     if r[0] not in keep]
+            if not codes:
+                return 0
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for code in codes:
+                    self._db.execute("DELETE FROM procedures WHERE code=?", (code,))
+                    self._db.execute("DELETE FROM procedures_fts WHERE code=?", (code,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        log.info("catalogue: %d procedure(s) no longer in %s removed: %s", len(codes), source, ", ".join(codes[:10]))
+        return len(codes)
 
     def get_state(self, key: str, default: str = "") -> str:
         with self._lock:

@@ -127,12 +127,19 @@ def read_file(path: str | Path, cat_cfg: Any) -> list[dict[str, Any]]:
     raise ImportError_(f"{p}: unknown format {suffix!r} (JSON or XLSX)")
 
 
-def import_file(catalogue: Catalogue, path: str | Path, cat_cfg: Any, now: Any = None) -> UpsertResult:
-    """Read one export and store it; rows with errors are reported by number, the rest kept."""
+def import_file(catalogue: Catalogue, path: str | Path, cat_cfg: Any, now: Any = None,
+                replace: bool = False) -> UpsertResult:
+    """Read one export and store it; rows with errors are reported by number, the rest kept.
+
+    With `replace` the export is the whole list for its file name: procedures imported from a
+    file of that name before and missing now are removed (a refused row keeps its procedure)."""
     p = Path(path)
     records = read_file(p, cat_cfg)
     where = "row" if p.suffix.lower() in (".xlsx", ".xlsm") else "procedure"
     res = catalogue.upsert(records, p.name, portal_url=cat_cfg.portal_url, now=now, where=f"{p.name}: {where}")
+    if replace:
+        keep = {str(r.get("MaTTHC") or "").strip() for r in records if isinstance(r, dict)}
+        res.removed = catalogue.remove_missing(p.name, keep)
     if where == "row":  # the header is row 1: number errors as the spreadsheet does
         res.errors = [_shift_row(e) for e in res.errors]
     return res
@@ -160,7 +167,7 @@ def import_changed(catalogue: Catalogue, cfg: Any, base: Path, now: Any = None) 
         if catalogue.get_state(key) == stamp:
             continue
         try:
-            res = import_file(catalogue, p, cfg.catalogue, now)
+            res = import_file(catalogue, p, cfg.catalogue, now, replace=True)  # a listed file is a full export
         except ImportError_ as exc:
             notes.append(str(exc))
             log.warning("%s", exc)
@@ -169,8 +176,8 @@ def import_changed(catalogue: Catalogue, cfg: Any, base: Path, now: Any = None) 
             log.warning("catalogue: %s", e)
         notes.extend(res.errors)
         catalogue.set_state(key, stamp)
-        log.info("catalogue: %s imported (%d new, %d changed, %d unchanged, %d refused)",
-                 p.name, res.added, res.updated, res.unchanged, len(res.errors))
+        log.info("catalogue: %s imported (%d new, %d changed, %d unchanged, %d removed, %d refused)",
+                 p.name, res.added, res.updated, res.unchanged, res.removed, len(res.errors))
     return notes
 
 
@@ -182,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--config", required=True, help="office TOML file (its [catalogue] maps the columns)")
     imp.add_argument("--data", default=None, help="state folder (default: MOTCUA_DATA or ./var/office)")
+    imp.add_argument("--replace", action="store_true",
+                     help="the file is the whole list: remove procedures imported from it before and missing now")
     se = sub.add_parser("search", help="search the catalogue as the kiosk does")
     se.add_argument("query", nargs="?", default="")
     se.add_argument("--config", required=True)
@@ -207,14 +216,14 @@ def cli_main(argv: list[str]) -> int:
             print(f"{total} procedure(s)", file=sys.stderr)
             return 0
         try:
-            res = import_file(cat, args.file, cfg.catalogue)
+            res = import_file(cat, args.file, cfg.catalogue, replace=args.replace)
         except ImportError_ as exc:
             print(exc, file=sys.stderr)
             return 1
         for e in res.errors:
             print(e, file=sys.stderr)
         print(f"{args.file}: {res.added} new, {res.updated} changed, {res.unchanged} unchanged, "
-              f"{len(res.errors)} refused; the catalogue has {cat.count()} procedures")
+              f"{res.removed} removed, {len(res.errors)} refused; the catalogue has {cat.count()} procedures")
         return 1 if res.errors and not res.stored and not res.unchanged else 0
     finally:
         cat.close()

@@ -246,3 +246,19 @@ def test_a_province_without_the_extension_is_asked_again_later(tmp_path: Path) -
     finally:
         cat.close()
         sim.stop()
+
+
+def test_a_full_export_removes_what_it_no_longer_lists(cat: Catalogue, tmp_path: Path) -> None:
+    recs = sample_records()
+    f = tmp_path / "export.json"
+    f.write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
+    import_file(cat, f, CatalogueConfig())
+    cat.upsert([{**recs[1], "NgayCapNhat": "20270101000000"}], "upstream")   # upstream owns this one now
+    f.write_text(json.dumps(recs[2:] + [{"TenTTHC": "bad row"}], ensure_ascii=False), encoding="utf-8")
+    res = import_file(cat, f, CatalogueConfig())          # without replace: nothing removed
+    assert res.removed == 0 and cat.get(recs[0]["MaTTHC"]) is not None
+    res = import_file(cat, f, CatalogueConfig(), replace=True)
+    assert res.removed == 1 and cat.get(recs[0]["MaTTHC"]) is None
+    assert cat.get(recs[1]["MaTTHC"]) is not None            # not the file's: kept
+    assert recs[0]["MaTTHC"] not in [r.code for r in cat.search("khai sinh", limit=100)[1]]  # gone from search too
+    assert cat.count() == len(recs) - 1
