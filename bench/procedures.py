@@ -10,6 +10,8 @@
   at 1920x1080 under SDL's dummy driver (2 s per slide, 0.8 s fades, an image, a PDF page,
   a text notice and procedure cards in turn), as a percentage of one core; ..._of_2_cores
   halves it. The dummy driver's picture saving is off, as on a real screen.
+- video_*: a 1280x720 H.264 video shown full screen at 25 fps: the screen process's CPU, the
+  ffmpeg decoder's (from /proc), both as a share of the 2 cores, and the frames shown per second.
 
 Prints one JSON object on its last line. BENCH_S (default 20) sets the CPU window.
 """
@@ -150,6 +152,51 @@ def info_cpu(tmp: Path, cat: Catalogue) -> dict[str, float]:
             "info_slides_in_window": slides, "info_window_s": CPU_S}
 
 
+def _proc_cpu_s(pid: int) -> float:
+    """utime + stime of a process, from /proc (the ffmpeg child decoding a video)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def video_cpu(tmp: Path) -> dict[str, float]:
+    """A 1280x720 H.264 video played full screen (1920x1080, 25 fps): our CPU and ffmpeg's."""
+    import subprocess
+
+    from display import video
+    from display.information import InformationScreen
+    if not video.available():
+        return {}
+    content = tmp / "video"
+    content.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size=1280x720:rate=25:duration={CPU_S + 10}", "-pix_fmt", "yuv420p",
+                    "-c:v", "libx264", str(content / "clip.mp4")], check=True, timeout=300)
+    block = ('[[devices]]\nid = "display-7"\nkind = "display"\nmode = "information"\nfullscreen = false\n'
+             f'width = 1920\nheight = 1080\nprocedure_cards = 0\ncontent_dir = "{content}"\n\n[hub]')
+    (tmp / "v").mkdir()
+    office = TestOffice(tmp / "data3", copy_config(tmp / "v", replace={"[hub]": block})).start()
+    try:
+        scr = InformationScreen(office.ctx("display-7", "display"))
+        scr.start()
+        scr.loop.picture = None
+        assert wait_until(lambda: scr.video_frames > 10, 20)
+        pid = scr._player.proc.pid
+        f0, c0, v0, t0 = scr.video_frames, time.process_time(), _proc_cpu_s(pid), time.monotonic()
+        time.sleep(CPU_S)
+        dt = time.monotonic() - t0
+        ours = 100.0 * (time.process_time() - c0) / dt
+        ffmpeg = 100.0 * (_proc_cpu_s(pid) - v0) / dt
+        fps = (scr.video_frames - f0) / dt
+        scr.stop()
+    finally:
+        office.close()
+    return {"video_cpu_pct_screen": round(ours, 1), "video_cpu_pct_ffmpeg": round(ffmpeg, 1),
+            "video_cpu_pct_of_2_cores": round((ours + ffmpeg) / 2, 1), "video_fps_shown": round(fps, 1)}
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="motcua-bench-procedures-") as d:
         tmp = Path(d)
@@ -162,6 +209,7 @@ def main() -> int:
         finally:
             office.close()
         out.update(info_cpu(tmp, cat))
+        out.update(video_cpu(tmp))
         out["target_search_p99_ok"] = out["search_p99_ms"] < 20
         cat.close()
     print(json.dumps(out))

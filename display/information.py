@@ -7,8 +7,8 @@ time span of the day ("07:00-11:30" = "sang"): in that span its slides play inst
 folder's own. Procedure cards from the hub's catalogue are added to each round
 (``procedure_cards``), and the office notice (``display/notice``) is laid over every slide
 until its ``until``. A technician changes what plays by copying files: the folder is looked
-at again at every round. Video is not played (pygame has no video decoder here); a video
-file in the folder is skipped with a log line.
+at again at every round. Videos (MP4, MKV, AVI, MOV, WebM) play to their end, without
+sound, where the host has ffmpeg (display/video.py); elsewhere they are skipped with a log line.
 
 The schedule follows the office clock (``ctx.clock``, so a simulated or injected clock
 switches it); slide durations and transitions are real seconds.
@@ -26,6 +26,7 @@ from typing import Any
 import pygame
 import qrcode
 
+from display import video
 from edge import protocol as P
 from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
@@ -73,7 +74,7 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Slide:
-    kind: str                      # image | pdf | notice | procedure
+    kind: str                      # image | pdf | notice | procedure | video
     key: str                       # what identifies it (path[#page] or procedure code)
     path: Path | None = None
     page: int = 0
@@ -120,7 +121,10 @@ def scan_folder(folder: Path) -> list[Slide]:
             if text:
                 out.append(Slide("notice", str(p), p, text=text))
         elif ext in VIDEOS:
-            log.info("%s: video is not played on this screen; skipped", p.name)
+            if video.available():
+                out.append(Slide("video", str(p), p))
+            else:
+                log.info("%s: video needs ffmpeg on this host; skipped", p.name)
     return out
 
 
@@ -310,6 +314,10 @@ class InformationScreen:
         self._gen = 0
         self._cache: dict[str, pygame.Surface] = {}
         self._slide_timer: Any = None
+        self._player: video.VideoPlayer | None = None
+        self._pending: tuple[int, bytes] | None = None
+        self._frame_lock = threading.Lock()
+        self.video_frames = 0
         self._card_offset = 0
         self._ui = UiThread(f"information-{ctx.device_id}", self._ui_main)
 
@@ -323,6 +331,8 @@ class InformationScreen:
 
     def stop(self) -> None:
         self._ui.stop(self.loop)
+        if self._player is not None:
+            self._player.stop()
         self.bus.stop()
 
     def healthy(self) -> bool:
@@ -383,7 +393,13 @@ class InformationScreen:
         assert self.loop is not None
         if self._slide_timer is not None:
             self._slide_timer.cancel()
+        if self._player is not None:
+            self._player.stop()
+            self._player = None
         slide = self.show.next(self.ctx.clock.now())
+        if slide is not None and slide.kind == "video":
+            self._play(slide)
+            return
         if slide is not None:
             new = self._surface(slide)  # rendered first: the transition starts from a ready slide
             self._old, self._new, self._frame = self._frame, new, new
@@ -399,6 +415,49 @@ class InformationScreen:
                 self._fetch_cards()  # the next round gets other cards
         self.loop.invalidate()
         self._slide_timer = self.loop.call_later(self.dev.slide_s, self._advance)
+
+    def _play(self, slide: Slide) -> None:
+        """A video slide: frames as ffmpeg decodes them; the next slide when it ends."""
+        assert self.loop is not None and slide.path is not None
+        self._gen += 1
+        gen = self._gen
+        self.current = slide
+        self.slides_shown += 1
+        size = self.loop.size
+        loop = self.loop
+
+        def frame(data: bytes) -> None:
+            # only the newest frame waits for the UI thread: a slow screen drops frames, never queues them
+            with self._frame_lock:
+                scheduled = self._pending is not None
+                self._pending = (gen, data)
+            if not scheduled:
+                loop.call_soon(self._video_frame)
+
+        def end() -> None:
+            loop.call_soon(self._video_end, gen)
+
+        self._player = video.VideoPlayer(slide.path, size, 25, frame, end).start()
+        # a video that never ends (a stream, a hung decoder) still gives way after its cap
+        self._slide_timer = self.loop.call_later(self._player.max_s + 5, self._advance)
+
+    def _video_frame(self) -> None:
+        with self._frame_lock:
+            pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        gen, data = pending
+        if gen != self._gen or self.loop is None:
+            return  # a frame of a video that was stopped
+        surf = pygame.image.frombuffer(data, self.loop.size, "RGB").copy()
+        self._old, self._new, self._frame, self._t = None, surf, surf, 1.0
+        self.video_frames += 1
+        self.loop.invalidate()
+
+    def _video_end(self, gen: int) -> None:
+        if gen == self._gen:
+            self._player = None
+            self._advance()
 
     def _tick(self, gen: int) -> None:
         assert self.loop is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -42,13 +43,19 @@ def poster(size: tuple[int, int], colour: tuple[int, int, int], lines: list[str]
     return img
 
 
+def make_video(path: Path, seconds: float) -> None:
+    """A short real video (ffmpeg's test pattern and a moving box), H.264 in MP4."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x180:rate=25:duration={seconds}",
+                    "-pix_fmt", "yuv420p", "-c:v", "libx264", str(path)], check=True, timeout=60)
+
+
 def make_content(root: Path) -> None:
     (root / "sang").mkdir(parents=True)
     poster((800, 450), (0, 90, 40), ["Chào mừng quý khách", "đến Trung tâm Phục vụ hành chính công",
                                      "Xin lấy số thứ tự tại máy ở cửa vào"]).save(root / "01-xanh.png")
     (root / "02-thong-bao.txt").write_text("Lịch tiếp công dân\nChủ tịch UBND phường tiếp công dân vào sáng thứ Năm "
                                            "hằng tuần tại phòng tiếp dân.", encoding="utf-8")
-    (root / "03-clip.mp4").write_bytes(b"\x00" * 16)  # video: not played here
+    make_video(root / "03-clip.mp4", 1.5)
     poster((800, 450), (20, 40, 160), ["Buổi sáng", "Tiếp nhận hồ sơ từ 7 giờ 30 đến 11 giờ 30"]).save(
         root / "sang" / "01-lam.png")
     pages = [poster((842, 595), (200, 30, 30), ["QUY TRÌNH TIẾP NHẬN HỒ SƠ", "1. Lấy số thứ tự",
@@ -62,12 +69,12 @@ def test_schedule_and_the_running_order(tmp_path: Path) -> None:
     make_content(tmp_path)
     sch = Schedule({"08:00-11:30": "sang", "13:30-17:00": "chieu"})
     assert sch.folder(time(7, 59)) == "" and sch.folder(time(8, 0)) == "sang" and sch.folder(time(11, 30)) == ""
-    assert [s.kind for s in scan_folder(tmp_path)] == ["image", "notice"]  # the .mp4 is skipped
+    assert [s.kind for s in scan_folder(tmp_path)] == ["image", "notice", "video"]
     assert [s.key.rsplit("/", 1)[-1] for s in scan_folder(tmp_path / "sang")] == \
         ["01-lam.png", "02-quy-trinh.pdf#0", "02-quy-trinh.pdf#1"]
     show = Show(tmp_path, sch)
     day = datetime(2026, 11, 23, 7, 59)
-    assert [show.next(day).kind for _ in range(3)] == ["image", "notice", "image"]
+    assert [show.next(day).kind for _ in range(4)] == ["image", "notice", "video", "image"]
     assert show.refresh(day.replace(hour=8)) is True
     assert [show.next(day.replace(hour=8)).key.rsplit("/", 1)[-1] for _ in range(4)] == \
         ["01-lam.png", "02-quy-trinh.pdf#0", "02-quy-trinh.pdf#1", "01-lam.png"]
@@ -175,4 +182,31 @@ def test_procedure_cards_come_from_the_catalogue(tmp_path: Path) -> None:
     finally:
         scr.stop()
         cat.close()
+        office.close()
+
+
+def test_a_video_plays_to_its_end_then_the_next_slide(tmp_path: Path, monkeypatch: Any) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    make_video(content / "01-gioi-thieu.mp4", 1.5)
+    Image.new("RGB", (320, 180), (0, 90, 40)).save(content / "02-anh.png")
+    cfg = copy_config(tmp_path, replace={"[hub]": SCREEN.format(cards=0, content=content)})
+    office = TestOffice(tmp_path / "data", cfg).start()
+    scr = InformationScreen(office.ctx("display-7", "display"))
+    scr.start()
+    try:
+        assert wait_until(lambda: scr.current is not None and scr.current.kind == "video" and scr.video_frames > 5, 10)
+        grab(scr, shots(tmp_path) / "information-video.png")
+        f0 = scr.video_frames
+        assert wait_until(lambda: scr.video_frames > f0, 3)  # frames keep coming
+        # 1.5 s of video at 25 fps, then the image (long before the 2 s slide time would matter twice)
+        assert wait_until(lambda: scr.current.kind == "image", 8), scr.current
+        assert 20 <= scr.video_frames <= 40, scr.video_frames
+        assert scr._player is None
+        # without ffmpeg the video is skipped, not shown broken
+        from display import video
+        monkeypatch.setattr(video, "available", lambda: False)
+        assert [s.kind for s in scan_folder(content)] == ["image"]
+    finally:
+        scr.stop()
         office.close()
