@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 from datetime import datetime, time, timedelta
@@ -27,6 +28,7 @@ from hub.catalogue_import import import_file
 from hub.catalogue_service import CatalogueService
 
 ROOT = Path(__file__).resolve().parent.parent
+HAVE_FFMPEG = shutil.which("ffmpeg") is not None  # videos play only where the host has it
 SCREEN = ('[[devices]]\nid = "display-7"\nkind = "display"\nmode = "information"\nfullscreen = false\n'
           'width = 960\nheight = 540\nslide_s = 2\ntransition = "fade"\ntransition_s = 0.4\n'
           'procedure_cards = {cards}\ncontent_dir = "{content}"\nschedule = {{ "08:00-11:30" = "sang" }}\n\n[hub]')
@@ -55,7 +57,8 @@ def make_content(root: Path) -> None:
                                      "Xin lấy số thứ tự tại máy ở cửa vào"]).save(root / "01-xanh.png")
     (root / "02-thong-bao.txt").write_text("Lịch tiếp công dân\nChủ tịch UBND phường tiếp công dân vào sáng thứ Năm "
                                            "hằng tuần tại phòng tiếp dân.", encoding="utf-8")
-    make_video(root / "03-clip.mp4", 1.5)
+    if HAVE_FFMPEG:
+        make_video(root / "03-clip.mp4", 1.5)
     poster((800, 450), (20, 40, 160), ["Buổi sáng", "Tiếp nhận hồ sơ từ 7 giờ 30 đến 11 giờ 30"]).save(
         root / "sang" / "01-lam.png")
     pages = [poster((842, 595), (200, 30, 30), ["QUY TRÌNH TIẾP NHẬN HỒ SƠ", "1. Lấy số thứ tự",
@@ -69,12 +72,13 @@ def test_schedule_and_the_running_order(tmp_path: Path) -> None:
     make_content(tmp_path)
     sch = Schedule({"08:00-11:30": "sang", "13:30-17:00": "chieu"})
     assert sch.folder(time(7, 59)) == "" and sch.folder(time(8, 0)) == "sang" and sch.folder(time(11, 30)) == ""
-    assert [s.kind for s in scan_folder(tmp_path)] == ["image", "notice", "video"]
+    assert [s.kind for s in scan_folder(tmp_path)] == ["image", "notice"] + (["video"] if HAVE_FFMPEG else [])
     assert [s.key.rsplit("/", 1)[-1] for s in scan_folder(tmp_path / "sang")] == \
         ["01-lam.png", "02-quy-trinh.pdf#0", "02-quy-trinh.pdf#1"]
     show = Show(tmp_path, sch)
     day = datetime(2026, 11, 23, 7, 59)
-    assert [show.next(day).kind for _ in range(4)] == ["image", "notice", "video", "image"]
+    assert [show.next(day).kind for _ in range(4)] == (["image", "notice", "video", "image"] if HAVE_FFMPEG
+                                                       else ["image", "notice", "image", "notice"])
     assert show.refresh(day.replace(hour=8)) is True
     assert [show.next(day.replace(hour=8)).key.rsplit("/", 1)[-1] for _ in range(4)] == \
         ["01-lam.png", "02-quy-trinh.pdf#0", "02-quy-trinh.pdf#1", "01-lam.png"]
@@ -185,6 +189,7 @@ def test_procedure_cards_come_from_the_catalogue(tmp_path: Path) -> None:
         office.close()
 
 
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="ffmpeg (Debian package) plays videos; this host has none")
 def test_a_video_plays_to_its_end_then_the_next_slide(tmp_path: Path, monkeypatch: Any) -> None:
     content = tmp_path / "content"
     content.mkdir()
