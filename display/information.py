@@ -489,13 +489,9 @@ class InformationScreen:
 
     # ---------------------------------------------------------------- bus side
     def _on_notice(self, topic: str, payload: bytes) -> None:
-        notice = None
-        if payload:
-            try:
-                notice = P.Notice.model_validate(P.decode_json(payload))
-            except (P.BadPayload, ValueError) as exc:
-                log.warning("ignoring bad notice: %s", exc)
-                return
+        notice = self.bus.parse_payload(topic, payload, P.Notice) if payload else None
+        if payload and notice is None:
+            return  # reported on the error topic by the bus
         if self.loop is not None:
             self.loop.call_soon(self._set_notice, notice)
 

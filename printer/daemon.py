@@ -189,22 +189,24 @@ class PrinterDaemon:
             self._result(job_id, "expired", job.ticket.wire(), "too old to print")
             return True
         data = build_ticket(self.ticket_info(job), self.dev.paper_mm, self.native_qr)
-        with self._io:
-            try:
-                self.backend.write(data, job_id)
-            except PrinterUnavailable as exc:
-                self.queue.attempt(job_id, str(exc))
-                log.warning("job %s not printed: %s", job_id, exc)
-                ok = False
-            else:
-                ok = True
-        if not ok:
-            self.poll_status()
+        if not self._write(job_id, data):
             return False
         self.queue.mark(job_id, "printed", self._now())
         self._result(job_id, "printed", job.ticket.wire())
         log.info("printed ticket %s (job %s, %d bytes)", job.ticket.number, job_id, len(data))
         return True
+
+    def _write(self, job_id: str, data: bytes) -> bool:
+        """Send a job's bytes; on failure count the attempt, poll the status and say False."""
+        with self._io:
+            try:
+                self.backend.write(data, job_id)
+                return True
+            except PrinterUnavailable as exc:
+                self.queue.attempt(job_id, str(exc))
+                log.warning("job %s not printed: %s", job_id, exc)
+        self.poll_status()
+        return False
 
     def _print_checklist(self, job_id: str, job: P.ChecklistPrintJob) -> bool:
         """Like a ticket job: stored first, dropped when older than max_job_age_s (the citizen left)."""
@@ -216,17 +218,7 @@ class PrinterDaemon:
             return True
         sheet = build_checklist(job.procedure, self.ctx.cfg.office.name, self.ctx.clock.now(),
                                 self.dev.paper_mm, self.native_qr)
-        with self._io:
-            try:
-                self.backend.write(sheet.data, job_id)
-            except PrinterUnavailable as exc:
-                self.queue.attempt(job_id, str(exc))
-                log.warning("checklist job %s not printed: %s", job_id, exc)
-                ok = False
-            else:
-                ok = True
-        if not ok:
-            self.poll_status()
+        if not self._write(job_id, sheet.data):
             return False
         self.queue.mark(job_id, "printed", self._now())
         self._result(job_id, "printed")

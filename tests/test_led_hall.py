@@ -7,6 +7,7 @@ import select
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,7 +51,15 @@ def test_frames_ascii_and_utf8() -> None:
 def test_feed_latest_calls_and_a_notice_that_ends() -> None:
     now = [T0]
     shown: list[str] = []
-    feed = HallFeed(2, shown.append, lambda: now[0])
+    bad: list[str] = []
+
+    def parse(topic: str, payload: bytes, model: Any) -> Any:  # what Bus.parse_payload does, reporting here
+        try:
+            return model.model_validate(P.decode_json(payload))
+        except (P.BadPayload, ValueError) as exc:
+            bad.append(str(exc))
+            return None
+    feed = HallFeed(2, shown.append, lambda: now[0], parse)
 
     def state(*calls: tuple[str, int]) -> bytes:
         return P.dumps(P.QueueState(day="2026-11-23", services=[], ts=P.rfc3339(T0), recent_calls=[
@@ -67,8 +76,12 @@ def test_feed_latest_calls_and_a_notice_that_ends() -> None:
     assert shown[-1].endswith("   |   Thông báo: Chiều nay nghỉ từ 16 giờ")
     now[0] = T0 + timedelta(seconds=2)  # the notice's time is over: the timer drops it
     assert wait_until(lambda: "Thông báo" not in shown[-1], 3), shown
-    feed.on_notice("n", b"")  # a cleared retained notice
     feed.on_notice("n", b"not json")
+    assert bad and "Thông báo" not in shown[-1]
+    feed.on_notice("n", P.dumps(P.Notice(text="Nghỉ trưa")))
+    assert shown[-1].endswith("Thông báo: Nghỉ trưa")
+    feed.on_notice("n", b"")  # a cleared retained notice
+    assert "Thông báo" not in shown[-1]
     feed.stop()
 
 

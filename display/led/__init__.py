@@ -106,7 +106,8 @@ class LedDaemon:
             self.bus.subscribe(topic, self._on_call)
         self.bus.subscribe(self.topics.counter_state_all, self._on_counter_state)
         if self.halls:
-            self.hall = HallFeed(max(d.calls_shown for d in self.halls), self._show_halls, self.ctx.clock.now)
+            self.hall = HallFeed(max(d.calls_shown for d in self.halls), self._show_halls, self.ctx.clock.now,
+                                 self.bus.parse_payload)
             self.bus.subscribe(self.topics.queue_state, self.hall.on_queue_state)
             self.bus.subscribe(self.topics.display_notice, self.hall.on_notice)
         self.line.start()

@@ -121,10 +121,12 @@ def call_line(number: str, counter: int) -> str:
 class HallFeed:
     """What the hall boards say, from queue/state and the notice; `show(text)` on each change."""
 
-    def __init__(self, calls: int, show: Callable[[str], None], now: Callable[[], datetime]) -> None:
+    def __init__(self, calls: int, show: Callable[[str], None], now: Callable[[], datetime],
+                 parse: Callable[[str, bytes, Any], Any]) -> None:
         self.calls_shown = calls
         self.show = show
         self.now = now
+        self.parse = parse  # Bus.parse_payload: a bad message is reported, never fatal
         self.calls: list[tuple[str, int]] = []
         self.notice: str = ""
         self.until: datetime | None = None
@@ -145,25 +147,17 @@ class HallFeed:
             self.show(text)
 
     def on_queue_state(self, topic: str, payload: bytes) -> None:
-        if not payload:
-            return
-        try:
-            st = P.QueueState.model_validate(P.decode_json(payload))
-        except (P.BadPayload, ValueError) as exc:
-            log.warning("hall board: ignoring bad queue state: %s", exc)
+        st = self.parse(topic, payload, P.QueueState) if payload else None
+        if st is None:
             return
         with self._lock:
             self.calls = [(c.number, c.counter) for c in st.recent_calls]
             self._update()
 
     def on_notice(self, topic: str, payload: bytes) -> None:
-        notice = None
-        if payload:
-            try:
-                notice = P.Notice.model_validate(P.decode_json(payload))
-            except (P.BadPayload, ValueError) as exc:
-                log.warning("hall board: ignoring bad notice: %s", exc)
-                return
+        notice = self.parse(topic, payload, P.Notice) if payload else None
+        if payload and notice is None:
+            return
         with self._lock:
             self.notice = P.nfc(notice.text.strip()) if notice else ""
             self.until = None
