@@ -27,10 +27,11 @@ import pygame
 import qrcode
 
 from display import video
+from display.screen import ScreenDaemon
 from edge import protocol as P
 from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
-from edge.ui import UiLoop, UiThread, device_loop
+from edge.ui import UiLoop
 from edge.ui.text import blit_text
 
 log = logging.getLogger(__name__)
@@ -292,20 +293,19 @@ def draw_notice(surface: pygame.Surface, text: str) -> None:
 # ------------------------------------------------------------------ the daemon
 
 
-class InformationScreen:
+class InformationScreen(ScreenDaemon):
+    what = "information"
+    minute_tick = False  # the slides and the clock watch redraw it
+
     def __init__(self, ctx: DaemonContext) -> None:
-        self.ctx = ctx
-        self.dev = ctx.device
-        self.bus = ctx.bus()
+        super().__init__(ctx)
         root = Path(self.dev.content_dir) if self.dev.content_dir else ctx.state_dir / "content"
         if not root.is_absolute() and ctx.config_path is not None:
             root = Path(ctx.config_path).parent / root
         root.mkdir(parents=True, exist_ok=True)
         self.show = Show(root, Schedule(self.dev.schedule))
-        self.loop: UiLoop | None = None
         self.current: Slide | None = None
         self.notice: P.Notice | None = None
-        self.screen_seq = 0
         self.slides_shown = 0
         self._frame: pygame.Surface | None = None
         self._old: pygame.Surface | None = None
@@ -319,51 +319,37 @@ class InformationScreen:
         self._frame_lock = threading.Lock()
         self.video_frames = 0
         self._card_offset = 0
-        self._ui = UiThread(f"information-{ctx.device_id}", self._ui_main)
 
     def start(self) -> None:
-        self._ui.start("information screen UI")
-        self.bus.subscribe(self.ctx.topics.display_notice, self._on_notice)
-        self.bus.start(wait=5)
+        super().start()
         self.bus.set_status("ok", {"mode": "information", "content": str(self.show.root)})
         if self.dev.procedure_cards:
             self._fetch_cards()
 
     def stop(self) -> None:
-        self._ui.stop(self.loop)
+        super().stop()
         if self._player is not None:
             self._player.stop()
-        self.bus.stop()
 
-    def healthy(self) -> bool:
-        return self._ui.alive()
+    def subscribe(self) -> None:
+        self.bus.subscribe(self.ctx.topics.display_notice, self._on_notice)
 
     # ---------------------------------------------------------------- UI thread
-    def _ui_main(self) -> None:
-        loop = device_loop(self.ctx, self.ctx.cfg.office.name)
-        self.loop = loop
-
-        def on_draw(surface: pygame.Surface) -> None:
-            if self._new is None:
-                surface.fill(BG)
-                blit_text(surface, self.ctx.cfg.office.name, surface.get_rect().inflate(-80, -200),
-                          surface.get_height() // 14, WHITE, bold=True)
-            else:
-                surface.blit(compose(self._old, self._new, self._t, self.dev.transition), (0, 0))
-            text = self._notice_text()
-            if text:
-                draw_notice(surface, text)
-            self.screen_seq += 1
-
-        loop.on_draw = on_draw
+    def setup(self, loop: UiLoop) -> None:
         self.show.refresh(self.ctx.clock.now())
         self._advance()
         self._watch_clock()
-        self._ui.ready.set()
-        try:
-            loop.run()
-        finally:
-            pygame.display.quit()
+
+    def paint(self, surface: pygame.Surface) -> None:
+        if self._new is None:
+            surface.fill(BG)
+            blit_text(surface, self.ctx.cfg.office.name, surface.get_rect().inflate(-80, -200),
+                      surface.get_height() // 14, WHITE, bold=True)
+        else:
+            surface.blit(compose(self._old, self._new, self._t, self.dev.transition), (0, 0))
+        text = self._notice_text()
+        if text:
+            draw_notice(surface, text)
 
     def _notice_text(self) -> str:
         n = self.notice

@@ -20,8 +20,8 @@ from typing import Any, Callable
 import pygame
 
 from edge import protocol as P
+from display.screen import ScreenDaemon
 from edge.daemon import DaemonContext
-from edge.ui import UiLoop, UiThread, device_loop
 from edge.ui.text import blit_text
 
 log = logging.getLogger(__name__)
@@ -176,56 +176,23 @@ def draw(surface: pygame.Surface, v: PresenceView, office: str, now: datetime) -
                       GREEN, align="left", wrap=False)
 
 
-class PresenceBoard:
+class PresenceBoard(ScreenDaemon):
     """The in/out board daemon: bus thread in, UI thread out; redrawn each minute for the times."""
 
-    def __init__(self, ctx: DaemonContext) -> None:
-        self.ctx = ctx
-        self.dev = ctx.device
-        self.bus = ctx.bus()
-        cfg = ctx.cfg
-        self.view = PresenceView([(c.number, c.label) for c in cfg.counters], self.dev.roster,
-                                 lambda: ctx.clock.now().date())
-        self.loop: UiLoop | None = None
-        self.screen_seq = 0
-        self._ui = UiThread(f"presence-{ctx.device_id}", self._ui_main)
+    what = "presence"
 
-    def start(self) -> None:
-        self._ui.start("presence board UI")
+    def __init__(self, ctx: DaemonContext) -> None:
+        super().__init__(ctx)
+        self.view = PresenceView([(c.number, c.label) for c in ctx.cfg.counters], self.dev.roster,
+                                 lambda: ctx.clock.now().date())
+
+    def subscribe(self) -> None:
         t = self.ctx.topics
         self.bus.subscribe(t.counter_state_all, self._on(self.view.counter_state))
         self.bus.subscribe(t.camera_event("presence"), self._on(self.view.camera))
-        self.bus.start(wait=5)
-        self.bus.set_status("ok", {"mode": "presence"})
 
-    def stop(self) -> None:
-        self._ui.stop(self.loop)
-        self.bus.stop()
-
-    def healthy(self) -> bool:
-        return self._ui.alive()
-
-    def _ui_main(self) -> None:
-        loop = device_loop(self.ctx, self.ctx.cfg.office.name)
-        self.loop = loop
-
-        def on_draw(surface: pygame.Surface) -> None:
-            draw(surface, self.view, self.ctx.cfg.office.name, self.ctx.clock.now())
-            self.screen_seq += 1
-
-        loop.on_draw = on_draw
-        self._minute()
-        self._ui.ready.set()
-        try:
-            loop.run()
-        finally:
-            pygame.display.quit()
-
-    def _minute(self) -> None:
-        assert self.loop is not None
-        self.loop.invalidate()
-        now = self.ctx.clock.now()
-        self.loop.call_later(60.5 - now.second - now.microsecond / 1e6, self._minute)
+    def paint(self, surface: pygame.Surface) -> None:
+        draw(surface, self.view, self.ctx.cfg.office.name, self.ctx.clock.now())
 
     def _on(self, fn: Callable[[dict[str, Any], datetime], bool]) -> Any:
         def handler(topic: str, payload: bytes) -> None:

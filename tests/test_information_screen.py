@@ -3,7 +3,6 @@ images, PDF pages and notices from a folder, procedure cards from the catalogue 
 the office notice laid over the slides, transitions; screenshots of each."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
