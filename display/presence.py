@@ -65,13 +65,8 @@ class PresenceView:
             for r in self.rows.values():
                 r.left_at = r.last_staff = None
 
-    def counter_state(self, data: dict[str, Any], now: datetime) -> bool:
+    def counter_state(self, st: P.CounterState, now: datetime) -> bool:
         """Apply a counter state; True when the board changed."""
-        try:
-            st = P.CounterState.model_validate(data)
-        except ValueError as exc:
-            log.warning("ignoring bad counter state: %s", exc)
-            return False
         self._roll()
         row = self.rows.get(st.counter)
         if row is None:
@@ -91,12 +86,8 @@ class PresenceView:
         row.reason = P.nfc(st.reason.strip()) if st.status == "paused" and st.reason else None
         return before != (row.status, row.staff, row.reason, row.left_at)
 
-    def camera(self, data: dict[str, Any], now: datetime) -> bool:
-        try:
-            ev = P.CameraEvent.model_validate(data)
-        except ValueError as exc:
-            log.warning("ignoring bad camera event: %s", exc)
-            return False
+    def camera(self, ev: P.CameraEvent, now: datetime) -> bool:
+        """Apply a desk camera's presence event; True when the board changed."""
         row = self.rows.get(ev.counter or -1)
         if row is None or ev.state not in ("absent", "present"):
             return False
@@ -188,27 +179,21 @@ class PresenceBoard(ScreenDaemon):
 
     def subscribe(self) -> None:
         t = self.ctx.topics
-        self.bus.subscribe(t.counter_state_all, self._on(self.view.counter_state))
-        self.bus.subscribe(t.camera_event("presence"), self._on(self.view.camera))
+        self.bus.subscribe(t.counter_state_all, self._on(P.CounterState, self.view.counter_state))
+        self.bus.subscribe(t.camera_event("presence"), self._on(P.CameraEvent, self.view.camera))
 
     def paint(self, surface: pygame.Surface) -> None:
         draw(surface, self.view, self.ctx.cfg.office.name, self.ctx.clock.now())
 
-    def _on(self, fn: Callable[[dict[str, Any], datetime], bool]) -> Any:
+    def _on(self, model: Any, fn: Callable[[Any, datetime], bool]) -> Any:
         def handler(topic: str, payload: bytes) -> None:
-            if not payload:
-                return
-            try:
-                data = P.decode_json(payload)
-            except P.BadPayload as exc:
-                log.warning("ignoring unreadable %s: %s", topic, exc)
-                return
-            if self.loop is not None:
-                self.loop.call_soon(self._apply, fn, data)
+            msg = self.bus.parse_payload(topic, payload, model) if payload else None  # bad ones reported
+            if msg is not None and self.loop is not None:
+                self.loop.call_soon(self._apply, fn, msg)
         return handler
 
-    def _apply(self, fn: Callable[[dict[str, Any], datetime], bool], data: dict[str, Any]) -> None:
-        if fn(data, self.ctx.clock.now()) and self.loop is not None:
+    def _apply(self, fn: Callable[[Any, datetime], bool], msg: Any) -> None:
+        if fn(msg, self.ctx.clock.now()) and self.loop is not None:
             self.loop.invalidate()
 
 

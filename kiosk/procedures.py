@@ -749,14 +749,11 @@ class ProcedureKiosk(TicketKiosk):
         return job_id
 
     def _on_print_result(self, topic: str, payload: bytes) -> None:
-        try:
-            data = P.decode_json(payload)
-        except P.BadPayload as exc:
-            log.warning("ignoring unreadable %s: %s", topic, exc)
-            return
-        if self.loop is not None:
-            self.loop.call_soon(self.ctrl.print_result, data)
-            self.loop.call_soon(self.pc.print_result, data)
+        res = self.bus.parse_payload(topic, payload, P.PrintResult)  # a bad one is reported
+        if res is not None and self.loop is not None:
+            data = res.wire()
+            self.loop.call_soon(self.ctrl.print_result, data)  # a ticket job's, or
+            self.loop.call_soon(self.pc.print_result, data)    # a checklist's
 
 
 def create_procedures(ctx: DaemonContext) -> ProcedureKiosk:

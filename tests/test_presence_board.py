@@ -20,9 +20,9 @@ BOARD = ('[[devices]]\nid = "display-9"\nkind = "display"\nmode = "presence"\nfu
          'width = 1280\nheight = 720\nroster = ["Nguyễn Thị Lan", "Trần Văn Bình", "Lê Minh Châu", "Phạm Thu Hà"]\n\n[hub]')
 
 
-def state(counter: int, status: str, staff: str | None = None, reason: str | None = None) -> dict:
-    return {"counter": counter, "name": f"Quầy {counter}", "status": status, "staff": staff, "reason": reason,
-            "services": ["HT"], "serving": None, "ts": "2026-11-23T08:00:00+07:00"}
+def state(counter: int, status: str, staff: str | None = None, reason: str | None = None) -> P.CounterState:
+    return P.CounterState(counter=counter, name=f"Quầy {counter}", status=status, staff=staff, reason=reason,
+                          services=["HT"], serving=None, ts="2026-11-23T08:00:00+07:00")
 
 
 def test_view_rules_and_the_day_rolling_over() -> None:
@@ -39,7 +39,8 @@ def test_view_rules_and_the_day_rolling_over() -> None:
     assert v.counter_state(state(1, "closed"), t + timedelta(hours=3))
     assert v.line(v.rows[1], t)[:2] == ("Nguyễn Thị Lan", "Đã rời quầy lúc 11:00")
     assert v.away() == ["Trần Văn Bình"]  # she came today: not away
-    assert not v.counter_state({"counter": "x"}, t) and not v.camera({"device": 5}, t)
+    assert not v.counter_state(state(9, "open", "Người lạ"), t)  # not a counter of this office
+    assert not v.camera(P.CameraEvent(device="camera-9", counter=1, state="occupancy", ts=P.rfc3339(t)), t)
     today[0] = date(2026, 11, 24)
     assert v.away() == ["Nguyễn Thị Lan", "Trần Văn Bình"]
     assert v.line(v.rows[1], t)[1] == "Quầy chưa mở"
@@ -86,6 +87,10 @@ def test_board_follows_sign_ins_pauses_and_the_camera(tmp_path: Path) -> None:
         assert admin.request(t.counter_command(2), {"action": "resume"})["ok"]
         assert wait_until(lambda: v.rows[1].absent_since is None and v.rows[2].status == "open", 5)
         assert v.line(v.rows[2], now)[1] == "Đang làm việc tại quầy"
+        errors: list[bytes] = []
+        admin.subscribe(t.error, lambda topic, p: errors.append(p))
+        admin.publish(t.camera_event("presence"), b"not json")   # reported, not fatal
+        assert wait_until(lambda: errors, 5)
         assert board.healthy()
     finally:
         if board is not None:
