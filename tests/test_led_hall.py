@@ -14,7 +14,7 @@ import pytest
 from harness import TestOffice, copy_config
 
 from display.led import LedDaemon
-from display.led.hall import HallFeed, HallText
+from display.led.hall import HallFeed, HallText, Scroller
 from display.led.virtual import PtyPair, render_png
 from edge import protocol as P
 from edge.bus import wait_until
@@ -159,3 +159,40 @@ def test_device_test_shows_a_message_on_the_virtual_hall_board(tmp_path: Path, c
     assert main(["test", "led", str(cfg), "--device", "led-hall", "--data", str(tmp_path / "data")]) == 0
     out = capsys.readouterr().out
     assert "virtual board shows 'Moi so 2005 den quay 3'" in out
+
+
+def test_software_scroll_moves_a_window_along_the_text() -> None:
+    shown: list[str] = []
+    sc = Scroller(shown.append, 8, 20)
+    try:
+        sc.set("Mời số 7")            # fits: stands still, no thread traffic
+        time.sleep(0.2)
+        assert shown == ["Mời số 7"]
+        sc.set("Mời số 2005 đến quầy 3")
+        assert wait_until(lambda: len(shown) >= 6, 3)
+        assert shown[1:6] == ["Mời số 2", "ời số 20", "i số 200", " số 2005", "số 2005 "]
+        assert all(len(w) == 8 for w in shown[1:])
+    finally:
+        sc.stop()
+
+
+def test_daemon_scrolls_a_board_that_cannot(tmp_path: Path) -> None:
+    block = ('[[devices]]\nid = "led-hall"\nkind = "led"\nboard = "hall"\nprotocol = "ascii"\naddress = 9\n'
+             'scroll_cps = 10\nwindow = 12\n\n[hub]')
+    office = TestOffice(tmp_path / "data", copy_config(tmp_path, replace={"[hub]": block})).start()
+    try:
+        office.start_engine()
+        d = LedDaemon(office.ctx("led-hall", "led"))
+        d.start()
+        seen: list[str] = []
+        d.sim.on_show = lambda s, t: seen.append(s.text)
+        admin, t = office.client("admin"), office.topics
+        assert admin.request(t.counter_command(1), {"action": "open"})["ok"]
+        assert admin.request(t.ticket_issue, {"service": "HT"})["ok"]
+        n = admin.request(t.counter_command(1), {"action": "next"})["ticket"]["number"]
+        assert wait_until(lambda: len(set(seen)) >= 5, 10), seen
+        assert all(len(w) == 12 and w.isascii() for w in seen[1:])   # whole windows, transliterated
+        assert any(w.startswith("Moi so") for w in seen) and any(n in w for w in seen)
+        d.stop()
+    finally:
+        office.close()

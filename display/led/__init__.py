@@ -14,7 +14,7 @@ from typing import Any
 
 import serial
 
-from display.led.hall import HallFeed, hall_protocol
+from display.led.hall import HallFeed, Scroller, hall_protocol
 from display.led.line import Board, LineDriver
 from display.led.protocols import BoardProtocol, make_protocol
 from display.led.virtual import PtyPair, SimulatedBoards
@@ -55,6 +55,7 @@ class LedDaemon:
         self.by_counter: dict[int, list[Any]] = {}
         self.halls: list[Any] = []  # hall text boards on this line (display/led/hall.py)
         self.hall: HallFeed | None = None
+        self.scrollers: dict[str, Scroller] = {}  # hall boards the daemon scrolls itself
         self.clashes: list[str] = []
 
     # -------------------------------------------------------------- lifecycle
@@ -72,6 +73,8 @@ class LedDaemon:
     def stop(self) -> None:
         if self.hall is not None:
             self.hall.stop()
+        for sc in self.scrollers.values():
+            sc.stop()
         if self.line is not None:
             self.line.stop()
         if self.sim is not None:
@@ -113,9 +116,16 @@ class LedDaemon:
         self.line.start()
 
     def _show_halls(self, text: str) -> None:
-        assert self.line is not None
+        line = self.line
+        assert line is not None
         for dev in self.halls:
-            self.line.show(dev.address, text)
+            if dev.scroll_cps > 0:
+                if dev.id not in self.scrollers:
+                    self.scrollers[dev.id] = Scroller(lambda t, a=dev.address: line.show(a, t), dev.window,
+                                                      dev.scroll_cps)
+                self.scrollers[dev.id].set(text)
+            else:
+                line.show(dev.address, text)
 
     def _opener(self, protocol: BoardProtocol):
         dev = self.device

@@ -3,7 +3,8 @@
 It hangs on an RS-485 line like the counter boards and is driven by the same line driver
 (display/led/line.py) as one more board with its own protocol: one ASCII-framed message per
 change ("\\x02{address:02d}{text}\\x03" by default), which the board's controller scrolls by
-itself. Boards whose font has Vietnamese letters (``charset = "utf-8"``) get the text as
+itself (or, with ``scroll_cps``, the daemon moves a window of ``window`` characters along it
+for boards that cannot). Boards whose font has Vietnamese letters (``charset = "utf-8"``) get the text as
 written; the others get a clean transliteration ("Mời số 2005 đến quầy 3" ->
 "Moi so 2005 den quay 3", edge/vi.py), never "?" or broken bytes.
 
@@ -49,7 +50,7 @@ class HallText(BoardProtocol):
             raise ValueError(f"hall board template {template!r}: put an end marker after {{text}}, e.g. \\x03")
 
     def check_text(self, text: str) -> str:
-        text = P.nfc(re.sub(r"\s", " ", text)).strip()  # one line; the separator's spaces kept
+        text = P.nfc(re.sub(r"\s", " ", text))  # one line; every space kept (separators, scroll windows)
         if self.charset == "ascii":
             text = ascii_text(text)
         if len(text) > self.digits:
@@ -185,4 +186,56 @@ class HallFeed:
             self._timer.cancel()
 
 
-__all__ = ["HallFeed", "HallText", "TextError", "call_line", "hall_protocol"]
+class Scroller:
+    """For boards that cannot scroll by themselves: a `window` of the text, moved `cps`
+    characters a second by a thread (``led-hall-scroll``); a text that fits stands still."""
+
+    GAP = "     "
+
+    def __init__(self, show: Callable[[str], None], window: int, cps: float) -> None:
+        self.show = show
+        self.window = window
+        self.period = 1.0 / cps
+        self.text = ""
+        self.pos = 0
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="led-hall-scroll", daemon=True)
+        self._thread.start()
+
+    def set(self, text: str) -> None:
+        with self._cond:
+            self.text, self.pos = text, 0
+            self._cond.notify_all()
+        if len(text) <= self.window:
+            self.show(text)
+
+    def frame(self) -> str:
+        """The window on the glass now (called under the lock)."""
+        loop = self.text + self.GAP
+        doubled = loop + loop
+        return doubled[self.pos % len(loop): self.pos % len(loop) + self.window]
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and len(self.text) <= self.window:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                window = self.frame()
+                self.pos += 1
+            self.show(window)
+            with self._cond:
+                if self._stop:
+                    return
+                self._cond.wait(self.period)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=2)
+
+
+__all__ = ["HallFeed", "HallText", "Scroller", "TextError", "call_line", "hall_protocol"]

@@ -68,6 +68,8 @@ class LedDevice(DeviceBase):
     charset: Literal["ascii", "utf-8"] = Field("ascii", description="hall: what the board's font shows; ascii boards get Vietnamese without marks (đ -> d)")
     chars: int = Field(160, ge=16, le=2000, description="hall: most characters in one message")
     calls_shown: int = Field(3, ge=1, le=10, description="hall: latest calls in the message")
+    scroll_cps: float = Field(0, ge=0, le=20, description="hall: 0 when the board scrolls by itself; else the daemon scrolls a `window` of the text this many characters a second")
+    window: int = Field(16, ge=4, le=200, description="hall, with scroll_cps: characters the board shows at once")
 
     @model_validator(mode="after")
     def _led(self) -> "LedDevice":
