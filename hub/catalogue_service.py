@@ -1,5 +1,6 @@
 """The catalogue inside the hub daemon: answers `procedures/search` and `procedures/get`, keeps
-the catalogue filled from the configured exports and, when enabled, from the provincial system.
+the catalogue filled from the configured exports (looked at again every FILES_S) and, when
+enabled, from the provincial system.
 
 Fetching from upstream (``LayDanhSachTTHC``) runs on its own thread (``hub-catalogue``):
 pages of procedures changed since the cursor, the cursor kept at the newest ``NgayCapNhat``
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CURSOR = "upstream_cursor"
 PAGE = 200
+FILES_S = 30.0  # how often the listed exports are looked at for a change
 
 
 class CatalogueService:
@@ -44,7 +47,7 @@ class CatalogueService:
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
         self.notes = import_changed(self.catalogue, self.cfg, self.config_dir, self.clock.now())
-        self._thread.start()
+        self._thread.start()  # then: exports that change, and the provincial system
 
     def stop(self) -> None:
         self._stop.set()
@@ -80,29 +83,46 @@ class CatalogueService:
 
     # ---------------------------------------------------------------- upstream
     def _run(self) -> None:
-        if not self.cfg.catalogue.upstream or self.adapter is None:
+        """Look at the listed exports every FILES_S; fetch from upstream every sync_interval_s
+        (sooner after trouble, an hour after a refusal, at once when triggered)."""
+        upstream = self.cfg.catalogue.upstream and self.adapter is not None
+        if not upstream and not self.cfg.catalogue.files:
             return
         interval = self.cfg.catalogue.sync_interval_s
+        due = 0.0  # monotonic time of the next upstream fetch
+        forced = False
         while not self._stop.is_set():
-            wait = interval
             try:
-                self.sync_once()
-                self.last_error = None
-            except UpstreamInvalid as exc:
-                if self.last_error != str(exc):
-                    log.warning("catalogue: upstream refuses LayDanhSachTTHC (%s); asking again in an hour", exc)
-                self.last_error = str(exc)
-                wait = max(interval, 3600)
-            except UpstreamError as exc:
-                log.info("catalogue: upstream unavailable (%s); retrying", exc)
-                self.last_error = str(exc)
-                wait = min(interval, 60)
+                if self.cfg.catalogue.files:
+                    notes = import_changed(self.catalogue, self.cfg, self.config_dir, self.clock.now())
+                    if notes:
+                        self.notes = notes
+                if upstream and (forced or time.monotonic() >= due):
+                    due = time.monotonic() + self._fetch(interval)
             except Exception:  # noqa: BLE001 - a bug here must not end the thread
-                log.exception("catalogue sync failed")
-                wait = min(interval, 60)
+                log.exception("catalogue refresh failed")
             self.runs += 1
-            self._wake.wait(wait)
+            wait = FILES_S if self.cfg.catalogue.files else interval
+            if upstream:
+                wait = min(wait, max(0.0, due - time.monotonic()))
+            forced = self._wake.wait(wait)
             self._wake.clear()
+
+    def _fetch(self, interval: float) -> float:
+        """One upstream fetch; returns the seconds until the next one."""
+        try:
+            self.sync_once()
+            self.last_error = None
+            return interval
+        except UpstreamInvalid as exc:
+            if self.last_error != str(exc):
+                log.warning("catalogue: upstream refuses LayDanhSachTTHC (%s); asking again in an hour", exc)
+            self.last_error = str(exc)
+            return max(interval, 3600)
+        except UpstreamError as exc:
+            log.info("catalogue: upstream unavailable (%s); retrying", exc)
+            self.last_error = str(exc)
+            return min(interval, 60)
 
     def sync_once(self) -> int:
         """Fetch every page changed since the cursor; returns the procedures stored."""

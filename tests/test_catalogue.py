@@ -215,6 +215,12 @@ def test_hub_serves_the_catalogue_from_files_and_upstream(tmp_path: Path) -> Non
         assert hub.catalogue.get("1.001193").time_limit == "Trong ngày"
         last = [d for s, d in sim.requests if s == "LayDanhSachTTHC"][-1]
         assert last["TuNgay"] and hub.catalogue.count() == len(sample_records()) + n_sim - 2
+        # the technician copies a new export over the listed file: the hub takes it by itself
+        recs = sample_records()
+        recs[3] = {**recs[3], "ThoiHanGiaiQuyet": "02 ngày làm việc", "NgayCapNhat": "20270105080000"}
+        (tmp_path / "catalogue-ward.json").write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
+        hub.procedures.trigger()
+        assert wait_until(lambda: hub.catalogue.get(recs[3]["MaTTHC"]).time_limit == "02 ngày làm việc", 10)
     finally:
         hub.stop()
         o.close()
