@@ -162,6 +162,8 @@ def test_cli_import_and_search(tmp_path: Path, capsys: Any) -> None:
     assert main(["catalogue", "import", str(SAMPLE), "--config", str(cfg), "--data", str(data)]) == 0
     out = capsys.readouterr().out
     assert f"{len(sample_records())} new" in out
+    assert main(["catalogue", "import", str(SAMPLE), "--config", str(cfg), "--data", str(data), "--replace"]) == 0
+    assert f"0 new, 0 changed, {len(sample_records())} unchanged, 0 removed, 0 refused" in capsys.readouterr().out
     assert main(["catalogue", "search", "ket hon", "--config", str(cfg), "--data", str(data)]) == 0
     assert "1.000894\tĐăng ký kết hôn" in capsys.readouterr().out
     assert main(["catalogue", "import", str(tmp_path / "none.json"), "--config", str(cfg), "--data", str(data)]) == 1
