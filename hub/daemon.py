@@ -99,7 +99,7 @@ class HubDaemon:
         self.bus.subscribe(t.queue_stats_event, self._on_stats)
         self.bus.start(wait=10)
         self.procedures.start()  # imports changed catalogue exports first, then fetches on its thread
-        self.bus.set_status("ok", {"upstream": "starting", "dossiers": self.store.count(), **self.procedures.status()})
+        self.bus.set_status("ok", self._detail({"upstream": "starting", "dossiers": self.store.count()}))
         self.sync.start()
         self.outbox.start()
 
@@ -120,16 +120,21 @@ class HubDaemon:
     # ------------------------------------------------------------------ status
 
     def _on_health(self, state: str, detail: dict[str, Any]) -> None:
-        self.bus.set_status(state, {**detail, **self.procedures.status()})
+        self.bus.set_status(state, self._detail(detail))
         if state == "ok":  # upstream is back (seen by any part): sync and push now, not after backoff
             self.store.retry_pushes_now()
             self.outbox.wake()
             self.sync.trigger()
         self.publish_board()
 
+    def _detail(self, detail: dict[str, Any]) -> dict[str, Any]:
+        """The device status detail: upstream health plus the procedure catalogue's."""
+        procedures = getattr(self, "procedures", None)  # health may report before __init__ ends
+        return {**detail, **procedures.status()} if procedures is not None else detail
+
     def _on_synced(self, result: SyncResult) -> None:
         state, detail = self.health.status()
-        self.bus.set_status(state, {**detail, **self.procedures.status()})
+        self.bus.set_status(state, self._detail(detail))
         self.publish_board()
 
     def publish_board(self) -> None:

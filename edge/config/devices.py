@@ -123,7 +123,6 @@ class DisplayDevice(DeviceBase):
     procedure_cards: int = Field(6, ge=0, le=50, description="information: procedure cards from the catalogue in each round of slides")
     screenshot_s: float | None = Field(None, ge=0, description="calling: save the screen to DATA/<id>/screen.png this often when it changed (None: every 5 s only without a visible screen, e.g. SDL dummy driver; 0: never)")
 
-
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, v: dict[str, str]) -> dict[str, str]:
