@@ -88,7 +88,7 @@ def _copies(value: Any, where: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        n = int(str(value).strip())
+        n = int(float(str(value).strip().replace(",", ".")))  # "01", 1, 1.0 from a spreadsheet
     except ValueError:
         raise RecordError(f"{where}: SoLuong {value!r} is not a number") from None
     if not 0 < n <= 99:

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,18 @@ def read_json(path: Path, columns: dict[str, str]) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise ImportError_(f"{path}: expected a list of procedures (or an object with DanhSach)")
     return [_rename(r, columns) if isinstance(r, dict) else r for r in data]
+
+
+def _cell(value: Any) -> Any:
+    """A spreadsheet's own types as the JSON export writes them: dates as yyyyMMddHHmmss,
+    whole numbers without ".0"."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y%m%d%H%M%S")
+    if isinstance(value, date):
+        return value.strftime("%Y%m%d") + "000000"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _cell_list(value: Any, key: str, sep: str) -> Any:
@@ -104,7 +117,7 @@ def read_xlsx(path: Path, columns: dict[str, str], sheet: str | None, sep: str) 
         for row in rows:
             if row is None or all(v in (None, "") for v in row):
                 continue
-            rec = {k: v for k, v in zip(keys, row) if k in CATALOGUE_FIELDS}
+            rec = {k: _cell(v) for k, v in zip(keys, row) if k in CATALOGUE_FIELDS}
             for key in LIST_PARTS:
                 if key in rec:
                     rec[key] = _cell_list(rec[key], key, sep)

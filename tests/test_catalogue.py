@@ -87,6 +87,29 @@ def write_xlsx(path: Path, records: list[dict[str, Any]], sep: str = "|") -> Non
     wb.save(path)
 
 
+def test_spreadsheet_types_become_the_exports_text(tmp_path: Path, cat: Catalogue) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    from datetime import datetime as dt
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MaTTHC", "TenTTHC", "ThanhPhanHoSo", "PhiLePhi", "NgayCapNhat"])
+    ws.append(["1.001193", "Đăng ký khai sinh", "Tờ khai | 1 | bản chính", "Lệ phí | 0", dt(2026, 10, 1, 8, 30)])
+    ws.append(["2.000908", "Chứng thực bản sao", '[{"Ten": "Bản chính giấy tờ", "SoLuong": 1.0}]',
+               "Phí chứng thực | 2.000 đồng/trang", dt(2026, 10, 2)])
+    ws["C2"].value = "Tờ khai | 1 | bản chính\nGiấy chứng sinh | 1 | BẢN CHÍNH"
+    f = tmp_path / "types.xlsx"
+    wb.save(f)
+    res = import_file(cat, f, CatalogueConfig())
+    assert res.errors == [] and res.added == 2
+    p = cat.get("1.001193")
+    assert p.updated == "20261001083000"
+    assert [(d.name, d.copies, d.kind) for d in p.documents] == [("Tờ khai", 1, "Bản chính"),
+                                                                  ("Giấy chứng sinh", 1, "Bản chính")]
+    assert p.fees[0].amount == "0"
+    q = cat.get("2.000908")
+    assert q.documents[0].copies == 1 and q.updated == "20261002000000"
+
+
 def test_xlsx_import_with_mapped_columns_matches_the_json(tmp_path: Path, cat: Catalogue) -> None:
     xlsx = tmp_path / "export.xlsx"
     write_xlsx(xlsx, sample_records())
