@@ -280,4 +280,9 @@ def test_every_screen_keeps_its_buttons_on_screen_and_apart(size: tuple[int, int
                 assert not r.colliderect(rects[j]), (screen, buttons[i].value, buttons[j].value)
         if W > H and screen in ("detail", "search"):
             save_screenshot(surface, folder(tmp_path) / f"procedures-{screen}-landscape.png")
+    if size == (1080, 1920):  # English is the second locale (the catalogue itself stays Vietnamese)
+        c.lang, c.screen, c.procedure = "en", "detail", {**cat.get("1.001193").wire(), "service": "HT"}
+        draw(surface, c, "UBND phường Hải Châu - Bộ phận Một cửa")
+        assert c.t("ticket") == "Take a number for this"
+        save_screenshot(surface, folder(tmp_path) / "procedures-detail-en.png")
     cat.close()
