@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 IMAGES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 VIDEOS = (".mp4", ".mkv", ".avi", ".mov", ".webm")
 FPS = 25  # transition frames per second
+CACHE_SLIDES = 12  # rendered slides kept (others are rendered again when their turn comes)
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 BG = (12, 30, 56)
@@ -312,7 +314,7 @@ class InformationScreen(ScreenDaemon):
         self._new: pygame.Surface | None = None
         self._t = 1.0
         self._gen = 0
-        self._cache: dict[str, pygame.Surface] = {}
+        self._cache: OrderedDict[str, pygame.Surface] = OrderedDict()  # rendered slides, newest last
         self._slide_timer: Any = None
         self._player: video.VideoPlayer | None = None
         self._pending: tuple[int, bytes] | None = None
@@ -468,9 +470,11 @@ class InformationScreen(ScreenDaemon):
         surf = self._cache.get(key)
         if surf is None:
             surf = render(slide, self.loop.size)
-            if len(self._cache) > 64:
-                self._cache.clear()
             self._cache[key] = surf
+            while len(self._cache) > CACHE_SLIDES:  # a 1920x1080 slide is 8 MB: keep a few
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
         return surf
 
     # ---------------------------------------------------------------- bus side
