@@ -127,7 +127,7 @@ def acl_rules(cfg: OfficeConfig, *, simulate: bool = True) -> dict[str, list[str
                    f"topic write {t.error}", f"topic write {t.display_notice}",
                    f"topic write {t.office_info}"],
         "hub": public + read(t.dossier_lookup, t.hub_admin, t.rating_event, t.queue_stats_event,
-                             f"{root}/event/hub/#") + [
+                             f"{root}/event/hub/#", t.procedures_search, t.procedures_get) + [
                 own_status("hub"), f"topic write {root}/reply/#", f"topic write {t.error}",
                 f"topic write {root}/event/hub/#", f"topic write {t.dossier_lookup}"],
         "reports": [own_status("reports"), f"topic write {t.error}"],
@@ -151,16 +151,22 @@ def acl_rules(cfg: OfficeConfig, *, simulate: bool = True) -> dict[str, list[str
             if d.mode == "ticket" and d.printer:
                 lines.append(f"topic write {t.print_job(d.printer)}")
                 lines += read(t.print_result(d.printer))
+            if d.mode == "procedures":
+                lines.append(f"topic write {root}/procedures/#")
+                if d.printer:
+                    lines += [f"topic write {t.print_job(d.printer)}"] + read(t.print_result(d.printer))
         elif d.kind == "printer":
             lines.append(f"topic write {t.print_result(d.id)}")
             lines += read(t.print_job(d.id))
         elif d.kind == "keypad":
             lines.append(f"topic write {t.counter_command(d.counter)}")
             lines.append(f"topic write {t.counter_feedback(d.counter)}")
-        elif d.kind == "led":  # a keypad's answers (MO, DONG, LOI) shown on its counter's board
+        elif d.kind == "led" and d.counter is not None:  # a keypad's answers (MO, DONG, LOI) on its board
             lines += read(t.counter_feedback(d.counter))
         elif d.kind == "tablet":
             lines.append(f"topic write {t.rating_submit}")
+        elif d.kind == "display" and d.mode == "information":
+            lines.append(f"topic write {root}/procedures/#")
         elif d.kind == "scanner":
             lines.append(f"topic write {t.scan(d.id)}")
         elif d.kind == "voice":

@@ -49,6 +49,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("central-web",): "central.daemon:web_main",
     ("staff",): "edge.staff:cli_main",
     ("camera", "clip"): "scanner.camera.clip:cli_main",
+    ("catalogue",): "hub.catalogue_import:cli_main",
 }
 
 

@@ -220,6 +220,16 @@ class Topics:
         """Retained description of the office (engine -> the province's central view)."""
         return f"{self.root}/office/info"
 
+    @property
+    def procedures_search(self) -> str:
+        """Search the procedure catalogue (kiosk, information screen -> hub)."""
+        return f"{self.root}/procedures/search"
+
+    @property
+    def procedures_get(self) -> str:
+        """One procedure of the catalogue, in full (kiosk -> hub)."""
+        return f"{self.root}/procedures/get"
+
     # ---- parsing ----
 
     def counter_from_topic(self, topic: str) -> str | None:
@@ -266,6 +276,7 @@ class CounterState(Payload):
     name: str
     status: CounterStatus
     staff: str | None = None
+    reason: str | None = None  # project field: why a paused counter is paused (the pause command's reason)
     services: list[str]
     serving: Ticket | None = None
     ts: str
@@ -483,6 +494,64 @@ class PrintResult(Payload):
     ts: str
 
 
+class ProcedureDocument(Payload):
+    """A document to bring: `copies` (None: not stated), `kind` Bản chính / Bản sao / Bản sao chứng thực."""
+
+    name: str
+    copies: int | None = None
+    kind: str = ""
+
+
+class ProcedureFee(Payload):
+    name: str
+    amount: str  # in đồng, as the catalogue writes it ("50.000 đồng", "Không")
+
+
+class ProcedureForm(Payload):
+    name: str
+    url: str = ""
+
+
+class ProcedureSummary(Payload):
+    """A line of a catalogue search (hub -> kiosk, information screen)."""
+
+    code: str
+    name: str
+    field: str = ""
+    field_code: str = ""
+    time_limit: str = ""
+    online: str = ""
+    service: str | None = None  # the ticket service that handles it (from the office config)
+
+
+class Procedure(ProcedureSummary):
+    """One administrative procedure as published by the office (UPSTREAM.md's procedure record)."""
+
+    documents: list[ProcedureDocument] = Field(default_factory=list)
+    fees: list[ProcedureFee] = Field(default_factory=list)
+    submit_at: str = ""
+    collect_at: str = ""
+    url: str = ""
+    forms: list[ProcedureForm] = Field(default_factory=list)
+    updated: str = ""
+
+
+class ProcedureField(Payload):
+    code: str
+    name: str
+    count: int
+
+
+class ChecklistPrintJob(Payload):
+    """A procedure's checklist to print, on `Topics.print_job(printer)` next to ticket jobs."""
+
+    job_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    kind: Literal["checklist"]
+    procedure: Procedure
+    source: str | None = Field(default=None, max_length=64)
+    created_at: str
+
+
 # --------------------------------------------------------------------------- requests
 
 
@@ -555,6 +624,19 @@ class HubAdminRequest(Request):
     """On `Topics.hub_admin`: `sync` (now), `resync` (full, from the beginning), `status`."""
 
     action: Literal["sync", "resync", "status"]
+
+
+class ProcedureSearchRequest(Request):
+    """On `Topics.procedures_search`: words with or without marks, or a national code; `field` filters."""
+
+    query: str = Field(default="", max_length=200)
+    field: str | None = Field(default=None, max_length=120)
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
+class ProcedureGetRequest(Request):
+    code: str = Field(min_length=1, max_length=40)
 
 
 class BadPayload(Exception):

@@ -12,14 +12,18 @@ import secrets
 import ssl
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 
 from edge.broker import acl_rules
 from edge.config.model import Hub as HubConfig
 from edge.daemon import DaemonContext
-from edge.protocol import HubAdminRequest, QueueStatsEvent, RatingEvent, ok_reply
+from edge.protocol import (HubAdminRequest, ProcedureGetRequest, ProcedureSearchRequest, QueueStatsEvent,
+                           RatingEvent, ok_reply)
 from hub.board import board_snapshot
+from hub.catalogue import Catalogue
+from hub.catalogue_service import CatalogueService
 from hub.lookup import HubLookupRequest, LookupService
 from hub.outbox import Outbox
 from hub.simulator import SimulatorServer, Upstream
@@ -80,6 +84,10 @@ class HubDaemon:
                                     timeout=self.cfg.lookup_timeout_s,
                                     fresh_s=max(60.0, 3 * self.cfg.sync_interval_s),
                                     return_place=self.cfg.return_counter)
+        self.catalogue = Catalogue(ctx.state_dir / "catalogue.sqlite")
+        config_dir = Path(ctx.config_path).parent if ctx.config_path else Path.cwd()
+        self.procedures = CatalogueService(ctx.cfg, self.catalogue, self.adapter, ctx.clock, config_dir,
+                                           timeout=self.cfg.timeout_s)
         self._board_key: dict[str, Any] | None = None
         self._board_lock = threading.Lock()
 
@@ -87,21 +95,26 @@ class HubDaemon:
         t = self.ctx.topics
         self.bus.serve(t.dossier_lookup, HubLookupRequest, self.lookup.handle)
         self.bus.serve(t.hub_admin, HubAdminRequest, self._admin)
+        self.bus.serve(t.procedures_search, ProcedureSearchRequest, self.procedures.search)
+        self.bus.serve(t.procedures_get, ProcedureGetRequest, self.procedures.get)
         self.bus.subscribe(t.rating_event, self._on_rating)
         self.bus.subscribe(t.queue_stats_event, self._on_stats)
         self.bus.start(wait=10)
-        self.bus.set_status("ok", {"upstream": "starting", "dossiers": self.store.count()})
+        self.procedures.start()  # imports changed catalogue exports first, then fetches on its thread
+        self.bus.set_status("ok", self._detail({"upstream": "starting", "dossiers": self.store.count()}))
         self.sync.start()
         self.outbox.start()
 
     def stop(self) -> None:
         self.sync.stop()
         self.outbox.stop()
+        self.procedures.stop()
         self.lookup.close()
         self.bus.stop()
         if self.simulator is not None:
             self.simulator.stop()
         self.store.close()
+        self.catalogue.close()
 
     def healthy(self) -> bool:
         return self.bus.connected.is_set()
@@ -109,16 +122,21 @@ class HubDaemon:
     # ------------------------------------------------------------------ status
 
     def _on_health(self, state: str, detail: dict[str, Any]) -> None:
-        self.bus.set_status(state, detail)
+        self.bus.set_status(state, self._detail(detail))
         if state == "ok":  # upstream is back (seen by any part): sync and push now, not after backoff
             self.store.retry_pushes_now()
             self.outbox.wake()
             self.sync.trigger()
         self.publish_board()
 
+    def _detail(self, detail: dict[str, Any]) -> dict[str, Any]:
+        """The device status detail: upstream health plus the procedure catalogue's."""
+        procedures = getattr(self, "procedures", None)  # health may report before __init__ ends
+        return {**detail, **procedures.status()} if procedures is not None else detail
+
     def _on_synced(self, result: SyncResult) -> None:
         state, detail = self.health.status()
-        self.bus.set_status(state, detail)
+        self.bus.set_status(state, self._detail(detail))
         self.publish_board()
 
     def publish_board(self) -> None:

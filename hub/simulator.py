@@ -97,6 +97,8 @@ class Upstream:
         self._now0 = now
         self._t0 = time.time()
         self._generate(dossiers, shared_ts_block)
+        #: The procedure catalogue served by LayDanhSachTTHC (an extension), by MaTTHC.
+        self.procedures: dict[str, dict[str, Any]] = {p["MaTTHC"]: p for p in sample_procedures(self.now())}
 
     # ------------------------------------------------------------------ time and data
 
@@ -242,7 +244,8 @@ class Upstream:
         with self.lock:
             self.requests.append((str(name), dict(data)))
         handler = {"TraCuuHoSo": self._lookup, "LayDanhSachHoSoCapNhat": self._changed,
-                   "DongBoDanhGia": self._push_ratings, "DongBoSoLieuXepHang": self._push_stats}.get(str(name))
+                   "DongBoDanhGia": self._push_ratings, "DongBoSoLieuXepHang": self._push_stats,
+                   "LayDanhSachTTHC": self._procedures}.get(str(name))
         if handler is None:
             return {"error_code": 2, "message": f"Không có dịch vụ {name}"}
         return handler(data)
@@ -277,6 +280,29 @@ class Upstream:
             hook(page, data)
         return {"error_code": 0, "result": {"TongSo": total, "DanhSach": out}}
 
+    def set_procedure(self, **fields: Any) -> dict[str, Any]:
+        """Add or change one procedure now (its NgayCapNhat becomes the simulator's now)."""
+        with self.lock:
+            code = fields["MaTTHC"]
+            rec = {**self.procedures.get(code, {}), **fields}
+            rec["NgayCapNhat"] = fields.get("NgayCapNhat") or fmt(self.now())
+            self.procedures[code] = rec
+            return rec
+
+    def _procedures(self, data: dict[str, Any]) -> dict[str, Any]:
+        since = str(data.get("TuNgay") or "")
+        try:
+            page, size = int(data.get("Trang", 1)), int(data.get("SoLuong", 200))
+        except (TypeError, ValueError):
+            return {"error_code": 2, "message": "Trang/SoLuong không hợp lệ"}
+        if page < 1 or not 1 <= size <= 5000 or (since and (len(since) != 14 or not since.isdigit())):
+            return {"error_code": 2, "message": "Tham số không hợp lệ"}
+        with self.lock:
+            rows = sorted((r for r in self.procedures.values() if r["NgayCapNhat"] >= since),
+                          key=lambda r: (r["NgayCapNhat"], r["MaTTHC"]))
+            return {"error_code": 0, "result": {"TongSo": len(rows),
+                                                "DanhSach": [dict(r) for r in rows[(page - 1) * size: page * size]]}}
+
     def _push(self, service: str, data: dict[str, Any], items: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         updating = str(data.get("isUpdating", "")).lower() == "true"
         with self.lock:
@@ -299,6 +325,23 @@ class Upstream:
         if len(day) != 8 or not day.isdigit() or not isinstance(data.get("DanhSach"), list):
             return {"error_code": 2, "message": "Số liệu xếp hàng không hợp lệ"}
         return self._push("DongBoSoLieuXepHang", data, [(day, data)])
+
+
+def sample_procedures(now: datetime) -> list[dict[str, Any]]:
+    """The simulated province's catalogue: the dossiers' procedures, with simulated details."""
+    stamp = fmt(now - timedelta(days=30))
+    out = []
+    for code, name, field_code, field_name, days in PROCEDURES:
+        out.append({
+            "MaTTHC": code, "TenTTHC": name, "MaLinhVuc": field_code, "TenLinhVuc": field_name,
+            "ThanhPhanHoSo": [{"Ten": f"Tờ khai {name[0].lower()}{name[1:]} theo mẫu", "SoLuong": 1, "LoaiBan": "Bản chính"},
+                              {"Ten": "Giấy tờ tùy thân của người nộp để xuất trình", "SoLuong": 1, "LoaiBan": "Bản chính"}],
+            "PhiLePhi": [{"Ten": "Lệ phí", "MucPhi": "Không" if days <= 1 else "Theo Nghị quyết của HĐND tỉnh"}],
+            "ThoiHanGiaiQuyet": "Trong ngày" if days <= 1 else f"{days:02d} ngày làm việc",
+            "NoiTiepNhan": UNITS[0], "NoiTraKetQua": UNITS[0], "MucDo": "Một phần", "DuongDan": "",
+            "BieuMau": [], "NgayCapNhat": stamp,
+        })
+    return out
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -24,6 +24,7 @@ LOOKUP = "TraCuuHoSo"
 CHANGED = "LayDanhSachHoSoCapNhat"
 PUSH_RATINGS = "DongBoDanhGia"
 PUSH_STATS = "DongBoSoLieuXepHang"
+PROCEDURES = "LayDanhSachTTHC"  # extension: the procedure catalogue
 
 
 class UpstreamError(Exception):
@@ -60,6 +61,7 @@ class Adapter(Protocol):
     def fetch(self, code: str, timeout: float | None = None) -> dict[str, Any] | None: ...
     def push(self, service: str, data: dict[str, Any], update: bool = False,
              timeout: float | None = None) -> int: ...
+    def list_procedures(self, since: str, page: int, size: int, timeout: float | None = None) -> Page: ...
 
 
 class RestAdapter:
@@ -119,6 +121,19 @@ class RestAdapter:
         except (TypeError, ValueError):
             total = len(records)
         return Page(total, [self._rename_in(r) if isinstance(r, dict) else r for r in records])
+
+    def list_procedures(self, since: str, page: int, size: int, timeout: float | None = None) -> Page:
+        """One page of LayDanhSachTTHC: procedures changed since `since` ("" for all)."""
+        res = self.call(PROCEDURES, {"TuNgay": since, "Trang": page, "SoLuong": size}, timeout)
+        if not isinstance(res, dict) or not isinstance(res.get("DanhSach", []), list):
+            raise UpstreamDown(f"{PROCEDURES} answered something that is not {{TongSo, DanhSach}}")
+        res = self._rename_in(res)
+        records = [self._rename_in(r) if isinstance(r, dict) else r for r in res.get("DanhSach") or []]
+        try:
+            total = int(res.get("TongSo", len(records)))
+        except (TypeError, ValueError):
+            total = len(records)
+        return Page(total, records)
 
     def fetch(self, code: str, timeout: float | None = None) -> dict[str, Any] | None:
         res = self.call(LOOKUP, {"MaHoSo": code}, timeout)

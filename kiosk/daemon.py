@@ -18,4 +18,7 @@ def create(ctx: DaemonContext) -> Any:
     if mode == "lookup":
         from kiosk.lookup import create_lookup
         return create_lookup(ctx)
+    if mode == "procedures":
+        from kiosk.procedures import create_procedures
+        return create_procedures(ctx)
     raise ValueError(f"unknown kiosk mode {mode!r}")

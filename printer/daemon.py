@@ -118,6 +118,8 @@ class PrinterDaemon:
     def _on_job(self, topic: str, payload: bytes) -> None:
         try:
             data = P.decode_json(payload)
+            if data.get("kind") == "checklist":  # a procedure's checklist (printer/checklist.py)
+                return self._on_checklist_job(P.ChecklistPrintJob.model_validate(data))
             job = P.PrintJob.model_validate(data)
         except P.BadPayload as exc:
             self.bus.report_bad(topic, str(exc))
@@ -153,6 +155,13 @@ class PrinterDaemon:
         except Exception as exc:  # noqa: BLE001 - whatever the layout cannot do, say it now
             return f"cannot lay the ticket out: {str(exc)[:200]}"
         return None
+
+    def _on_checklist_job(self, job: P.ChecklistPrintJob) -> None:
+        new, state = self.queue.add(job.job_id, job.wire(), job.created_at)
+        if not new:
+            log.info("checklist job %s seen again (state %s); not queued twice", job.job_id, state)
+        self._result(job.job_id, state)
+        self.wake()
 
     # ------------------------------------------------------------------ status
     def poll_status(self) -> PrinterStatus:
@@ -236,6 +245,8 @@ class PrinterDaemon:
             return False
         job_id, payload, attempts = item
         try:
+            if payload.get("kind") == "checklist":
+                return self._print_checklist(job_id, P.ChecklistPrintJob.model_validate(payload))
             job = P.PrintJob.model_validate(payload)
             if self._too_old(job):
                 log.warning("job %s (ticket %s) is older than %ss: dropped, not printed",
@@ -244,19 +255,10 @@ class PrinterDaemon:
                 self._result(job_id, "expired", job.ticket.wire(), "too old to print")
                 return True
             data = build_ticket(self.ticket_info(job), self.dev.paper_mm, self.native_qr)
-            with self._io:
-                try:
-                    self.backend.write(data, job_id)
-                except PrinterUnavailable as exc:
-                    self.queue.attempt(job_id, str(exc))
-                    log.warning("job %s not printed: %s", job_id, exc)
-                    ok = False
-                else:
-                    ok = True
+            ok = self._write(job_id, data)  # a printer away is not the job's fault: no try counted
         except Exception as exc:  # noqa: BLE001 - this job (or the backend on it) failed
             return self._job_failed(job_id, payload, attempts + 1, exc)
         if not ok:
-            self.poll_status()
             return False
         self.queue.mark(job_id, "printed", self._now())
         self._result(job_id, "printed", job.ticket.wire())
@@ -278,6 +280,35 @@ class PrinterDaemon:
                      if isinstance(ticket, dict) else None, detail=str(exc)[:200])
         self._failing += 1
         self.poll_status()
+        return True
+
+    def _write(self, job_id: str, data: bytes) -> bool:
+        """Send a job's bytes; on failure count the attempt, poll the status and say False."""
+        with self._io:
+            try:
+                self.backend.write(data, job_id)
+                return True
+            except PrinterUnavailable as exc:
+                self.queue.attempt(job_id, str(exc))
+                log.warning("job %s not printed: %s", job_id, exc)
+        self.poll_status()
+        return False
+
+    def _print_checklist(self, job_id: str, job: P.ChecklistPrintJob) -> bool:
+        """Like a ticket job: stored first, dropped when older than max_job_age_s (the citizen left)."""
+        from printer.checklist import build_checklist
+        if self._too_old(job):  # type: ignore[arg-type] - only created_at is read
+            log.warning("checklist job %s is older than %ss: dropped, not printed", job_id, self.dev.max_job_age_s)
+            self.queue.mark(job_id, "expired", self._now())
+            self._result(job_id, "expired", detail="too old to print")
+            return True
+        sheet = build_checklist(job.procedure, self.ctx.cfg.office.name, self.ctx.clock.now(),
+                                self.dev.paper_mm, self.native_qr)
+        if not self._write(job_id, sheet.data):
+            return False
+        self.queue.mark(job_id, "printed", self._now())
+        self._result(job_id, "printed")
+        log.info("printed the checklist of %s (job %s, %d bytes)", job.procedure.code, job_id, len(sheet.data))
         return True
 
     def _work(self) -> None:

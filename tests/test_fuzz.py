@@ -25,7 +25,7 @@ json_scalars = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.float
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=5)
                            | st.dictionaries(st.text(max_size=10), inner, max_size=5), max_leaves=20)
 FIELDS = ["service", "priority", "source", "action", "staff", "reason", "to_counter", "number", "code",
-          "counter", "ticket_id", "level", "reasons", "comment"]
+          "counter", "ticket_id", "level", "reasons", "comment", "query", "field", "limit", "offset"]
 
 
 def payloads(reply_to: str):
@@ -73,7 +73,8 @@ def _answers(client, t) -> bool:
 
 def _topics(t):
     return [t.ticket_issue, t.counter_command(1), t.counter_command(3), t.counter_command("x"),
-            t.engine_admin, t.rating_submit, t.dossier_lookup, t.print_job("printer-1")]
+            t.engine_admin, t.rating_submit, t.dossier_lookup, t.print_job("printer-1"),
+            t.procedures_search, t.procedures_get]
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -135,3 +136,5 @@ def test_daemons_alive_and_serving_after_the_fuzz(fuzz_office):
     if "hub" in procs:
         r = client.request(t.dossier_lookup, {"code": "rác không phải mã"}, timeout=5, retries=3)
         assert r["ok"] is False and r["error"]["code"] == "bad_request"
+        r = client.request(t.procedures_search, {"query": "khai sinh"}, timeout=5, retries=3)
+        assert r["ok"] and r["total"] == len(r["procedures"])

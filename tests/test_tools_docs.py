@@ -9,10 +9,12 @@ import pytest
 
 from edge import cli
 from edge.tools import bridge, devices, devtest, install, status
+from hub import catalogue_import
 
 DOC = Path(__file__).parent.parent / "docs/operations.md"
 TOOL_PARSERS = {"install": install.build_parser, "status": status.build_parser, "test": devtest.build_parser,
-                "devices": devices.build_parser, "bridge": bridge.build_parser}
+                "devices": devices.build_parser, "bridge": bridge.build_parser,
+                "catalogue": catalogue_import.build_parser}
 
 
 def commands(complete: bool = True) -> list[list[str]]:

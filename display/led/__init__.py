@@ -15,6 +15,7 @@ from typing import Any
 
 import serial
 
+from display.led.hall import HallFeed, Scroller, hall_protocol
 from display.led.line import Board, LineDriver
 from display.led.protocols import BoardProtocol, make_protocol
 from display.led.virtual import PtyPair, SimulatedBoards
@@ -53,6 +54,9 @@ class LedDaemon:
         self.sim: SimulatedBoards | None = None
         self._pty: PtyPair | None = None
         self.by_counter: dict[int, list[Any]] = {}
+        self.halls: list[Any] = []  # hall text boards on this line (display/led/hall.py)
+        self.hall: HallFeed | None = None
+        self.scrollers: dict[str, Scroller] = {}  # hall boards the daemon scrolls itself
         self.clashes: list[str] = []
         self._normal: dict[int, str] = {}  # address -> what the board shows when no feedback is up
         self._shows = 0  # bumped by every number shown, so a feedback timer never hides a newer call
@@ -75,6 +79,10 @@ class LedDaemon:
     def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
+        if self.hall is not None:
+            self.hall.stop()
+        for sc in self.scrollers.values():
+            sc.stop()
         if self.line is not None:
             self.line.stop()
         if self.sim is not None:
@@ -95,6 +103,10 @@ class LedDaemon:
                 self.clashes.append(f"{dev.id}: address {dev.address} is already used on this line")
                 log.error("%s", self.clashes[-1])
                 continue
+            if getattr(dev, "board", "counter") == "hall":
+                boards[dev.address] = Board(dev.address, hall_protocol(dev))
+                self.halls.append(dev)
+                continue
             boards[dev.address] = Board(dev.address, make_protocol(dev))
             if dev.counter is not None:
                 self.by_counter.setdefault(dev.counter, []).append(dev)
@@ -105,7 +117,24 @@ class LedDaemon:
             self.bus.subscribe(topic, self._on_call)
         self.bus.subscribe(self.topics.counter_state_all, self._on_counter_state)
         self.bus.subscribe(self.topics.counter_feedback_all, self._on_feedback)
+        if self.halls:
+            self.hall = HallFeed(max(d.calls_shown for d in self.halls), self._show_halls, self.ctx.clock.now,
+                                 self.bus.parse_payload)
+            self.bus.subscribe(self.topics.queue_state, self.hall.on_queue_state)
+            self.bus.subscribe(self.topics.display_notice, self.hall.on_notice)
         self.line.start()
+
+    def _show_halls(self, text: str) -> None:
+        line = self.line
+        assert line is not None
+        for dev in self.halls:
+            if dev.scroll_cps > 0:
+                if dev.id not in self.scrollers:
+                    self.scrollers[dev.id] = Scroller(lambda t, a=dev.address: line.show(a, t), dev.window,
+                                                      dev.scroll_cps)
+                self.scrollers[dev.id].set(text)
+            else:
+                line.show(dev.address, text)
 
     def _opener(self, protocol: BoardProtocol):
         dev = self.device

@@ -286,7 +286,7 @@ def semantic_problems(parts: Parts) -> list[Problem]:
                 if code not in known:
                     out.append((("devices", i, "services", j), f"không có dịch vụ \"{code}\"",
                                 f"unknown service {code!r}"))
-        if d.kind in ("led", "keypad", "tablet") and d.counter is None:
+        if d.kind in ("led", "keypad", "tablet") and d.counter is None and getattr(d, "board", "") != "hall":
             out.append((("devices", i, "counter"), f"thiết bị {d.kind} thuộc một quầy: thêm counter = <số quầy>",
                         f"a {d.kind} belongs to a counter: set counter"))
     hub = parts.hub

@@ -5,10 +5,11 @@ backend needs; device packages read these and nothing else.
 """
 from __future__ import annotations
 
+import re
 import string
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class DeviceBase(BaseModel):
@@ -40,8 +41,8 @@ class PrinterDevice(DeviceBase):
 
 class KioskDevice(DeviceBase):
     kind: Literal["kiosk"] = Field(description="Touch kiosk")
-    mode: Literal["ticket", "lookup"] = Field("ticket", description="ticket: issues queue tickets; lookup: dossier lookup")
-    printer: str | None = Field(None, description="Printer device id (ticket mode)")
+    mode: Literal["ticket", "lookup", "procedures"] = Field("ticket", description="ticket: issues queue tickets; lookup: dossier lookup; procedures: procedure guide (kiosk/procedures.py)")
+    printer: str | None = Field(None, description="Printer device id (ticket mode; procedures mode: checklists and tickets)")
     scanner: str | None = Field(None, description="Scanner device id (lookup mode)")
     services: list[str] | None = Field(None, description="Service codes offered (default: all)")
     width: int = Field(1080, ge=240, description="Screen width in pixels")
@@ -63,9 +64,28 @@ class LedDevice(DeviceBase):
     template: str = Field("\x02{address:02d}{text}\x03", description="ASCII protocol frame template; fields {address} {counter} {text} {blink} {xor}")
     digits: int = Field(4, ge=1, le=16, description="Digits on the board")
     blink_s: float = Field(3, ge=0, description="Blink this long on a new call (0: never)")
+    board: Literal["counter", "hall"] = Field("counter", description="counter: a counter's number board; hall: the office-wide text board scrolling the latest calls and the notice (display/led/hall.py)")
+    charset: Literal["ascii", "utf-8"] = Field("ascii", description="hall: what the board's font shows; ascii boards get Vietnamese without marks (đ -> d)")
+    chars: int = Field(160, ge=16, le=2000, description="hall: most characters in one message")
+    calls_shown: int = Field(3, ge=1, le=10, description="hall: latest calls in the message")
+    scroll_cps: float = Field(0, ge=0, le=20, description="hall: 0 when the board scrolls by itself; else the daemon scrolls a `window` of the text this many characters a second")
+    window: int = Field(16, ge=4, le=200, description="hall, with scroll_cps: characters the board shows at once")
 
     @model_validator(mode="after")
     def _led(self) -> "LedDevice":
+        if self.board == "hall":
+            if self.protocol != "ascii":
+                raise ValueError("a hall board takes text frames: set protocol = \"ascii\" and its `template`")
+            try:
+                parts = list(string.Formatter().parse(self.template))
+            except ValueError as exc:
+                raise ValueError(f"template {self.template!r}: {exc}") from None
+            fields = [f for _, f, _, _ in parts if f is not None]
+            k = next((i for i, p in enumerate(parts) if p[1] == "text"), -1)
+            if set(fields) - {"address", "text", "xor"} or k < 0 or not any(p[0] for p in parts[k + 1:]):
+                raise ValueError(f"template {self.template!r}: a hall board's template needs {{text}} followed by "
+                                 "an end marker (e.g. \\x03) and may use only {address} {text} {xor}")
+            return self
         if self.counter is None:
             raise ValueError("an LED board needs the `counter` it shows")
         if self.backend == "serial" and not self.port:
@@ -84,7 +104,7 @@ class LedDevice(DeviceBase):
 
 class DisplayDevice(DeviceBase):
     kind: Literal["display"] = Field(description="Waiting-room TV or dossier status board")
-    mode: Literal["calling", "dossiers", "cameras"] = Field("calling", description="calling: queue board; dossiers: status board; cameras: camera monitor")
+    mode: Literal["calling", "dossiers", "information", "presence", "cameras"] = Field("calling", description="calling: queue board; dossiers: status board; cameras: camera monitor; information: slides (display/information.py); presence: in/out board of the officials (display/presence.py)")
     width: int = Field(1920, ge=320, description="Screen width")
     height: int = Field(1080, ge=240, description="Screen height")
     fullscreen: bool = Field(True, description="Fullscreen window")
@@ -94,9 +114,28 @@ class DisplayDevice(DeviceBase):
     english: bool = Field(False, description="calling: English subtitles under the Vietnamese headings")
     scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
     scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
+    roster: list[str] = Field(default_factory=list, description="presence: officials expected at work (names as they sign in at the counter); those not signed in today are shown away")
+    content_dir: str | None = Field(None, description="information: folder of slides (images, PDF, .txt notices; subfolders named in `schedule`), default DATA/<id>/content")
+    schedule: dict[str, str] = Field(default_factory=dict, description="information: time span -> subfolder shown then, e.g. {\"07:00-11:30\" = \"sang\"}; the folder itself is shown at other times")
+    slide_s: float = Field(10, ge=2, le=600, description="information: seconds each slide stays")
+    transition: Literal["fade", "slide", "none"] = Field("fade", description="information: how one slide gives way to the next")
+    transition_s: float = Field(0.8, ge=0, le=5, description="information: length of a transition")
+    procedure_cards: int = Field(6, ge=0, le=50, description="information: procedure cards from the catalogue in each round of slides")
     screenshot_s: float | None = Field(None, ge=0, description="calling: save the screen to DATA/<id>/screen.png this often when it changed (None: every 5 s only without a visible screen, e.g. SDL dummy driver; 0: never)")
     cameras: list[str] | None = Field(None, description="cameras: camera device ids in tile order (default every camera of the office)")
     monitor_fps: float = Field(5, gt=0, le=30, description="cameras: repaints per second at most (CPU cost)")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: dict[str, str]) -> dict[str, str]:
+        for span, folder in v.items():
+            m = re.match(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$", span.strip())
+            if not m or not (int(m[1]) < 24 and int(m[3]) <= 24 and int(m[2]) < 60 and int(m[4]) < 60) \
+                    or (int(m[3]), int(m[4])) <= (int(m[1]), int(m[2])):
+                raise ValueError(f"schedule: {span!r} is not a span within one day like \"07:00-11:30\"")
+            if not folder or "/" in folder or folder.startswith("."):
+                raise ValueError(f"schedule: {folder!r} must be the name of a subfolder of content_dir")
+        return v
 
 
 class VoiceDevice(DeviceBase):

@@ -269,6 +269,32 @@ class Web(Strict):
         return self
 
 
+CATALOGUE_FIELDS = ("MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "ThanhPhanHoSo", "PhiLePhi",
+                    "ThoiHanGiaiQuyet", "NoiTiepNhan", "NoiTraKetQua", "MucDo", "DuongDan", "BieuMau",
+                    "NgayCapNhat")
+
+
+class Catalogue(Strict):
+    """The procedure catalogue the hub keeps (hub/catalogue.py): where it comes from, how files map."""
+
+    files: list[str] = Field(default_factory=list, description="JSON or XLSX exports imported when the hub starts and whenever they change (relative to this config file)")
+    columns: dict[str, str] = Field(default_factory=dict, description="Column of the export holding each procedure field: MaTTHC = \"Mã thủ tục\" (default: the field's own name)")
+    sheet: str | None = Field(None, description="XLSX: the sheet to read (default: the first)")
+    item_separator: str = Field("|", min_length=1, max_length=3, description="XLSX: separates the parts of one document, fee or form within a line of a cell (name | copies | kind)")
+    upstream: bool = Field(False, description="Also fetch procedures from the provincial system (LayDanhSachTTHC, an extension)")
+    sync_interval_s: float = Field(3600, ge=10, le=86400, description="Seconds between fetches from upstream")
+    services: dict[str, str] = Field(default_factory=dict, description="Ticket service per procedure code, field code or field name (default: the service whose `field` is the procedure's field)")
+    portal_url: str | None = Field(None, description="Page of a procedure on the portal when the catalogue has none; {code} is replaced")
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(CATALOGUE_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown procedure field(s) {', '.join(unknown)} (known: {', '.join(CATALOGUE_FIELDS)})")
+        return v
+
+
 class Simulation(Strict):
     arrivals_per_hour: float = Field(60, gt=0, description="Simulated citizens per office hour")
     priority_share: float = Field(0.1, ge=0, le=1, description="Share of citizens with priority")
@@ -292,6 +318,15 @@ class OfficeConfig(Strict):
     priority_categories: list[PriorityCategory] = Field(
         default_factory=lambda: list(DEFAULT_PRIORITY_CATEGORIES),
         description="Priority categories the kiosk offers, in order; each wire value at most once (empty: none)")
+    catalogue: Catalogue = Field(default_factory=Catalogue, description="Procedure catalogue (procedure kiosk, information screens)")
+
+    @model_validator(mode="after")
+    def _catalogue_services(self) -> "OfficeConfig":
+        codes = {s.code for s in self.services}
+        bad = sorted(f"{k} = {v!r}" for k, v in self.catalogue.services.items() if v not in codes)
+        if bad:
+            raise ValueError(f"catalogue.services names unknown service(s): {', '.join(bad)}")
+        return self
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)

@@ -82,6 +82,7 @@ class QueueEngine:
         assert c is not None
         row = self._counter_row(number)
         return {"counter": number, "name": c.label, "status": row["status"], "staff": row["staff"],
+                "reason": row["reason"] if row["status"] == "paused" else None,
                 "services": list(c.services), "serving": self.ticket_payload(self._ticket(row["serving"])),
                 "ts": P.rfc3339(now), "reason": row["reason"] if row["status"] == "paused" else None}
 

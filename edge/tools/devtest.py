@@ -68,6 +68,9 @@ def test_led(run: TestRun) -> None:
     protocols = _need("display.led.protocols", "the LED board driver (display.led)")
     proto = protocols.make_protocol(dev)
     text = run.text if run.text is not None else "8" * dev.digits
+    if getattr(dev, "board", "counter") == "hall":  # the hall text board (display/led/hall.py)
+        proto = _need("display.led.hall", "the hall board driver (display.led)").hall_protocol(dev)
+        text = run.text if run.text is not None else "Mời số 2005 đến quầy 3"
     try:
         text = proto.check_text(text)
     except ValueError as exc:
