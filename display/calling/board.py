@@ -34,7 +34,7 @@ class CallingBoard:
         self.dev = ctx.device
         self.topics = ctx.topics
         self.clock = ctx.clock
-        self.state = BoardState.from_config(ctx.cfg, self.dev.counters, self.dev.zones)
+        self.state = BoardState.from_config(ctx.cfg, self.dev.counters, self.dev.zones, self.dev.floors)
         self.bus = ctx.bus()
         self.loop: UiLoop | None = None
         self.painter: Painter | None = None
@@ -54,6 +54,9 @@ class CallingBoard:
         self._screen_every = 0.0
         self._last_turn = time.monotonic()
         self._screen_drawn: tuple[int, int] = (-1, -1)
+        self._page = 0
+        self._page_until = 0.0  # monotonic time the current page may turn
+        self._paging = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -167,7 +170,8 @@ class CallingBoard:
         if self.loop is None:
             return
         loop = self.loop
-        self.painter = Painter(loop.size, self.ctx.cfg.office.name, self.dev.english)
+        self.painter = Painter(loop.size, self.ctx.cfg.office.name, self.dev.english,
+                               counters=len(self.state.snapshot().counters))
         loop.on_draw = self._draw
         self._schedule_clock()
         self._later(CONNECTION_CHECK_S, self._connection_tick)
@@ -210,8 +214,34 @@ class CallingBoard:
         now = self.clock.now()
         snap = self.state.snapshot(now)
         self._shown_connected = self.bus.connected.is_set()
+        self.painter.page = self._page
         self.painter.draw_all(surface, snap, now, self._blink_on, self._shown_connected, self._ticker_offset)
+        self._page = self.painter.page
         self._update_ticker(snap.notice)
+        if self.painter.page_count > 1 and not self._paging:
+            self._paging = True
+            self._page_until = time.monotonic() + self.dev.page_s
+            self._later(self.dev.page_s, self._page_tick)
+
+    def show_page(self, page: int) -> None:
+        """Show page `page` (UI thread); it stays `page_s` before the rotation goes on."""
+        assert self.loop is not None
+        self._page = page
+        self._page_until = time.monotonic() + self.dev.page_s
+        self.loop.invalidate()
+
+    def _page_tick(self) -> None:
+        """Turn to the next page of counters; stops when everything fits on one page again."""
+        assert self.loop is not None and self.painter is not None
+        if self.painter.page_count <= 1:
+            self._paging = False
+            return
+        left = self._page_until - time.monotonic()
+        if left > 0.05:  # a call showed another page meanwhile: let it stay its time
+            self._later(left, self._page_tick)
+            return
+        self.show_page((self._page + 1) % self.painter.page_count)
+        self._later(self.dev.page_s, self._page_tick)
 
     def _partial(self, rect: pygame.Rect) -> None:
         pygame.display.update(rect)
@@ -221,9 +251,13 @@ class CallingBoard:
         """State changed: redraw once; a new live call starts blinking."""
         assert self.loop is not None
         self.loop.invalidate()
-        latest = self.state.snapshot().latest
+        snap = self.state.snapshot()
+        latest = snap.latest
         if latest is not None and latest.live and latest.seq != self._blink_seq:
             self._blink_seq = latest.seq
+            page = self.painter.page_of(snap.counters, latest.counter) if self.painter else None
+            if page is not None and page != self._page:  # the called counter's tile must be in sight
+                self.show_page(page)
             self._blink_on = True
             if self.dev.highlight_s <= 0:
                 self.state.settle()

@@ -91,6 +91,8 @@ class DisplayDevice(DeviceBase):
     highlight_s: float = Field(6, ge=0, description="The latest call blinks this long")
     counters: list[int] | None = Field(None, description="calling: counters shown (default all; one zone's TV in a large centre)")
     zones: list[str] | None = Field(None, description="calling: show the counters of these zones (added to `counters`)")
+    floors: list[int] | None = Field(None, description="calling: show the counters on these floors (added to `counters` and `zones`)")
+    page_s: float = Field(10, ge=3, le=120, description="calling: when the counters need more than one page of readable tiles, each page shows this long")
     english: bool = Field(False, description="calling: English subtitles under the Vietnamese headings")
     scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
     scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
