@@ -78,6 +78,16 @@ class Snapshot:
     has_queue_state: bool
 
 
+def chosen_counters(cfg: Any, counters: list[int] | None, zones: list[str] | None,
+                    floors: list[int] | None) -> frozenset[int] | None:
+    """The counters a device (board or speaker) is for: `counters` plus those of `zones` and
+    `floors`; None when none of the three is given (all counters)."""
+    if not (counters or zones or floors):
+        return None
+    return frozenset(set(counters or ()) | {c.number for c in cfg.counters
+                                            if (zones and c.zone in zones) or (floors and c.floor in floors)})
+
+
 def _when(ts: str) -> datetime:
     """A payload's time for ordering; an unreadable one sorts as the oldest."""
     try:
@@ -117,9 +127,7 @@ class BoardState:
         (none of the three given: all counters)."""
         names = {c.number: nfc(c.name or f"Quầy {c.number}") for c in cfg.counters}
         services = {c.number: tuple(c.services) for c in cfg.counters}
-        wanted = set(shown or ()) | {c.number for c in cfg.counters
-                                     if (zones and c.zone in zones) or (floors and c.floor in floors)}
-        state = cls(names, services, frozenset(wanted) if (shown or zones or floors) else None)
+        state = cls(names, services, chosen_counters(cfg, shown, zones, floors))
         for n, name in names.items():
             if state.shows(n):
                 state._counters[n] = CounterView(n, name)

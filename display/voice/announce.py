@@ -24,6 +24,7 @@ class Segment:
     text: str
     words: tuple[str, ...] = ()  # for number/counter: the words to look up
     key: str | None = None  # for chime/phrase: the clip key
+    fallback: str | None = None  # phrase: the clip said when the pack has no `key` (an older pack)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Call:
     recall: bool = False
     event_ts: str | None = None
     counter_label: str | None = None  # what the signage calls the counter ("A01"), if not its number
+    times: int = 1  # which call of this ticket it is: 2 for the first recall, 3 for the next...
 
 
 _COUNTER_NAME = re.compile(r"^\s*quầy\s+(?:số\s+)?([^\W\d_]{0,3}\d{1,4})(?!\w)", re.IGNORECASE)
@@ -68,6 +70,15 @@ class Announcement:
         return len(self.samples) / self.rate
 
 
+def opening(call: Call) -> Segment:
+    """"xin mời công dân có số thứ tự", or for a recall "xin mời lần thứ hai/ba ..." so that
+    the hall hears it is the same number again, not a new one."""
+    if not call.recall:
+        return Segment("phrase", "", key="call")
+    key = "recall" if call.times <= 2 else "recall_3" if call.times == 3 else "recall_again"
+    return Segment("phrase", "", key=key, fallback="call")
+
+
 def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
            four: str = "tư") -> list[Segment]:
     """The sentence "xin mời công dân có số thứ tự <số> đến quầy số <quầy>" as segments.
@@ -80,7 +91,7 @@ def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
                else number_words(call.counter, dialect, four=four))
     return [
         Segment("chime", "", key="chime"),
-        Segment("phrase", "", key="call"),
+        opening(call),
         Segment("number", " ".join(number), tuple(number)),
         Segment("phrase", "", key="to_counter"),
         Segment("counter", " ".join(counter), tuple(counter)),
@@ -115,9 +126,10 @@ def _join(pack: VoicePack, segments: list[Segment], missing: list[str]) -> tuple
     record: list[dict[str, Any]] = []
     for seg in segments:
         if seg.key is not None:
-            keys = [seg.key] if seg.key in pack.clips else []
-            missed = [] if keys else [seg.key]
-            text = seg.text or pack.texts.get(seg.key, "")
+            key = seg.key if seg.key in pack.clips or seg.fallback not in pack.clips else seg.fallback
+            keys = [key] if key in pack.clips else []
+            missed = [] if key == seg.key and keys else [seg.key]
+            text = seg.text or pack.texts.get(key, "")
         else:
             keys, missed = pack.match(list(seg.words))
             text = seg.text

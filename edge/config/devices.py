@@ -111,6 +111,12 @@ class VoiceDevice(DeviceBase):
     chime: Literal["each", "once", "none"] = Field("each", description="The chime before every repetition, only the first, or never")
     max_delay_s: float = Field(120, ge=5, description="A call still unannounced this long after it arrived is dropped (reported), not said late")
     max_files: int = Field(500, ge=1, description="wav backend: newest announcements kept in output_dir")
+    counters: list[int] | None = Field(None, description="Counters this speaker announces (default all; one floor's speaker in a large centre)")
+    zones: list[str] | None = Field(None, description="Announce the counters of these zones (added to `counters`)")
+    floors: list[int] | None = Field(None, description="Announce the counters on these floors (added to `counters` and `zones`)")
+    shorten_after_s: float = Field(20, ge=0, description="When the calls waiting behind one would take longer than this to say in full (or it is already this late), it is said once")
+    chime_gap_s: float = Field(4, ge=0, description="The chime plays only after this much silence: back-to-back calls go without it")
+    pace: bool = Field(True, description="wav backend: take as long as the speech would (in office time, so a simulated clock at x10 waits a tenth), so the backlog is real")
 
 
 class ScannerDevice(DeviceBase):
