@@ -1,0 +1,222 @@
+"""Voice under load: does a speaker keep up, with the real length of every clip?
+
+Builds the espeak-ng pack (real WAV clips), then plays calls through the same phrasing
+decision the voice daemon makes (display/voice/backlog.py `plan`, with VoiceDevice's
+defaults) and the same composer, on a simulated timeline: each announcement lasts exactly
+the length of its joined samples.
+
+1. `sustained_calls_per_min`: the highest steady call rate (Poisson, one office hour) one
+   speaker says with every call started within 60 s and none dropped; beside it the rate
+   of the old fixed phrasing (chime + sentence twice).
+2. The province morning (BENCH_CONFIG, default config/examples/province.toml; 500 arrivals
+   an hour from 07:00, counters opening 07:30-07:35, 4.4 min mean service, 8 % no-shows
+   recalled twice): three speakers, one per floor's zones; the longest wait from a call to
+   its announcement ("backlog"), calls dropped, calls shortened. For comparison, one
+   speaker for the whole centre with the old phrasing (the issue's case).
+Prints one JSON object on its last line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from display.voice.announce import Call, counter_label, render, script  # noqa: E402
+from display.voice.backlog import plan  # noqa: E402
+from display.voice.pack import VoicePack, build_pack  # noqa: E402
+from edge.config import load  # noqa: E402
+from edge.config.devices import VoiceDevice  # noqa: E402
+
+CONFIG = Path(os.environ.get("BENCH_CONFIG", ROOT / "config" / "examples" / "province.toml"))
+ARRIVALS_H = float(os.environ.get("BENCH_ARRIVALS", "500"))
+SERVICE_MIN = 4.4
+NO_SHOW = 0.08
+RECALL_S = 45.0
+LIMIT_S = 60.0
+
+
+@dataclass(order=True)
+class Ev:
+    at: float  # office seconds since 07:00
+    number: str = field(compare=False)
+    counter: int = field(compare=False)
+    name: str = field(compare=False)
+    times: int = field(default=1, compare=False)  # 1 call, 2 first recall, ...
+
+
+class Speaker:
+    """One voice device on a timeline: says its calls in order, one at a time."""
+
+    def __init__(self, pack: VoicePack, dev: VoiceDevice, adaptive: bool = True) -> None:
+        self.pack, self.dev, self.adaptive = pack, dev, adaptive
+        self._cache: dict[tuple[Any, ...], float] = {}
+
+    def length(self, ev: Ev, repeat: int, chime: str) -> float:
+        key = (ev.number, ev.counter, ev.times, repeat, chime)
+        if key not in self._cache:
+            call = Call(ev.number, ev.counter, counter_name=ev.name, recall=ev.times > 1,
+                        counter_label=counter_label(ev.name, ev.counter), times=ev.times)
+            segs = script(call, self.dev.dialect, self.dev.digit_by_digit, self.dev.four_word)
+            self._cache[key] = render(self.pack, segs, repeat, call, chime).duration_s
+        return self._cache[key]
+
+    def run(self, events: list[Ev]) -> dict[str, Any]:
+        events = sorted(events)
+        free, last_end, i = 0.0, float("-inf"), 0
+        waits: list[float] = []
+        dropped = shortened = 0
+        speech = 0.0
+        queue: list[Ev] = []
+        while i < len(events) or queue:
+            if not queue:
+                queue.append(events[i])
+                i += 1
+            start = max(free, queue[0].at)
+            while i < len(events) and events[i].at <= start:  # arrived while the speaker talked
+                queue.append(events[i])
+                i += 1
+            ev = queue.pop(0)
+            late = start - ev.at
+            if late > self.dev.max_delay_s:
+                dropped += 1
+                continue
+            full = self.length(ev, self.dev.repeat, self.dev.chime)
+            if self.adaptive:
+                how = plan(self.dev, len(queue) * full, late, start - last_end)
+                took = self.length(ev, how.repeat, how.chime)
+                shortened += how.shortened
+            else:
+                took = full
+            waits.append(late)
+            speech += took
+            free = last_end = start + took
+        span = max((e.at for e in events), default=0.0) - min((e.at for e in events), default=0.0)
+        waits.sort()
+        return {"calls": len(events), "said": len(waits), "dropped": dropped, "shortened": shortened,
+                "max_wait_s": round(max(waits, default=0.0), 1),
+                "p95_wait_s": round(waits[int(0.95 * (len(waits) - 1))] if waits else 0.0, 1),
+                "mean_wait_s": round(statistics.fmean(waits) if waits else 0.0, 1),
+                "speech_s_per_min": round(60 * speech / span, 1) if span else 0.0}
+
+
+def steady(cfg: Any, rate_min: float, seed: int = 3) -> list[Ev]:
+    """One office hour of calls at `rate_min` a minute, on random counters and numbers."""
+    rnd, at, out = random.Random(seed), 0.0, []
+    while True:
+        at += rnd.expovariate(rate_min / 60.0)
+        if at > 3600:
+            return out
+        c = rnd.choice(cfg.counters)
+        number = cfg.service(c.services[0]).number_format.format(n=rnd.randint(1, 400))
+        out.append(Ev(at, number, c.number, c.label))
+
+
+def sustained(cfg: Any, speaker: Speaker) -> float:
+    """Highest calls/minute with every call said within LIMIT_S and none dropped (bisection)."""
+    lo, hi = 0.5, 40.0
+    for _ in range(10):
+        mid = (lo + hi) / 2
+        r = speaker.run(steady(cfg, mid))
+        if r["dropped"] == 0 and r["max_wait_s"] < LIMIT_S:
+            lo = mid
+        else:
+            hi = mid
+    return round(lo, 2)
+
+
+def morning(cfg: Any, seed: int = 11) -> list[Ev]:
+    """The calls of a province morning 07:00-11:30 as the counters make them."""
+    rnd = random.Random(seed)
+    services = [s.code for s in cfg.services]
+    weight = {s: sum(s in c.services for c in cfg.counters) for s in services}
+    arrivals: dict[str, list[float]] = defaultdict(list)
+    at = 0.0
+    while True:
+        at += rnd.expovariate(ARRIVALS_H / 3600.0)
+        if at > 4.25 * 3600:  # tickets until 11:15
+            break
+        arrivals[rnd.choices(services, [weight[s] for s in services])[0]].append(at)
+    issued = {s: 0 for s in services}
+    free = {c.number: 1800 + rnd.uniform(0, 300) for c in cfg.counters}  # open 07:30-07:35
+    calls: list[Ev] = []
+    pending = {s: list(a) for s, a in arrivals.items()}
+    while True:
+        counter = min(free, key=free.__getitem__)
+        now = free[counter]
+        c = cfg.counter(counter)
+        ready = [s for s in c.services if pending.get(s) and pending[s][0] <= now]
+        if not ready:
+            nxt = min((pending[s][0] for s in c.services if pending.get(s)), default=None)
+            if nxt is None:
+                del free[counter]
+                if not free:
+                    return calls
+                continue
+            free[counter] = nxt
+            continue
+        svc = ready[0]
+        pending[svc].pop(0)
+        issued[svc] += 1
+        number = cfg.service(svc).number_format.format(n=issued[svc])
+        calls.append(Ev(now, number, counter, c.label))
+        if rnd.random() < NO_SHOW:  # nobody comes: recalled twice, then the next
+            calls.append(Ev(now + RECALL_S, number, counter, c.label, 2))
+            calls.append(Ev(now + 2 * RECALL_S, number, counter, c.label, 3))
+            free[counter] = now + 3 * RECALL_S
+        else:
+            free[counter] = now + rnd.gammavariate(4.0, SERVICE_MIN * 60 / 4.0)
+
+
+def main() -> int:
+    cfg = load(CONFIG)
+    dev = VoiceDevice(id="voice-bench", kind="voice")
+    with tempfile.TemporaryDirectory(prefix="motcua-bench-voice-") as tmp:
+        build_pack(Path(tmp) / "pack", dialect=dev.dialect)
+        pack = VoicePack.load(Path(tmp) / "pack")
+    adaptive, fixed = Speaker(pack, dev), Speaker(pack, dev, adaptive=False)
+    sample = steady(cfg, 10)[:300]
+    full = [adaptive.length(e, dev.repeat, dev.chime) for e in sample]
+    short = [adaptive.length(e, 1, "none") for e in sample]
+
+    calls = morning(cfg)
+    floors: dict[Any, set[str]] = defaultdict(set)
+    for c in cfg.counters:
+        floors[c.floor].add(c.zone)
+    voices: dict[str, Any] = {}
+    for floor, zones in sorted(floors.items(), key=lambda kv: str(kv[0])):
+        mine = {c.number for c in cfg.counters if c.zone in zones}
+        r = adaptive.run([e for e in calls if e.counter in mine])
+        voices[f"floor {floor}: zones {','.join(sorted(z or '-' for z in zones))}"] = r
+    one_old = fixed.run(calls)
+    one_new = adaptive.run(calls)
+    worst = max(v["max_wait_s"] for v in voices.values())
+    dropped = sum(v["dropped"] for v in voices.values())
+    result = {
+        "config": CONFIG.name, "counters": len(cfg.counters), "arrivals_per_hour": ARRIVALS_H,
+        "calls": len(calls), "voices": len(voices),
+        "full_call_s": round(statistics.fmean(full), 2), "short_call_s": round(statistics.fmean(short), 2),
+        "sustained_calls_per_min": sustained(cfg, adaptive),
+        "sustained_calls_per_min_fixed_phrasing": sustained(cfg, fixed),
+        "province_max_backlog_s": worst, "province_dropped": dropped,
+        "province_shortened": sum(v["shortened"] for v in voices.values()),
+        "province_ok": worst < LIMIT_S and dropped == 0,
+        "per_voice": voices,
+        "one_voice_fixed_phrasing": {k: one_old[k] for k in ("max_wait_s", "dropped", "speech_s_per_min")},
+        "one_voice_adaptive": {k: one_new[k] for k in ("max_wait_s", "dropped", "shortened")},
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
