@@ -6,6 +6,7 @@ come from the loaded config, not from this file, so the test follows the example
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -215,5 +216,29 @@ def test_zone_board_and_a_tile_that_keeps_its_last_number(province: TestOffice) 
         assert wait_until(lambda: board.state.snapshot().counters[0].shown_number == second, 10)
         texts, _, _ = page_texts(board, 0)
         assert texts[texts.index(c.label) + 1: texts.index(c.label) + 3] == [second, "Đang phục vụ"]
+    finally:
+        board.stop()
+
+
+def test_portrait_hall_board_is_readable_too(province: TestOffice) -> None:
+    cfg = province.cfg
+    board = start(province, width=1080, height=1920)
+    try:
+        expect = scene(province)
+        assert board.loop.size == (1080, 1920)
+        check_board(province, board, {c.number for c in cfg.counters}, expect, "display-province-portrait")
+    finally:
+        board.stop()
+
+
+def test_a_board_for_a_floor_that_has_no_counters_says_so(province: TestOffice) -> None:
+    statuses: list[dict[str, Any]] = []
+    province.client("admin").subscribe(province.topics.device_status(board_id(province)),
+                                       lambda t, p: statuses.append(json.loads(p)))
+    board = start(province, floors=[99])
+    try:
+        assert wait_until(lambda: any(s.get("state") == "warning" for s in statuses), 10)
+        warning = [s for s in statuses if s.get("state") == "warning"][-1]
+        assert "counters/zones/floors" in warning["detail"]["error"]
     finally:
         board.stop()

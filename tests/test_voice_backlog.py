@@ -125,3 +125,18 @@ def test_a_zone_speaker_keeps_up_with_a_burst(province: TestOffice, tmp_path: Pa
     last = statuses[-1]
     assert last["backlog"] == 0 and last["skipped"] == 0 and last["announced"] == len(expected)
     assert last["shortened"] == sum(p["shortened"] for _, p in started) >= 1
+
+
+def test_a_speaker_for_no_counter_says_so(province: TestOffice, tmp_path: Path) -> None:
+    voice_id = next(d.id for d in province.cfg.devices if d.kind == "voice")
+    statuses: list[dict[str, Any]] = []
+    province.client("admin").subscribe(province.topics.device_status(voice_id),
+                                       lambda t, p: statuses.append(json.loads(p)))
+    dev = province.cfg.device(voice_id).model_copy(update={
+        "pack": str(make_recorded_pack(tmp_path / "pack")), "output_dir": str(tmp_path / "out"),
+        "floors": [99], "zones": None, "counters": None})
+    daemon = create(province.ctx(voice_id, "voice", device=dev))
+    daemon.start()
+    province._closers.append(daemon.stop)
+    assert wait_until(lambda: any(s.get("state") == "warning" for s in statuses), 20)
+    assert "counters/zones/floors" in [s for s in statuses if s.get("state") == "warning"][-1]["detail"]["error"]

@@ -178,7 +178,12 @@ class CallingBoard:
         self._screen_every = self._screenshot_interval()
         if self._screen_every:
             self._later(min(1.0, self._screen_every), self._screen_tick)
-        self.bus.set_status("ok", {"mode": "calling", "size": list(loop.size)})
+        if self.state.shown is not None and not self.state.snapshot().counters:
+            log.warning("no counter of the config matches this board's counters/zones/floors")
+            self.bus.set_status("warning", {"mode": "calling", "size": list(loop.size),
+                                            "error": "no counter matches counters/zones/floors"})
+        else:
+            self.bus.set_status("ok", {"mode": "calling", "size": list(loop.size)})
         self.ready.set()
         try:
             self._run_loop()

@@ -203,7 +203,9 @@ class VoiceDaemon:
                                   "shortened": self.shortened, "skipped": self.skipped}
         if missing:
             detail["missing"] = missing
-        self.bus.set_status("warning" if missing else "ok", detail)
+        if self.scope is not None and not self.scope & {c.number for c in self.ctx.cfg.counters}:
+            detail["error"] = "no counter matches counters/zones/floors"
+        self.bus.set_status("warning" if missing or "error" in detail else "ok", detail)
 
     def compose(self, call: Call, repeat: int | None = None, chime: str | None = None) -> Announcement:
         assert self.pack is not None
