@@ -140,3 +140,28 @@ def test_a_speaker_for_no_counter_says_so(province: TestOffice, tmp_path: Path) 
     province._closers.append(daemon.stop)
     assert wait_until(lambda: any(s.get("state") == "warning" for s in statuses), 20)
     assert "counters/zones/floors" in [s for s in statuses if s.get("state") == "warning"][-1]["detail"]["error"]
+
+
+def test_calls_still_waiting_at_stop_are_reported(province: TestOffice, tmp_path: Path) -> None:
+    cfg, t = province.cfg, province.topics
+    voice_id = next(d.id for d in cfg.devices if d.kind == "voice")
+    admin = province.client("admin")
+    dropped: list[dict[str, Any]] = []
+    statuses: list[dict[str, Any]] = []
+    admin.subscribe(t.voice_event("dropped"), lambda tp, p: dropped.append(json.loads(p)))
+    admin.subscribe(t.device_status(voice_id), lambda tp, p: statuses.append(json.loads(p)))
+    dev = cfg.device(voice_id).model_copy(update={
+        "pack": str(make_recorded_pack(tmp_path / "pack", ms=400)), "output_dir": str(tmp_path / "out"),
+        "floors": None, "zones": None, "counters": None, "backend": "wav", "pace": True})
+    daemon = create(province.ctx(voice_id, "voice", device=dev))  # real time: each call takes seconds
+    daemon.start()
+    assert wait_until(lambda: any(s.get("state") == "ok" for s in statuses), 20)
+    calls = [event(province, c, 70 + i, f"2026-11-23T08:00:{i:02d}+07:00") for i, c in enumerate(cfg.counters[:4])]
+    for ev in calls:
+        admin.publish(t.ticket_event("called"), ev)
+    assert wait_until(lambda: daemon.pending() == 3, 10)
+    daemon.stop()
+    assert wait_until(lambda: len(dropped) == 3, 10)
+    assert [d["number"] for d in dropped] == [ev["ticket"]["number"] for ev in calls[1:]]
+    assert all("stopped" in d["reason"] for d in dropped)
+    assert [s for s in statuses if s.get("online")][-1]["detail"]["skipped"] == 3

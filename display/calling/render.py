@@ -51,10 +51,11 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-#: Readable from 5 m: on a 43" 1080p TV (0.5 mm a pixel) a tile's ticket number of 4 % of the
-#: screen's short side (43 px, capitals about 2.2 cm high) and a counter name of 2.6 % (28 px,
-#: capitals about 1.4 cm) stay above the 1 cm per 5 m of the usual signage rule, with margin
-#: for older eyes. Tiles never shrink below these: more counters mean more pages.
+#: Readable from 5 m: a tile's ticket number is at least 4 % of the screen's short side
+#: (43 px at 1080p; DejaVu Sans Bold capitals 0.73 em: 1.5 cm high on a 43" TV, 2.0 cm on a
+#: 55") and a counter name 2.6 % (28 px: capitals 1.0 cm on 43", 1.3 cm on 55"), against the
+#: signage rule of about 1 cm of capital height per 5 m of distance (1 inch per 40 feet) as
+#: the limit of legibility. Tiles never shrink below these: more counters mean more pages.
 NUMBER_MIN = 0.040
 NAME_MIN = 0.026
 #: Above this many counters the tiles take more of the screen (the "waiting" panel less).

@@ -82,6 +82,13 @@ class VoiceDaemon:
         self._queue.put(None)
         self.player.interrupt()
         self._thread.join(timeout=10)
+        while True:  # calls still waiting are reported, not lost unseen
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self._skip(item.call, "the voice daemon stopped before saying it")
         self.player.close()
         self.bus.stop()
 
