@@ -322,7 +322,7 @@ class Painter:
         inner = rect.inflate(-rect.width // 20, -rect.height // 14)
         title_h = self._title(surface, "recent", inner)
         rows = 5 if self.w >= self.h else 6
-        rows = max(2, min(rows, (inner.height - title_h) // round(min(self.w, self.h) * 0.048)))
+        rows = max(2, min(rows, (inner.height - title_h) // round(min(self.w, self.h) * 0.045)))
         row_h = (inner.height - title_h) // rows
         name_size = min((_fit_size(f"→ {r[2]}", inner.width * 0.58, round(row_h * 0.6), False)
                          for r in recent[:rows]), default=round(row_h * 0.6))
