@@ -242,3 +242,28 @@ def test_a_board_for_a_floor_that_has_no_counters_says_so(province: TestOffice) 
         assert "counters/zones/floors" in warning["detail"]["error"]
     finally:
         board.stop()
+
+
+def test_a_restarted_board_keeps_the_last_numbers(province: TestOffice) -> None:
+    """The engine lists only its last 10 calls: the tiles' last numbers are kept on disk."""
+    cfg = province.cfg
+    board = start(province)
+    try:
+        expect = scene(province)
+        assert wait_until(lambda: all(c.shown_number == expect[c.number][1]
+                                      for c in board.state.snapshot().counters if c.status != "closed"), 15)
+        assert wait_until(lambda: (province.data / board_id(province) / "tiles.json").is_file(), 10)
+    finally:
+        board.stop()
+    finished = [n for n, (status, num, serving) in expect.items() if status != "closed" and not serving]
+    assert len(finished) > 2  # more than the engine's recent list can hold for them
+    again = start(province)  # only the retained state of the broker, and the file
+    try:
+        assert wait_until(lambda: again.state.snapshot().has_queue_state, 10)
+        tiles = {c.number: c for c in again.state.snapshot().counters}
+        assert all(tiles[n].shown_number == expect[n][1] and tiles[n].serving is None for n in finished)
+        texts, _, _ = page_texts(again, again.painter.page_of(again.state.snapshot().counters, finished[0]))
+        label = cfg.counter(finished[0]).label
+        assert texts[texts.index(label) + 1: texts.index(label) + 3] == [expect[finished[0]][1], "Sẵn sàng"]
+    finally:
+        again.stop()

@@ -126,3 +126,25 @@ def test_zones_pick_counters_from_the_config() -> None:
     st = BoardState.from_config(cfg, [40], ["A"])
     assert [c.number for c in st.snapshot().counters] == sorted(zone_a + [40])
     assert BoardState.from_config(cfg).shown is None
+
+
+def test_tiles_keep_their_last_number_and_a_restart_restores_it() -> None:
+    st = small_state()
+    st.apply_counter(P.CounterState.model_validate(S.counter_state(1, "open", None, "1023", "DD")))
+    st.apply_counter(P.CounterState.model_validate(S.counter_state(1, "open", None, None, None)))  # finished
+    view = st.snapshot().counters[0]
+    assert (view.serving, view.shown_number) == (None, "1023")
+    st.apply_queue(P.QueueState.model_validate(S.queue_state([])))
+    saved = st.last_numbers()
+    assert saved == {"day": S.DAY, "last": {"1": "1023"}}
+
+    fresh = small_state()
+    fresh.restore(saved, "2026-11-24")  # another day: nothing
+    assert fresh.snapshot().counters[0].shown_number is None
+    fresh.restore(dict(saved, last={"1": "1023", "2": "2040"}), S.DAY)
+    assert [c.shown_number for c in fresh.snapshot().counters[:2]] == ["1023", "2040"]
+    # A call the engine lists, newer than the restart, replaces a restored number (oldest first).
+    fresh.apply_queue(P.QueueState.model_validate(S.queue_state([("2042", 2), ("2041", 2)])))
+    assert [c.shown_number for c in fresh.snapshot().counters[:2]] == ["1023", "2042"]
+    fresh.apply_counter(P.CounterState.model_validate(S.counter_state(1, "open", None, "1030", "DD")))
+    assert fresh.snapshot().counters[0].shown_number == "1030"

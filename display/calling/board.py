@@ -8,6 +8,7 @@ and, only when a notice is too long to stand still, the ticker strip.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import threading
 import time
@@ -54,6 +55,9 @@ class CallingBoard:
         self._screen_every = 0.0
         self._last_turn = time.monotonic()
         self._screen_drawn: tuple[int, int] = (-1, -1)
+        self._tiles_path = ctx.state_dir / "tiles.json"
+        self._tiles_saved: dict[str, Any] | None = None
+        self._restore_tiles()
         self._page = 0
         self._page_until = 0.0  # monotonic time the current page may turn
         self._paging = False
@@ -228,6 +232,32 @@ class CallingBoard:
             self._page_until = time.monotonic() + self.dev.page_s
             self._later(self.dev.page_s, self._page_tick)
 
+    def _restore_tiles(self) -> None:
+        try:
+            saved = json.loads(self._tiles_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("cannot read %s: %s", self._tiles_path, exc)
+            return
+        if isinstance(saved, dict):
+            self.state.restore(saved, self.clock.today().isoformat())
+            self._tiles_saved = saved
+
+    def _save_tiles(self) -> None:
+        """Keep the tiles' last numbers on disk (UI thread, only when they changed)."""
+        now = self.state.last_numbers()
+        if now == self._tiles_saved or now["day"] is None:
+            return
+        self._tiles_saved = now
+        tmp = self._tiles_path.with_name(".tiles.tmp")
+        try:
+            self._tiles_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(now, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self._tiles_path)
+        except OSError as exc:
+            log.warning("cannot save %s: %s", self._tiles_path, exc)
+
     def show_page(self, page: int) -> None:
         """Show page `page` (UI thread); it stays `page_s` before the rotation goes on."""
         assert self.loop is not None
@@ -256,6 +286,7 @@ class CallingBoard:
         """State changed: redraw once; a new live call starts blinking."""
         assert self.loop is not None
         self.loop.invalidate()
+        self._save_tiles()
         snap = self.state.snapshot()
         latest = snap.latest
         if latest is not None and latest.live and latest.seq != self._blink_seq:

@@ -112,6 +112,7 @@ class BoardState:
     # queue state lists only the office's last few calls, so a floor's board would often
     # have none of its own; the board adds every call event it sees.
     _history: dict[tuple[str, int, str], tuple[datetime, int]] = field(default_factory=dict)
+    _restored: set[int] = field(default_factory=set)  # tiles whose last number came from `restore`
     _latest: LatestCall | None = None
     _notice: str = ""
     _notice_until: datetime | None = None
@@ -153,6 +154,8 @@ class BoardState:
                                serving, nfc(cs.serving.service_name) if cs.serving else None,
                                nfc(cs.staff) if cs.staff else None,
                                serving or (before.last if before is not None else None))
+            if serving:
+                self._restored.discard(cs.counter)
             if before == view:
                 return False
             self._counters[cs.counter] = view
@@ -174,6 +177,7 @@ class BoardState:
                 self._latest = None  # a new working day: yesterday's last call is not news
                 self._counters = {n: replace(c, last=c.serving) for n, c in self._counters.items()}
                 self._history.clear()
+                self._restored.clear()
             self._day = qs.day
             for i, entry in enumerate(every):
                 when = times[entry[:2]]
@@ -185,10 +189,14 @@ class BoardState:
             if self._latest is None and recent:
                 number, counter, name = recent[0]
                 self._latest = LatestCall(number, counter, name)
+            # A tile with no number yet, or only the one kept from before a restart, takes the
+            # newest call the engine lists for its counter.
+            fill = {c for c, v in self._counters.items() if v.last is None or c in self._restored}
             for number, counter, _name in reversed(every):  # oldest first: the newest call per counter wins
                 view = self._counters.get(counter)
-                if view is not None and view.last is None:
+                if view is not None and counter in fill:
                     self._counters[counter] = replace(view, last=number)
+                    self._restored.discard(counter)
             return before != (self._services, self._recent, self._latest, self._has_queue, self._counters)
 
     def apply_call(self, ev: P.TicketEvent, recall: bool) -> bool:
@@ -204,6 +212,7 @@ class BoardState:
             view = self._counters.get(counter)
             if view is not None:  # the tile shows the number at once, before the counter's state follows
                 self._counters[counter] = replace(view, serving=ev.ticket.number, last=ev.ticket.number)
+                self._restored.discard(counter)
             return True
 
     def _newest(self) -> tuple[tuple[str, int, str], ...]:
@@ -226,6 +235,23 @@ class BoardState:
                 return False
             self._notice, self._notice_until = text, until
             return True
+
+    def last_numbers(self) -> dict[str, Any]:
+        """What the tiles keep, to save across a restart: {"day", "last": {counter: number}}."""
+        with self._lock:
+            return {"day": self._day, "last": {str(n): c.last for n, c in sorted(self._counters.items()) if c.last}}
+
+    def restore(self, saved: dict[str, Any], today: str) -> None:
+        """Tiles take the numbers saved today before a restart (the engine lists only its last
+        10 calls); any newer call, state or listed call replaces them."""
+        if saved.get("day") != today or not isinstance(saved.get("last"), dict):
+            return
+        with self._lock:
+            for key, number in saved["last"].items():
+                view = self._counters.get(int(key)) if str(key).isdigit() else None
+                if view is not None and view.last is None and isinstance(number, str):
+                    self._counters[view.number] = replace(view, last=number)
+                    self._restored.add(view.number)
 
     def settle(self) -> None:
         """The latest call stops being 'live' (its blinking is over)."""
