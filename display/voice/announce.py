@@ -70,18 +70,20 @@ class Announcement:
         return len(self.samples) / self.rate
 
 
-def opening(call: Call) -> Segment:
+def opening(call: Call, terse: bool = False) -> Segment:
     """"xin mời công dân có số thứ tự", or for a recall "xin mời lần thứ hai/ba ..." so that
-    the hall hears it is the same number again, not a new one."""
+    the hall hears it is the same number again, not a new one (a recall keeps that even in
+    the terse form)."""
     if not call.recall:
-        return Segment("phrase", "", key="call")
+        return Segment("phrase", "", key="call_short", fallback="call") if terse else Segment("phrase", "", key="call")
     key = "recall" if call.times <= 2 else "recall_3" if call.times == 3 else "recall_again"
     return Segment("phrase", "", key=key, fallback="call")
 
 
 def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
-           four: str = "tư") -> list[Segment]:
-    """The sentence "xin mời công dân có số thứ tự <số> đến quầy số <quầy>" as segments.
+           four: str = "tư", terse: bool = False) -> list[Segment]:
+    """The sentence "xin mời công dân có số thứ tự <số> đến quầy số <quầy>" as segments;
+    `terse`: "xin mời số <số> đến quầy <quầy>", for a speaker far behind.
 
     Raises ValueError when the ticket number cannot be read (a character that is neither
     a digit nor a letter).
@@ -91,9 +93,10 @@ def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
                else number_words(call.counter, dialect, four=four))
     return [
         Segment("chime", "", key="chime"),
-        opening(call),
+        opening(call, terse),
         Segment("number", " ".join(number), tuple(number)),
-        Segment("phrase", "", key="to_counter"),
+        Segment("phrase", "", key="to_counter_short", fallback="to_counter") if terse
+        else Segment("phrase", "", key="to_counter"),
         Segment("counter", " ".join(counter), tuple(counter)),
     ]
 

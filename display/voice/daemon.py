@@ -52,6 +52,7 @@ class VoiceDaemon:
         self.bus = ctx.bus()
         self.announced = 0
         self.shortened = 0  # said once instead of `repeat` times, to keep up
+        self.terse = 0  # of those, said in the shortest form
         self.skipped = 0  # dropped: could not be said within max_delay_s (or could not be read)
         self.scope = chosen_counters(ctx.cfg, self.dev.counters, self.dev.zones, self.dev.floors)
         self._times: OrderedDict[str, int] = OrderedDict()  # ticket id -> calls of it so far
@@ -207,16 +208,17 @@ class VoiceDaemon:
         detail: dict[str, Any] = {"backend": self.dev.backend, "pack": self.pack.manifest.name,
                                   "backlog": backlog, "backlog_s": round(backlog * self._last_s, 1),
                                   "late_s": round(self._late_s, 1), "announced": self.announced,
-                                  "shortened": self.shortened, "skipped": self.skipped}
+                                  "shortened": self.shortened, "terse": self.terse, "skipped": self.skipped}
         if missing:
             detail["missing"] = missing
         if self.scope is not None and not self.scope & {c.number for c in self.ctx.cfg.counters}:
             detail["error"] = "no counter matches counters/zones/floors"
         self.bus.set_status("warning" if missing or "error" in detail else "ok", detail)
 
-    def compose(self, call: Call, repeat: int | None = None, chime: str | None = None) -> Announcement:
+    def compose(self, call: Call, repeat: int | None = None, chime: str | None = None,
+                terse: bool = False) -> Announcement:
         assert self.pack is not None
-        segments = script(call, self.dev.dialect, self.dev.digit_by_digit, self.dev.four_word)
+        segments = script(call, self.dev.dialect, self.dev.digit_by_digit, self.dev.four_word, terse)
         return render(self.pack, segments, repeat or self.dev.repeat, call, chime or self.dev.chime)
 
     def _skip(self, call: Call, reason: str) -> None:
@@ -240,19 +242,19 @@ class VoiceDaemon:
             now = self._office_s()
             self._late_s = now - item.received
             how = plan(self.dev, self._queue.qsize() * ann.duration_s, self._late_s, now - self._last_end)
-            if (how.repeat, how.chime) != (self.dev.repeat, self.dev.chime):
-                ann = self.compose(call, how.repeat, how.chime)
+            if (how.repeat, how.chime, how.terse) != (self.dev.repeat, self.dev.chime, False):
+                ann = self.compose(call, how.repeat, how.chime, how.terse)
             if ann.missing:
                 log.warning("voice pack has no clip for %s", ", ".join(ann.missing))
             if self._stopping.is_set():
                 return
             started = P.rfc3339(self.ctx.clock.now())
             record = self._record(ann, started)
-            record.update(repeat=how.repeat, chime=how.chime, shortened=how.shortened,
+            record.update(repeat=how.repeat, chime=how.chime, shortened=how.shortened, terse=how.terse,
                           late_s=round(self._late_s, 3))
             self._last_s = ann.duration_s
             self._publish("started", call, duration_s=round(ann.duration_s, 3), repeat=how.repeat,
-                          shortened=how.shortened, late_s=round(self._late_s, 3))
+                          shortened=how.shortened, terse=how.terse, late_s=round(self._late_s, 3))
             self._report_ok()
             try:
                 extra = self.player.play(ann, record)
@@ -265,6 +267,7 @@ class VoiceDaemon:
                 continue
             self.announced += 1
             self.shortened += how.shortened
+            self.terse += how.terse
             self._last_end = self._office_s()
             self._publish("finished", call, **extra)
             self._report_ok()

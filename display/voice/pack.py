@@ -37,8 +37,10 @@ RECALL_TEXTS: dict[str, str] = {
     "recall_3": "xin mời lần thứ ba công dân có số thứ tự",
     "recall_again": "xin mời lại công dân có số thứ tự",
 }
+#: The shortest form, for a speaker far behind: "xin mời số … đến quầy …".
+TERSE_TEXTS: dict[str, str] = {"call_short": "xin mời số", "to_counter_short": "đến quầy"}
 #: Phrase keys every pack needs besides the words.
-PHRASES: dict[str, str] = {"call": CALL_TEXT, "to_counter": COUNTER_TEXT, **RECALL_TEXTS}
+PHRASES: dict[str, str] = {"call": CALL_TEXT, "to_counter": COUNTER_TEXT, **RECALL_TEXTS, **TERSE_TEXTS}
 ESPEAK_VOICES = {"north": "vi", "south": "vi-vn-x-south"}
 #: What espeak-ng is given for keys it would mispronounce: alone, "gi" (the name of J) is
 #: read as a bare consonant; "di" sounds the same (/zi/) and has its vowel.
@@ -256,7 +258,8 @@ def build_pack(out: Path | str, *, dialect: str = "north", speed: int = 140, rat
     out.mkdir(parents=True, exist_ok=True)
     voice = ESPEAK_VOICES[dialect]
     texts: dict[str, str] = {"call": unicodedata.normalize("NFC", call_text),
-                             "to_counter": unicodedata.normalize("NFC", counter_text), **RECALL_TEXTS}
+                             "to_counter": unicodedata.normalize("NFC", counter_text), **RECALL_TEXTS,
+                             **TERSE_TEXTS}
     texts.update({w: w for w in all_words()})
     entries: dict[str, dict[str, str]] = {}
     write_wav(out / "chime.wav", chime(rate), rate)

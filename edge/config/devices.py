@@ -116,6 +116,7 @@ class VoiceDevice(DeviceBase):
     floors: list[int] | None = Field(None, description="Announce the counters on these floors (added to `counters` and `zones`)")
     shorten_after_s: float = Field(20, ge=0, description="When the calls waiting behind one would take longer than this to say in full (or it is already this late), it is said once")
     chime_gap_s: float = Field(4, ge=0, description="The chime plays only after this much silence: back-to-back calls go without it")
+    terse_after_s: float = Field(45, ge=0, description="Beyond this backlog of full speech (or this late), calls take the shortest form: 'xin mời số … đến quầy …', once")
     pace: bool = Field(True, description="wav backend: take as long as the speech would (in office time, so a simulated clock at x10 waits a tenth), so the backlog is real")
 
 
