@@ -24,7 +24,7 @@ class Segment:
     text: str
     words: tuple[str, ...] = ()  # for number/counter: the words to look up
     key: str | None = None  # for chime/phrase: the clip key
-    fallback: str | None = None  # phrase: the clip said when the pack has no `key` (an older pack)
+    fallback: tuple[str, ...] = ()  # phrase: clips said instead when the pack has no `key` (an older pack)
 
 
 @dataclass(frozen=True)
@@ -70,20 +70,30 @@ class Announcement:
         return len(self.samples) / self.rate
 
 
-def opening(call: Call, terse: bool = False) -> Segment:
+def opening(call: Call, terse: bool = False, continued: bool = False) -> Segment:
     """"xin mời công dân có số thứ tự", or for a recall "xin mời lần thứ hai/ba ..." so that
-    the hall hears it is the same number again, not a new one (a recall keeps that even in
-    the terse form)."""
-    if not call.recall:
-        return Segment("phrase", "", key="call_short", fallback="call") if terse else Segment("phrase", "", key="call")
-    key = "recall" if call.times <= 2 else "recall_3" if call.times == 3 else "recall_again"
-    return Segment("phrase", "", key=key, fallback="call")
+    the hall hears it is the same number again, not a new one.
+
+    Terse (a speaker far behind): "xin mời số", a recall "xin mời lại số"; `continued` (right
+    after another call, as a caller reads a list): just "số".
+    """
+    if call.recall:
+        key = "recall" if call.times <= 2 else "recall_3" if call.times == 3 else "recall_again"
+        if terse:
+            return Segment("phrase", "", key="recall_short", fallback=(key, "call"))
+        return Segment("phrase", "", key=key, fallback=("call",))
+    if not terse:
+        return Segment("phrase", "", key="call")
+    if continued:
+        return Segment("phrase", "", key="number_short", fallback=("call_short", "call"))
+    return Segment("phrase", "", key="call_short", fallback=("call",))
 
 
 def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
-           four: str = "tư", terse: bool = False) -> list[Segment]:
+           four: str = "tư", terse: bool = False, continued: bool = False) -> list[Segment]:
     """The sentence "xin mời công dân có số thứ tự <số> đến quầy số <quầy>" as segments;
-    `terse`: "xin mời số <số> đến quầy <quầy>", for a speaker far behind.
+    `terse`: "xin mời số <số> đến quầy <quầy>" for a speaker far behind ("số <số> đến quầy
+    <quầy>" when `continued` right after another call).
 
     Raises ValueError when the ticket number cannot be read (a character that is neither
     a digit nor a letter).
@@ -93,9 +103,9 @@ def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
                else number_words(call.counter, dialect, four=four))
     return [
         Segment("chime", "", key="chime"),
-        opening(call, terse),
+        opening(call, terse, continued),
         Segment("number", " ".join(number), tuple(number)),
-        Segment("phrase", "", key="to_counter_short", fallback="to_counter") if terse
+        Segment("phrase", "", key="to_counter_short", fallback=("to_counter",)) if terse
         else Segment("phrase", "", key="to_counter"),
         Segment("counter", " ".join(counter), tuple(counter)),
     ]
@@ -129,7 +139,7 @@ def _join(pack: VoicePack, segments: list[Segment], missing: list[str]) -> tuple
     record: list[dict[str, Any]] = []
     for seg in segments:
         if seg.key is not None:
-            key = seg.key if seg.key in pack.clips or seg.fallback not in pack.clips else seg.fallback
+            key = next((k for k in (seg.key, *seg.fallback) if k in pack.clips), seg.key)
             keys = [key] if key in pack.clips else []
             missed = [] if key == seg.key and keys else [seg.key]
             text = seg.text or pack.texts.get(key, "")

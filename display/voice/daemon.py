@@ -216,9 +216,9 @@ class VoiceDaemon:
         self.bus.set_status("warning" if missing or "error" in detail else "ok", detail)
 
     def compose(self, call: Call, repeat: int | None = None, chime: str | None = None,
-                terse: bool = False) -> Announcement:
+                terse: bool = False, continued: bool = False) -> Announcement:
         assert self.pack is not None
-        segments = script(call, self.dev.dialect, self.dev.digit_by_digit, self.dev.four_word, terse)
+        segments = script(call, self.dev.dialect, self.dev.digit_by_digit, self.dev.four_word, terse, continued)
         return render(self.pack, segments, repeat or self.dev.repeat, call, chime or self.dev.chime)
 
     def _skip(self, call: Call, reason: str) -> None:
@@ -243,7 +243,7 @@ class VoiceDaemon:
             self._late_s = now - item.received
             how = plan(self.dev, self._queue.qsize() * ann.duration_s, self._late_s, now - self._last_end)
             if (how.repeat, how.chime, how.terse) != (self.dev.repeat, self.dev.chime, False):
-                ann = self.compose(call, how.repeat, how.chime, how.terse)
+                ann = self.compose(call, how.repeat, how.chime, how.terse, how.continued)
             if ann.missing:
                 log.warning("voice pack has no clip for %s", ", ".join(ann.missing))
             if self._stopping.is_set():
