@@ -93,6 +93,7 @@ def start(office: TestOffice, **settings: Any) -> CallingBoard:
     assert isinstance(board, CallingBoard)
     board.start()
     assert board.ready.wait(20)
+    assert wait_until(board.bus.connected.is_set, 20)  # subscribed: no call event is missed
     return board
 
 
@@ -253,6 +254,7 @@ def test_a_restarted_board_keeps_the_last_numbers(province: TestOffice) -> None:
         assert wait_until(lambda: all(c.shown_number == expect[c.number][1]
                                       for c in board.state.snapshot().counters if c.status != "closed"), 15)
         assert wait_until(lambda: (province.data / board_id(province) / "tiles.json").is_file(), 10)
+        recent = board.run_on_ui(lambda: board.state.snapshot().recent)  # after the last save
     finally:
         board.stop()
     finished = [n for n, (status, num, serving) in expect.items() if status != "closed" and not serving]
@@ -260,6 +262,7 @@ def test_a_restarted_board_keeps_the_last_numbers(province: TestOffice) -> None:
     again = start(province)  # only the retained state of the broker, and the file
     try:
         assert wait_until(lambda: again.state.snapshot().has_queue_state, 10)
+        assert again.state.snapshot().recent == recent  # the recent list agrees with the tiles again
         tiles = {c.number: c for c in again.state.snapshot().counters}
         assert all(tiles[n].shown_number == expect[n][1] and tiles[n].serving is None for n in finished)
         texts, _, _ = page_texts(again, again.painter.page_of(again.state.snapshot().counters, finished[0]))

@@ -136,7 +136,7 @@ def test_tiles_keep_their_last_number_and_a_restart_restores_it() -> None:
     assert (view.serving, view.shown_number) == (None, "1023")
     st.apply_queue(P.QueueState.model_validate(S.queue_state([])))
     saved = st.last_numbers()
-    assert saved == {"day": S.DAY, "last": {"1": "1023"}}
+    assert saved == {"day": S.DAY, "last": {"1": "1023"}, "recent": []}
 
     fresh = small_state()
     fresh.restore(saved, "2026-11-24")  # another day: nothing
@@ -148,3 +148,21 @@ def test_tiles_keep_their_last_number_and_a_restart_restores_it() -> None:
     assert [c.shown_number for c in fresh.snapshot().counters[:2]] == ["1023", "2042"]
     fresh.apply_counter(P.CounterState.model_validate(S.counter_state(1, "open", None, "1030", "DD")))
     assert fresh.snapshot().counters[0].shown_number == "1030"
+
+
+def test_the_recent_list_is_restored_with_the_tiles() -> None:
+    st = small_state()
+    st.apply_queue(P.QueueState.model_validate(S.queue_state([])))
+    st.apply_call(P.TicketEvent.model_validate(S.called("2036", "HT", 2)), False)
+    st.apply_call(P.TicketEvent.model_validate(S.called("1024", "DD", 1, ts="2026-11-23T09:50:00+07:00")), False)
+    saved = st.last_numbers()
+    assert [r[:2] for r in saved["recent"]] == [["1024", 1], ["2036", 2]]
+    fresh = small_state()
+    fresh.restore(saved, S.DAY)
+    assert [r[:2] for r in fresh.snapshot().recent] == [("1024", 1), ("2036", 2)]
+    newer = S.queue_state([("2037", 2)])
+    newer["recent_calls"][0]["ts"] = "2026-11-23T09:55:00+07:00"
+    fresh.apply_queue(P.QueueState.model_validate(newer))  # a newer call, from the engine
+    assert [r[0] for r in fresh.snapshot().recent] == ["2037", "1024", "2036"]
+    fresh.restore(dict(saved, recent=[["x"], "bad", [1, 2, 3]]), S.DAY)  # a damaged file is ignored
+    assert len(fresh.snapshot().recent) == 3

@@ -183,7 +183,8 @@ class BoardState:
                 when = times[entry[:2]]
                 known = self._history.get(entry)
                 if known is None or known[0] < when:
-                    self._history[entry] = (when, known[1] if known else -i)
+                    # ranked below any live or saved call of the same time
+                    self._history[entry] = (when, known[1] if known else -1_000_000 - i)
             self._services, self._has_queue = services, True
             recent = self._recent = self._newest()
             if self._latest is None and recent:
@@ -237,9 +238,13 @@ class BoardState:
             return True
 
     def last_numbers(self) -> dict[str, Any]:
-        """What the tiles keep, to save across a restart: {"day", "last": {counter: number}}."""
+        """What the tiles and the recent list keep, to save across a restart:
+        {"day", "last": {counter: number}, "recent": [[number, counter, time], ...]}."""
         with self._lock:
-            return {"day": self._day, "last": {str(n): c.last for n, c in sorted(self._counters.items()) if c.last}}
+            return {"day": self._day,
+                    "last": {str(n): c.last for n, c in sorted(self._counters.items()) if c.last},
+                    "recent": [[num, counter, self._history[(num, counter, name)][0].isoformat()]
+                               for num, counter, name in self._recent]}
 
     def restore(self, saved: dict[str, Any], today: str) -> None:
         """Tiles take the numbers saved today before a restart (the engine lists only its last
@@ -252,6 +257,13 @@ class BoardState:
                 if view is not None and view.last is None and isinstance(number, str):
                     self._counters[view.number] = replace(view, last=number)
                     self._restored.add(view.number)
+            for i, item in enumerate(saved.get("recent") or []):
+                if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
+                        and isinstance(item[1], int) and isinstance(item[2], str) and self.shows(item[1])):
+                    continue
+                entry = (item[0], item[1], self.counter_names.get(item[1]) or f"Quầy {item[1]}")
+                self._history.setdefault(entry, (_when(item[2]), -1000 - i))
+            self._recent = self._newest()
 
     def settle(self) -> None:
         """The latest call stops being 'live' (its blinking is over)."""

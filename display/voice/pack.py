@@ -38,8 +38,8 @@ RECALL_TEXTS: dict[str, str] = {
     "recall_again": "xin mời lại công dân có số thứ tự",
 }
 #: The shortest form, for a speaker far behind: "xin mời số … đến quầy …".
-TERSE_TEXTS: dict[str, str] = {"call_short": "xin mời số", "number_short": "số", "recall_short": "xin mời lại số",
-                               "to_counter_short": "đến quầy"}
+TERSE_TEXTS: dict[str, str] = {"call_short": "xin mời số", "number_short": "số",
+                               "recall_short": "xin mời lại số", "to_counter_short": "đến quầy"}
 #: Phrase keys every pack needs besides the words.
 PHRASES: dict[str, str] = {"call": CALL_TEXT, "to_counter": COUNTER_TEXT, **RECALL_TEXTS, **TERSE_TEXTS}
 ESPEAK_VOICES = {"north": "vi", "south": "vi-vn-x-south"}
