@@ -160,7 +160,11 @@ def test_calls_still_waiting_at_stop_are_reported(province: TestOffice, tmp_path
     admin = province.client("admin")
     dropped: list[dict[str, Any]] = []
     statuses: list[dict[str, Any]] = []
+    finished: list[dict[str, Any]] = []
+    started = threading.Event()
     admin.subscribe(t.voice_event("dropped"), lambda tp, p: dropped.append(json.loads(p)))
+    admin.subscribe(t.voice_event("started"), lambda tp, p: started.set())
+    admin.subscribe(t.voice_event("finished"), lambda tp, p: finished.append(json.loads(p)))
     admin.subscribe(t.device_status(voice_id), lambda tp, p: statuses.append(json.loads(p)))
     dev = cfg.device(voice_id).model_copy(update={
         "pack": str(make_recorded_pack(tmp_path / "pack", ms=400)), "output_dir": str(tmp_path / "out"),
@@ -171,9 +175,10 @@ def test_calls_still_waiting_at_stop_are_reported(province: TestOffice, tmp_path
     calls = [event(province, c, 70 + i, f"2026-11-23T08:00:{i:02d}+07:00") for i, c in enumerate(cfg.counters[:4])]
     for ev in calls:
         admin.publish(t.ticket_event("called"), ev)
-    assert wait_until(lambda: daemon.pending() == 3, 10)
+    assert started.wait(10) and wait_until(lambda: daemon.pending() == 3, 10)  # the first is playing
     daemon.stop()
-    assert wait_until(lambda: len(dropped) == 3, 10)
+    assert wait_until(lambda: len(dropped) == 3 and finished, 10)
+    assert finished[0]["number"] == calls[0]["ticket"]["number"] and finished[0]["interrupted"] is True
     assert [d["number"] for d in dropped] == [ev["ticket"]["number"] for ev in calls[1:]]
     assert all("stopped" in d["reason"] for d in dropped)
     assert [s for s in statuses if s.get("online")][-1]["detail"]["skipped"] == 3

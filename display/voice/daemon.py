@@ -30,6 +30,7 @@ from edge.daemon import DaemonContext
 log = logging.getLogger(__name__)
 
 RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+STOPPED = "the voice daemon stopped before saying it"
 
 
 @dataclass
@@ -89,7 +90,7 @@ class VoiceDaemon:
             except queue.Empty:
                 break
             if item is not None:
-                self._skip(item.call, "the voice daemon stopped before saying it")
+                self._skip(item.call, STOPPED)
         self.player.close()
         self.bus.stop()
 
@@ -231,8 +232,7 @@ class VoiceDaemon:
         attempt = 0
         while True:
             if not self._ready(item):
-                if not self._stopping.is_set():
-                    self._skip(call, "not announced within max_delay_s")
+                self._skip(call, STOPPED if self._stopping.is_set() else "not announced within max_delay_s")
                 return
             try:
                 ann = self.compose(call)
@@ -247,6 +247,7 @@ class VoiceDaemon:
             if ann.missing:
                 log.warning("voice pack has no clip for %s", ", ".join(ann.missing))
             if self._stopping.is_set():
+                self._skip(call, STOPPED)
                 return
             started = P.rfc3339(self.ctx.clock.now())
             record = self._record(ann, started)
@@ -269,6 +270,8 @@ class VoiceDaemon:
             self.shortened += how.shortened
             self.terse += how.terse
             self._last_end = self._office_s()
+            if self._stopping.is_set():  # cut short by stop(): said, but perhaps not to the end
+                extra = {**extra, "interrupted": True}
             self._publish("finished", call, **extra)
             self._report_ok()
             return
