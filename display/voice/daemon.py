@@ -206,10 +206,11 @@ class VoiceDaemon:
             return
         missing = self.pack.missing()
         backlog = self._queue.qsize()
-        detail: dict[str, Any] = {"backend": self.dev.backend, "pack": self.pack.manifest.name,
-                                  "backlog": backlog, "backlog_s": round(backlog * self._last_s, 1),
-                                  "late_s": round(self._late_s, 1), "announced": self.announced,
-                                  "shortened": self.shortened, "terse": self.terse, "skipped": self.skipped}
+        # The backlog first: `motcua status` shows the beginning of the detail.
+        detail: dict[str, Any] = {"backlog": backlog, "backlog_s": round(backlog * self._last_s, 1),
+                                  "skipped": self.skipped, "late_s": round(self._late_s, 1),
+                                  "announced": self.announced, "shortened": self.shortened, "terse": self.terse,
+                                  "backend": self.dev.backend, "pack": self.pack.manifest.name}
         if missing:
             detail["missing"] = missing
         if self.scope is not None and not self.scope & {c.number for c in self.ctx.cfg.counters}:
