@@ -131,6 +131,8 @@ def test_a_zone_speaker_keeps_up_with_a_burst(province: TestOffice, tmp_path: Pa
         assert t1 - t0 >= 0.8 * s["duration_s"] / SPEED, (s, t1 - t0)
 
     # The status showed the backlog while it lasted, and ends with nothing waiting or skipped.
+    assert wait_until(lambda: [p for _, p in of("status") if p.get("online")][-1]["detail"].get("announced")
+                      == len(expected), 10)
     statuses = [p["detail"] for _, p in of("status") if p.get("online")]
     assert max(d.get("backlog", 0) for d in statuses) >= 2
     assert max(d.get("backlog_s", 0) for d in statuses) > 0
@@ -181,7 +183,7 @@ def test_calls_still_waiting_at_stop_are_reported(province: TestOffice, tmp_path
     assert finished[0]["number"] == calls[0]["ticket"]["number"] and finished[0]["interrupted"] is True
     assert [d["number"] for d in dropped] == [ev["ticket"]["number"] for ev in calls[1:]]
     assert all("stopped" in d["reason"] for d in dropped)
-    assert [s for s in statuses if s.get("online")][-1]["detail"]["skipped"] == 3
+    assert wait_until(lambda: [s for s in statuses if s.get("online")][-1]["detail"]["skipped"] == 3, 10)
 
 
 def test_the_terse_forms_still_say_a_recall() -> None:
