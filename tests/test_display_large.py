@@ -111,9 +111,13 @@ def check_board(office: TestOffice, board: CallingBoard, wanted: set[int],
     """Every open or paused counter of `wanted` is on some page, readable; nothing else is."""
     cfg = office.cfg
     names = {c.number: c.label for c in cfg.counters}
+    # The scene's last call of these counters is the newest on the list (events and states
+    # travel on different topics: wait for both).
+    newest = [num for n, (status, num, _) in expect.items() if n in wanted and num is not None][-1]
     assert wait_until(lambda: board.state.snapshot().has_queue_state and all(
         (c.status, c.shown_number if c.status != "closed" else None, c.serving is not None) == expect[c.number]
-        for c in board.state.snapshot().counters), 15)
+        for c in board.state.snapshot().counters) and board.state.snapshot().recent[:1] != ()
+        and board.state.snapshot().recent[0][0] == newest, 15)
     pages = board.run_on_ui(lambda: len(board.painter.pages(board.state.snapshot().counters)))
     seen: set[str] = set()
     for page in range(pages):
@@ -159,7 +163,14 @@ def test_hall_board_shows_all_40_counters_on_rotating_pages(province: TestOffice
         # The pages turn by themselves ...
         board.run_on_ui(lambda: board.show_page(0))
         assert wait_until(lambda: board._page == 1, 15)
-        # ... and a call at a counter on another page brings that page into view at once.
+    finally:
+        board.stop()
+    # A call at a counter on another page brings that page into view at once (pages that
+    # would otherwise stay two minutes).
+    board = start(province, page_s=120)
+    try:
+        assert wait_until(lambda: all(c.status == expect[c.number][0] for c in board.state.snapshot().counters)
+                          and board.run_on_ui(lambda: board.painter.page_count) == pages, 10)
         board.run_on_ui(lambda: board.show_page(0))
         on_last = board.run_on_ui(lambda: board.painter.pages(board.state.snapshot().counters)[-1][0])
         c = cfg.counter(on_last.number)
@@ -251,8 +262,11 @@ def test_a_restarted_board_keeps_the_last_numbers(province: TestOffice) -> None:
     board = start(province)
     try:
         expect = scene(province)
+        newest = [num for num in (e[1] for e in expect.values()) if num is not None][-1]
         assert wait_until(lambda: all(c.shown_number == expect[c.number][1]
-                                      for c in board.state.snapshot().counters if c.status != "closed"), 15)
+                                      for c in board.state.snapshot().counters if c.status != "closed")
+                          and board.state.snapshot().recent[:1] != ()
+                          and board.state.snapshot().recent[0][0] == newest, 15)
         assert wait_until(lambda: (province.data / board_id(province) / "tiles.json").is_file(), 10)
         recent = board.run_on_ui(lambda: board.state.snapshot().recent)  # after the last save
     finally:
@@ -261,7 +275,8 @@ def test_a_restarted_board_keeps_the_last_numbers(province: TestOffice) -> None:
     assert len(finished) > 2  # more than the engine's recent list can hold for them
     again = start(province)  # only the retained state of the broker, and the file
     try:
-        assert wait_until(lambda: again.state.snapshot().has_queue_state, 10)
+        assert wait_until(lambda: again.state.snapshot().has_queue_state and all(
+            c.status == expect[c.number][0] for c in again.state.snapshot().counters), 10)
         assert again.state.snapshot().recent == recent  # the recent list agrees with the tiles again
         tiles = {c.number: c for c in again.state.snapshot().counters}
         assert all(tiles[n].shown_number == expect[n][1] and tiles[n].serving is None for n in finished)

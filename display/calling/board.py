@@ -82,6 +82,7 @@ class CallingBoard:
             self.loop.stop()
         self._thread.join(timeout=10)
         self.bus.stop()
+        self._save_tiles()  # what arrived after the last redraw is kept too
 
     def healthy(self) -> bool:
         """For the systemd watchdog: the UI thread runs and has turned within the last 30 s."""
@@ -245,7 +246,7 @@ class CallingBoard:
             self._tiles_saved = saved
 
     def _save_tiles(self) -> None:
-        """Keep the tiles' last numbers on disk (UI thread, only when they changed)."""
+        """Keep the tiles' last numbers on disk when they changed (UI thread, or after it stopped)."""
         now = self.state.last_numbers()
         if now == self._tiles_saved or now["day"] is None:
             return
