@@ -135,7 +135,7 @@ def check_board(office: TestOffice, board: CallingBoard, wanted: set[int],
         # The recent list names only counters this board shows.
         recent_names = {t[2:] for t in regions["recent"] if t.startswith("→ ")}
         assert recent_names <= {names[n] for n in wanted}
-        board.screenshot(SHOTS / (f"{shot}-page-{page + 1}.png" if pages > 1 else f"{shot}.png"))
+        board.screenshot(SHOTS / (f"{shot}-page-{page + 1}.png" if pages > 1 else f"{shot}.png"), blink_on=True)
     must = {names[n] for n in wanted if expect[n][0] != "closed"}
     assert must <= seen, f"missing on {shot}: {sorted(must - seen)}"
     assert seen <= {names[n] for n in wanted}
