@@ -87,7 +87,8 @@ def scene(office: TestOffice) -> dict[int, tuple[str, str | None, bool]]:
 def start(office: TestOffice, **settings: Any) -> CallingBoard:
     dev_id = board_id(office)
     dev = office.cfg.device(dev_id).model_copy(update={"fullscreen": False, "counters": None, "zones": None,
-                                                         "floors": None, **settings})
+                                                         "floors": None, "highlight_s": 600, **settings})
+    # (the newest call stays highlighted through the test, so the pictures do not depend on timing)
     board = create(office.ctx(dev_id, "display", clock=ManualClock(TZ, datetime(2026, 11, 23, 9, 42, tzinfo=TZ)),
                               device=dev))
     assert isinstance(board, CallingBoard)
