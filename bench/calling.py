@@ -44,6 +44,7 @@ TARGET_LED_P99_MS = 50.0
 
 LED_1 = 'id = "led-1"\nkind = "led"\ncounter = 1\naddress = 1\n'
 KEYPAD_1 = 'id = "keypad-1"\nkind = "keypad"\ncounter = 1\n'
+VOICE_1 = 'id = "voice-1"\nkind = "voice"\nbackend = "wav"\n'
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -82,6 +83,7 @@ def main() -> None:
     cfg = copy_config(tmp, replace={
         LED_1: LED_1 + f'backend = "serial"\nport = "{led_line.path}"\n',
         KEYPAD_1: KEYPAD_1 + 'backend = "virtual"\nrepeat_guard_s = 0\n',
+        VOICE_1: VOICE_1 + "pace = false\n",  # the start of each announcement, not its length
     })
     office = TestOffice(tmp / "data", cfg).start()
     env = dict(os.environ, PYTHONPATH=str(ROOT), MOTCUA_LOG="WARNING")

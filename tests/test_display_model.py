@@ -67,7 +67,8 @@ def test_latest_call_from_retained_state_does_not_blink_but_events_do() -> None:
                   recall=True)
     assert [r[0] for r in st.snapshot().recent] == ["1023", "1024", "2035"]  # recalled: back on top
     st.apply_queue(P.QueueState.model_validate(S.queue_state([("1023", 1), ("1024", 1), ("1023", 1)])))
-    assert [r[0] for r in st.snapshot().recent] == ["1023", "1024"]  # the engine lists recalls too
+    # The engine lists recalls too (once each here); calls it no longer lists stay on this board.
+    assert [r[0] for r in st.snapshot().recent] == ["1023", "1024", "2035"]
     st.settle()
     assert st.snapshot().latest.live is False
     # A queue state arriving later keeps the live call as the latest one.
@@ -125,3 +126,43 @@ def test_zones_pick_counters_from_the_config() -> None:
     st = BoardState.from_config(cfg, [40], ["A"])
     assert [c.number for c in st.snapshot().counters] == sorted(zone_a + [40])
     assert BoardState.from_config(cfg).shown is None
+
+
+def test_tiles_keep_their_last_number_and_a_restart_restores_it() -> None:
+    st = small_state()
+    st.apply_counter(P.CounterState.model_validate(S.counter_state(1, "open", None, "1023", "DD")))
+    st.apply_counter(P.CounterState.model_validate(S.counter_state(1, "open", None, None, None)))  # finished
+    view = st.snapshot().counters[0]
+    assert (view.serving, view.shown_number) == (None, "1023")
+    st.apply_queue(P.QueueState.model_validate(S.queue_state([])))
+    saved = st.last_numbers()
+    assert saved == {"day": S.DAY, "last": {"1": "1023"}, "recent": []}
+
+    fresh = small_state()
+    fresh.restore(saved, "2026-11-24")  # another day: nothing
+    assert fresh.snapshot().counters[0].shown_number is None
+    fresh.restore(dict(saved, last={"1": "1023", "2": "2040"}), S.DAY)
+    assert [c.shown_number for c in fresh.snapshot().counters[:2]] == ["1023", "2040"]
+    # A call the engine lists, newer than the restart, replaces a restored number (oldest first).
+    fresh.apply_queue(P.QueueState.model_validate(S.queue_state([("2042", 2), ("2041", 2)])))
+    assert [c.shown_number for c in fresh.snapshot().counters[:2]] == ["1023", "2042"]
+    fresh.apply_counter(P.CounterState.model_validate(S.counter_state(1, "open", None, "1030", "DD")))
+    assert fresh.snapshot().counters[0].shown_number == "1030"
+
+
+def test_the_recent_list_is_restored_with_the_tiles() -> None:
+    st = small_state()
+    st.apply_queue(P.QueueState.model_validate(S.queue_state([])))
+    st.apply_call(P.TicketEvent.model_validate(S.called("2036", "HT", 2)), False)
+    st.apply_call(P.TicketEvent.model_validate(S.called("1024", "DD", 1, ts="2026-11-23T09:50:00+07:00")), False)
+    saved = st.last_numbers()
+    assert [r[:2] for r in saved["recent"]] == [["1024", 1], ["2036", 2]]
+    fresh = small_state()
+    fresh.restore(saved, S.DAY)
+    assert [r[:2] for r in fresh.snapshot().recent] == [("1024", 1), ("2036", 2)]
+    newer = S.queue_state([("2037", 2)])
+    newer["recent_calls"][0]["ts"] = "2026-11-23T09:55:00+07:00"
+    fresh.apply_queue(P.QueueState.model_validate(newer))  # a newer call, from the engine
+    assert [r[0] for r in fresh.snapshot().recent] == ["2037", "1024", "2036"]
+    fresh.restore(dict(saved, recent=[["x"], "bad", [1, 2, 3]]), S.DAY)  # a damaged file is ignored
+    assert len(fresh.snapshot().recent) == 3

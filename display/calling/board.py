@@ -8,6 +8,7 @@ and, only when a notice is too long to stand still, the ticker strip.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import threading
 import time
@@ -34,7 +35,7 @@ class CallingBoard:
         self.dev = ctx.device
         self.topics = ctx.topics
         self.clock = ctx.clock
-        self.state = BoardState.from_config(ctx.cfg, self.dev.counters, self.dev.zones)
+        self.state = BoardState.from_config(ctx.cfg, self.dev.counters, self.dev.zones, self.dev.floors)
         self.bus = ctx.bus()
         self.loop: UiLoop | None = None
         self.painter: Painter | None = None
@@ -54,6 +55,12 @@ class CallingBoard:
         self._screen_every = 0.0
         self._last_turn = time.monotonic()
         self._screen_drawn: tuple[int, int] = (-1, -1)
+        self._tiles_path = ctx.state_dir / "tiles.json"
+        self._tiles_saved: dict[str, Any] | None = None
+        self._restore_tiles()
+        self._page = 0
+        self._page_until = 0.0  # monotonic time the current page may turn
+        self._paging = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -75,6 +82,7 @@ class CallingBoard:
             self.loop.stop()
         self._thread.join(timeout=10)
         self.bus.stop()
+        self._save_tiles()  # what arrived after the last redraw is kept too
 
     def healthy(self) -> bool:
         """For the systemd watchdog: the UI thread runs and has turned within the last 30 s."""
@@ -167,14 +175,20 @@ class CallingBoard:
         if self.loop is None:
             return
         loop = self.loop
-        self.painter = Painter(loop.size, self.ctx.cfg.office.name, self.dev.english)
+        self.painter = Painter(loop.size, self.ctx.cfg.office.name, self.dev.english,
+                               counters=len(self.state.snapshot().counters))
         loop.on_draw = self._draw
         self._schedule_clock()
         self._later(CONNECTION_CHECK_S, self._connection_tick)
         self._screen_every = self._screenshot_interval()
         if self._screen_every:
             self._later(min(1.0, self._screen_every), self._screen_tick)
-        self.bus.set_status("ok", {"mode": "calling", "size": list(loop.size)})
+        if self.state.shown is not None and not self.state.snapshot().counters:
+            log.warning("no counter of the config matches this board's counters/zones/floors")
+            self.bus.set_status("warning", {"mode": "calling", "size": list(loop.size),
+                                            "error": "no counter matches counters/zones/floors"})
+        else:
+            self.bus.set_status("ok", {"mode": "calling", "size": list(loop.size)})
         self.ready.set()
         try:
             self._run_loop()
@@ -210,8 +224,60 @@ class CallingBoard:
         now = self.clock.now()
         snap = self.state.snapshot(now)
         self._shown_connected = self.bus.connected.is_set()
+        self.painter.page = self._page
         self.painter.draw_all(surface, snap, now, self._blink_on, self._shown_connected, self._ticker_offset)
+        self._page = self.painter.page
         self._update_ticker(snap.notice)
+        if self.painter.page_count > 1 and not self._paging:
+            self._paging = True
+            self._page_until = time.monotonic() + self.dev.page_s
+            self._later(self.dev.page_s, self._page_tick)
+
+    def _restore_tiles(self) -> None:
+        try:
+            saved = json.loads(self._tiles_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("cannot read %s: %s", self._tiles_path, exc)
+            return
+        if isinstance(saved, dict):
+            self.state.restore(saved, self.clock.today().isoformat())
+            self._tiles_saved = saved
+
+    def _save_tiles(self) -> None:
+        """Keep the tiles' last numbers on disk when they changed (UI thread, or after it stopped)."""
+        now = self.state.last_numbers()
+        if now == self._tiles_saved or now["day"] is None:
+            return
+        self._tiles_saved = now
+        tmp = self._tiles_path.with_name(".tiles.tmp")
+        try:
+            self._tiles_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(now, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self._tiles_path)
+        except OSError as exc:
+            log.warning("cannot save %s: %s", self._tiles_path, exc)
+
+    def show_page(self, page: int) -> None:
+        """Show page `page` (UI thread); it stays `page_s` before the rotation goes on."""
+        assert self.loop is not None
+        self._page = page
+        self._page_until = time.monotonic() + self.dev.page_s
+        self.loop.invalidate()
+
+    def _page_tick(self) -> None:
+        """Turn to the next page of counters; stops when everything fits on one page again."""
+        assert self.loop is not None and self.painter is not None
+        if self.painter.page_count <= 1:
+            self._paging = False
+            return
+        left = self._page_until - time.monotonic()
+        if left > 0.05:  # a call showed another page meanwhile: let it stay its time
+            self._later(left, self._page_tick)
+            return
+        self.show_page((self._page + 1) % self.painter.page_count)
+        self._later(self.dev.page_s, self._page_tick)
 
     def _partial(self, rect: pygame.Rect) -> None:
         pygame.display.update(rect)
@@ -221,9 +287,14 @@ class CallingBoard:
         """State changed: redraw once; a new live call starts blinking."""
         assert self.loop is not None
         self.loop.invalidate()
-        latest = self.state.snapshot().latest
+        self._save_tiles()
+        snap = self.state.snapshot()
+        latest = snap.latest
         if latest is not None and latest.live and latest.seq != self._blink_seq:
             self._blink_seq = latest.seq
+            page = self.painter.page_of(snap.counters, latest.counter) if self.painter else None
+            if page is not None and page != self._page:  # the called counter's tile must be in sight
+                self.show_page(page)
             self._blink_on = True
             if self.dev.highlight_s <= 0:
                 self.state.settle()

@@ -27,6 +27,7 @@ WHITE = (245, 245, 245)
 GREY = (150, 160, 175)
 ORANGE = (255, 152, 0)
 GREEN = (102, 214, 120)
+SKY = (120, 200, 255)
 TICKER = (6, 20, 40)
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -38,7 +39,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "serving": ("Đang phục vụ", "Serving"),
     "paused": ("Tạm dừng", "Paused"),
     "closed": ("Đóng", "Closed"),
-    "idle": ("Đang chờ gọi", "Waiting to call"),
+    "idle": ("Sẵn sàng", "Ready"),
+    "page": ("Trang", "Page"),
     "recent": ("Số vừa gọi", "Recent calls"),
     "waiting": ("Số người đang chờ", "People waiting"),
     "not_issuing": ("ngừng lấy số", "not issuing"),
@@ -49,15 +51,33 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Readable from 5 m: a tile's ticket number is at least 4 % of the screen's short side
+#: (43 px at 1080p; DejaVu Sans Bold capitals 0.73 em: 1.5 cm high on a 43" TV, 2.0 cm on a
+#: 55") and a counter name 2.6 % (28 px: capitals 1.0 cm on 43", 1.3 cm on 55"), against the
+#: signage rule of about 1 cm of capital height per 5 m of distance (1 inch per 40 feet) as
+#: the limit of legibility. Tiles never shrink below these: more counters mean more pages.
+NUMBER_MIN = 0.040
+NAME_MIN = 0.026
+#: Above this many counters the tiles take more of the screen (the "waiting" panel less).
+DENSE_FROM = 12
+
+
 class Painter:
     """Draws a Snapshot onto a surface of the given size."""
 
-    def __init__(self, size: tuple[int, int], office_name: str = "", english: bool = False) -> None:
+    def __init__(self, size: tuple[int, int], office_name: str = "", english: bool = False,
+                 counters: int = 0) -> None:
         self.w, self.h = size
         self.office_name = nfc(office_name)
         self.english = english
+        self.dense = counters > DENSE_FROM
         self.rects = self._layout()
+        self.number_min = round(min(self.w, self.h) * NUMBER_MIN)
+        self.name_min = round(min(self.w, self.h) * NAME_MIN)
+        self.page = 0  # the page of counters drawn last, and how many there were
+        self.page_count = 1
         self.drawn: dict[str, list[str]] = {}
+        self.sizes: dict[str, list[tuple[str, int]]] = {}  # (text, font size) per region, for tests
         self._cache: dict[tuple, pygame.Surface] = {}
         self._ticker_surface: tuple[str, pygame.Surface] | None = None
 
@@ -76,12 +96,14 @@ class Painter:
         if w >= h:  # landscape TV
             left_w = round(w * 0.40)
             hero_h = round(body * 0.60)
+            counters_h = round(body * (0.70 if self.dense else 0.60))
             r["hero"] = pygame.Rect(pad, top + pad, left_w - 2 * pad, hero_h - 2 * pad)
             r["recent"] = pygame.Rect(pad, top + hero_h, left_w - 2 * pad, body - hero_h - pad)
-            r["counters"] = pygame.Rect(left_w, top + pad, w - left_w - pad, hero_h - 2 * pad)
-            r["services"] = pygame.Rect(left_w, top + hero_h, w - left_w - pad, body - hero_h - pad)
+            r["counters"] = pygame.Rect(left_w, top + pad, w - left_w - pad, counters_h - 2 * pad)
+            r["services"] = pygame.Rect(left_w, top + counters_h, w - left_w - pad, body - counters_h - pad)
         else:  # portrait screen
-            hero_h, counters_h = round(body * 0.30), round(body * 0.38)
+            hero_h, counters_h = (0.24, 0.50) if self.dense else (0.30, 0.38)
+            hero_h, counters_h = round(body * hero_h), round(body * counters_h)
             r["hero"] = pygame.Rect(pad, top + pad, w - 2 * pad, hero_h - 2 * pad)
             r["counters"] = pygame.Rect(pad, top + hero_h, w - 2 * pad, counters_h - pad)
             rest = top + hero_h + counters_h
@@ -116,6 +138,7 @@ class Painter:
             align, rect.centerx - surf.get_width() // 2)
         y = rect.centery - surf.get_height() // 2
         self.drawn.setdefault(region, []).append(text)
+        self.sizes.setdefault(region, []).append((text, size))
         return surface.blit(surf, (x, y))
 
     def _begin(self, surface: pygame.Surface, region: str, color: tuple[int, int, int]) -> pygame.Rect:
@@ -124,6 +147,7 @@ class Painter:
         if color != BG:
             pygame.draw.rect(surface, color, rect, border_radius=max(4, rect.height // 40))
         self.drawn[region] = []
+        self.sizes[region] = []
         return rect
 
     # ------------------------------------------------------------------ regions
@@ -133,7 +157,8 @@ class Painter:
         surface.fill(BG)
         self.draw_header(surface, now, connected)
         self.draw_hero(surface, snap.latest, blink_on, snap.has_queue_state or snap.latest is not None)
-        self.draw_counters(surface, snap.counters, snap.latest if snap.latest and snap.latest.live else None)
+        self.draw_counters(surface, snap.counters, snap.latest if snap.latest and snap.latest.live else None,
+                           self.page)
         self.draw_recent(surface, snap.recent)
         self.draw_services(surface, snap.services)
         self.draw_ticker(surface, snap.notice, ticker_offset)
@@ -198,49 +223,96 @@ class Painter:
             self._put(surface, "hero", f"({self.label('recall')})", sub, round(sub.height * 0.7), accent)
         return rect
 
+    def counters_area(self) -> pygame.Rect:
+        rect = self.rects["counters"]
+        title_h = round(rect.height * (0.09 if self.dense else 0.11))
+        return pygame.Rect(rect.left, rect.top + title_h, rect.width, rect.height - title_h)
+
+    def pages(self, counters: tuple[CounterView, ...]) -> list[tuple[CounterView, ...]]:
+        """The counters split into pages of readable tiles (see NUMBER_MIN, NAME_MIN).
+
+        All counters on one page if they fit; else the closed ones give way; open and paused
+        counters that still do not fit are spread over pages of equal size that rotate.
+        """
+        area = self.counters_area()
+        shown = tuple(counters)
+        if not shown or self._fits(shown, len(shown), area):
+            return [shown]
+        shown = tuple(c for c in shown if c.status != "closed") or shown
+        per = len(shown)
+        while per > 1 and not self._fits(shown, per, area):
+            per -= 1
+        count = math.ceil(len(shown) / per)
+        per = math.ceil(len(shown) / count)  # balanced pages: 20 + 20, not 24 + 16
+        return [shown[i:i + per] for i in range(0, len(shown), per)]
+
+    def _tile_size(self, n: int, area: pygame.Rect) -> tuple[int, int, int, int]:
+        """Columns, rows, tile width and height for n tiles in `area`."""
+        cols, rows = grid(n, area.width, area.height)
+        gap = self._gap(area)
+        return (cols, rows, (area.width - gap * (cols - 1)) // max(1, cols),
+                (area.height - gap * (rows - 1)) // max(1, rows))
+
+    @staticmethod
+    def _gap(area: pygame.Rect) -> int:
+        return max(4, area.width // 120)
+
+    def _fits(self, counters: tuple[CounterView, ...], n: int, area: pygame.Rect) -> bool:
+        """Whether n tiles fit with every name and number at its readable size or larger."""
+        _, _, tw, th = self._tile_size(n, area)
+        name, number, _ = _tile_rows(pygame.Rect(0, 0, tw, th))
+        if round(name.height * 0.8) < self.name_min or round(number.height * 0.95) < self.number_min:
+            return False
+        widest_name = max(font(self.name_min, True).size(nfc(c.name))[0] for c in counters)
+        widest_number = max((font(self.number_min, True).size(c.shown_number or "")[0] for c in counters),
+                            default=0)
+        return widest_name <= name.width and max(widest_number, font(self.number_min, True).size("A000")[0]) \
+            <= number.width
+
     def draw_counters(self, surface: pygame.Surface, counters: tuple[CounterView, ...],
-                      highlight: LatestCall | None = None) -> pygame.Rect:
+                      highlight: LatestCall | None = None, page: int = 0) -> pygame.Rect:
         rect = self._begin(surface, "counters", BG)
-        title = pygame.Rect(rect.left, rect.top, rect.width, round(rect.height * 0.11))
+        area = self.counters_area()
+        title = pygame.Rect(rect.left, rect.top, rect.width, area.top - rect.top)
+        pages = self.pages(counters)
+        self.page, self.page_count = page % len(pages), len(pages)
         self._put(surface, "counters", self.label("counters"), title, round(title.height * 0.7), WHITE, True, "left")
-        area = pygame.Rect(rect.left, title.bottom, rect.width, rect.bottom - title.bottom)
-        shown = list(counters)
-        cols, rows = grid(len(shown), area.width, area.height)
-        min_h = max(48, min(self.w, self.h) // 11)
-        if shown and area.height / rows < min_h:  # too many: leave out closed counters first
-            shown = [c for c in shown if c.status != "closed"]
-            cols, rows = grid(len(shown), area.width, area.height)
-            limit = cols * max(1, area.height // min_h)
-            if len(shown) > limit:
-                log.warning("%d open counters do not fit; showing %d", len(shown), limit)
-                shown = shown[:limit]
-                cols, rows = grid(len(shown), area.width, area.height)
-        gap = max(4, area.width // 120)
-        tw, th = (area.width - gap * (cols - 1)) // max(1, cols), (area.height - gap * (rows - 1)) // max(1, rows)
+        if len(pages) > 1:
+            self._put(surface, "counters", f"{self.label('page')} {self.page + 1}/{len(pages)}", title,
+                      round(title.height * 0.6), YELLOW, True, "right")
+        shown = pages[self.page]
+        cols, _rows, tw, th = self._tile_size(len(shown), area)
+        gap = self._gap(area)
         for i, c in enumerate(shown):
             x, y = area.left + (i % cols) * (tw + gap), area.top + (i // cols) * (th + gap)
             self._tile(surface, pygame.Rect(x, y, tw, th), c,
                        highlight is not None and highlight.counter == c.number)
         return rect
 
+    def page_of(self, counters: tuple[CounterView, ...], counter: int) -> int | None:
+        """The page a counter's tile is on (None: not on this board)."""
+        for i, page in enumerate(self.pages(counters)):
+            if any(c.number == counter for c in page):
+                return i
+        return None
+
     def _tile(self, surface: pygame.Surface, tile: pygame.Rect, c: CounterView, hot: bool) -> None:
+        """Name, number, state. An open counter keeps its last number until it calls the next:
+        "Đang phục vụ" while it serves, "Sẵn sàng" (number dimmed) once it has finished."""
         closed = c.status == "closed"
         pygame.draw.rect(surface, PANEL_DIM if closed else PANEL, tile, border_radius=max(4, tile.height // 12))
         if hot:
             pygame.draw.rect(surface, YELLOW, tile, width=max(3, tile.height // 30),
                              border_radius=max(4, tile.height // 12))
-        inner = tile.inflate(-tile.width // 12, -tile.height // 10)
-        name = pygame.Rect(inner.left, inner.top, inner.width, round(inner.height * 0.26))
-        num = pygame.Rect(inner.left, name.bottom, inner.width, round(inner.height * 0.50))
-        status = pygame.Rect(inner.left, num.bottom, inner.width, inner.bottom - num.bottom)
+        name, num, status = _tile_rows(tile)
         self._put(surface, "counters", c.name, name, round(name.height * 0.8), GREY if closed else WHITE, True)
         if c.status == "open":
-            self._put(surface, "counters", c.serving or "—", num, round(num.height * 0.95),
-                      YELLOW if c.serving else GREY, True)
-            line = c.service_name if c.serving and c.service_name else self.label("serving" if c.serving else "idle")
-            self._put(surface, "counters", line, status, round(status.height * 0.6), GREEN)
+            self._put(surface, "counters", c.shown_number or "—", num, round(num.height * 0.95),
+                      YELLOW if c.serving else (WHITE if c.last else GREY), True)
+            self._put(surface, "counters", self.label("serving" if c.serving else "idle"), status,
+                      round(status.height * 0.65), GREEN if c.serving else SKY, True)
         elif c.status == "paused":
-            self._put(surface, "counters", c.serving or "—", num, round(num.height * 0.95), GREY, True)
+            self._put(surface, "counters", c.shown_number or "—", num, round(num.height * 0.95), GREY, True)
             self._put(surface, "counters", self.label("paused"), status, round(status.height * 0.65), ORANGE, True)
         else:
             self._put(surface, "counters", self.label("closed"), num, round(num.height * 0.5), GREY)
@@ -250,6 +322,7 @@ class Painter:
         inner = rect.inflate(-rect.width // 20, -rect.height // 14)
         title_h = self._title(surface, "recent", inner)
         rows = 5 if self.w >= self.h else 6
+        rows = max(2, min(rows, (inner.height - title_h) // round(min(self.w, self.h) * 0.045)))
         row_h = (inner.height - title_h) // rows
         name_size = min((_fit_size(f"→ {r[2]}", inner.width * 0.58, round(row_h * 0.6), False)
                          for r in recent[:rows]), default=round(row_h * 0.6))
@@ -267,23 +340,29 @@ class Painter:
         rect = self._begin(surface, "services", PANEL)
         inner = rect.inflate(-rect.width // 30, -rect.height // 14)
         title_h = self._title(surface, "services", inner)
-        rows = max(4, min(len(services), 8))
+        rows, cols = max(4, min(len(services), 8)), 1
+        min_row = round(min(self.w, self.h) * 0.042)
+        if (inner.height - title_h) // rows < min_row and len(services) > 1:  # low panel: side by side
+            fit = max(1, (inner.height - title_h) // min_row)
+            cols = min(3, math.ceil(len(services) / fit))
+            rows = math.ceil(len(services) / cols)
         row_h = (inner.height - title_h) // rows
-        names = [nfc(s.name if s.open else f"{s.name} ({self.label('not_issuing')})") for s in services[:rows]]
+        col_w = (inner.width - (cols - 1) * inner.width // 25) // cols
+        names = [nfc(s.name if s.open else f"{s.name} ({self.label('not_issuing')})") for s in services[:rows * cols]]
         floor = round(row_h * 0.36)  # below this, long names wrap onto two lines instead
-        size = max(floor, min((_fit_size(n, inner.width * 0.8, round(row_h * 0.55), False) for n in names),
+        size = max(floor, min((_fit_size(n, col_w * 0.8, round(row_h * 0.55), False) for n in names),
                               default=floor))
         for i, (s, name) in enumerate(zip(services, names)):
-            y = inner.top + title_h + i * row_h
-            cell = pygame.Rect(inner.left, y, inner.width * 0.8, row_h)
+            y = inner.top + title_h + (i % rows) * row_h
+            left = inner.left + (i // rows) * (col_w + inner.width // 25)
+            cell = pygame.Rect(left, y, col_w * 0.8, row_h)
             color = WHITE if s.open else GREY
             if font(size).size(name)[0] <= cell.width:
                 self._put(surface, "services", name, cell, size, color, False, "left")
             else:
                 blit_text(surface, name, cell, size, color, align="left", wrap=True, min_size=10)
                 self.drawn["services"].append(name)
-            self._put(surface, "services", str(s.waiting), pygame.Rect(inner.left + inner.width * 0.8, y,
-                                                                       inner.width * 0.2, row_h),
+            self._put(surface, "services", str(s.waiting), pygame.Rect(left + col_w * 0.8, y, col_w * 0.2, row_h),
                       round(row_h * 0.75), YELLOW if s.waiting else GREY, True, "right")
         return rect
 
@@ -334,6 +413,14 @@ class Painter:
             surface.blit(surf, (round(x + period), y))
         surface.set_clip(clip)
         return rect
+
+
+def _tile_rows(tile: pygame.Rect) -> tuple[pygame.Rect, pygame.Rect, pygame.Rect]:
+    """A tile's name, number and state lines."""
+    inner = tile.inflate(-tile.width // 12, -tile.height // 10)
+    name = pygame.Rect(inner.left, inner.top, inner.width, round(inner.height * 0.32))
+    num = pygame.Rect(inner.left, name.bottom, inner.width, round(inner.height * 0.43))
+    return name, num, pygame.Rect(inner.left, num.bottom, inner.width, inner.bottom - num.bottom)
 
 
 def grid(n: int, width: int, height: int, aspect: float = 1.5) -> tuple[int, int]:

@@ -24,6 +24,7 @@ class Segment:
     text: str
     words: tuple[str, ...] = ()  # for number/counter: the words to look up
     key: str | None = None  # for chime/phrase: the clip key
+    fallback: tuple[str, ...] = ()  # phrase: clips said instead when the pack has no `key` (an older pack)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Call:
     recall: bool = False
     event_ts: str | None = None
     counter_label: str | None = None  # what the signage calls the counter ("A01"), if not its number
+    times: int = 1  # which call of this ticket it is: 2 for the first recall, 3 for the next...
 
 
 _COUNTER_NAME = re.compile(r"^\s*quầy\s+(?:số\s+)?([^\W\d_]{0,3}\d{1,4})(?!\w)", re.IGNORECASE)
@@ -68,9 +70,30 @@ class Announcement:
         return len(self.samples) / self.rate
 
 
+def opening(call: Call, terse: bool = False, continued: bool = False) -> Segment:
+    """"xin mời công dân có số thứ tự", or for a recall "xin mời lần thứ hai/ba ..." so that
+    the hall hears it is the same number again, not a new one.
+
+    Terse (a speaker far behind): "xin mời số", a recall "xin mời lại số"; `continued` (right
+    after another call, as a caller reads a list): just "số".
+    """
+    if call.recall:
+        key = "recall" if call.times <= 2 else "recall_3" if call.times == 3 else "recall_again"
+        if terse:
+            return Segment("phrase", "", key="recall_short", fallback=(key, "call"))
+        return Segment("phrase", "", key=key, fallback=("call",))
+    if not terse:
+        return Segment("phrase", "", key="call")
+    if continued:
+        return Segment("phrase", "", key="number_short", fallback=("call_short", "call"))
+    return Segment("phrase", "", key="call_short", fallback=("call",))
+
+
 def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
-           four: str = "tư") -> list[Segment]:
-    """The sentence "xin mời công dân có số thứ tự <số> đến quầy số <quầy>" as segments.
+           four: str = "tư", terse: bool = False, continued: bool = False) -> list[Segment]:
+    """The sentence "xin mời công dân có số thứ tự <số> đến quầy số <quầy>" as segments;
+    `terse`: "xin mời số <số> đến quầy <quầy>" for a speaker far behind ("số <số> đến quầy
+    <quầy>" when `continued` right after another call).
 
     Raises ValueError when the ticket number cannot be read (a character that is neither
     a digit nor a letter).
@@ -80,9 +103,10 @@ def script(call: Call, dialect: Dialect = "north", digit_by_digit: bool = False,
                else number_words(call.counter, dialect, four=four))
     return [
         Segment("chime", "", key="chime"),
-        Segment("phrase", "", key="call"),
+        opening(call, terse, continued),
         Segment("number", " ".join(number), tuple(number)),
-        Segment("phrase", "", key="to_counter"),
+        Segment("phrase", "", key="to_counter_short", fallback=("to_counter",)) if terse
+        else Segment("phrase", "", key="to_counter"),
         Segment("counter", " ".join(counter), tuple(counter)),
     ]
 
@@ -115,9 +139,10 @@ def _join(pack: VoicePack, segments: list[Segment], missing: list[str]) -> tuple
     record: list[dict[str, Any]] = []
     for seg in segments:
         if seg.key is not None:
-            keys = [seg.key] if seg.key in pack.clips else []
-            missed = [] if keys else [seg.key]
-            text = seg.text or pack.texts.get(seg.key, "")
+            key = next((k for k in (seg.key, *seg.fallback) if k in pack.clips), seg.key)
+            keys = [key] if key in pack.clips else []
+            missed = [] if key == seg.key and keys else [seg.key]
+            text = seg.text or pack.texts.get(key, "")
         else:
             keys, missed = pack.match(list(seg.words))
             text = seg.text

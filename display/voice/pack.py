@@ -31,8 +31,17 @@ MANIFEST = "manifest.json"
 FORMAT = "motcua-voice-pack/1"
 CALL_TEXT = "xin mời công dân có số thứ tự"
 COUNTER_TEXT = "đến quầy số"
+#: A recall says it is one: the second call of a ticket, the third, and any after that.
+RECALL_TEXTS: dict[str, str] = {
+    "recall": "xin mời lần thứ hai công dân có số thứ tự",
+    "recall_3": "xin mời lần thứ ba công dân có số thứ tự",
+    "recall_again": "xin mời lại công dân có số thứ tự",
+}
+#: The shortest form, for a speaker far behind: "xin mời số … đến quầy …".
+TERSE_TEXTS: dict[str, str] = {"call_short": "xin mời số", "number_short": "số",
+                               "recall_short": "xin mời lại số", "to_counter_short": "đến quầy"}
 #: Phrase keys every pack needs besides the words.
-PHRASES: dict[str, str] = {"call": CALL_TEXT, "to_counter": COUNTER_TEXT}
+PHRASES: dict[str, str] = {"call": CALL_TEXT, "to_counter": COUNTER_TEXT, **RECALL_TEXTS, **TERSE_TEXTS}
 ESPEAK_VOICES = {"north": "vi", "south": "vi-vn-x-south"}
 #: What espeak-ng is given for keys it would mispronounce: alone, "gi" (the name of J) is
 #: read as a bare consonant; "di" sounds the same (/zi/) and has its vowel.
@@ -250,7 +259,8 @@ def build_pack(out: Path | str, *, dialect: str = "north", speed: int = 140, rat
     out.mkdir(parents=True, exist_ok=True)
     voice = ESPEAK_VOICES[dialect]
     texts: dict[str, str] = {"call": unicodedata.normalize("NFC", call_text),
-                             "to_counter": unicodedata.normalize("NFC", counter_text)}
+                             "to_counter": unicodedata.normalize("NFC", counter_text), **RECALL_TEXTS,
+                             **TERSE_TEXTS}
     texts.update({w: w for w in all_words()})
     entries: dict[str, dict[str, str]] = {}
     write_wav(out / "chime.wav", chime(rate), rate)

@@ -60,15 +60,18 @@ class Player:
 class WavPlayer(Player):
     """Writes each announcement as NNNNNN-<number>-q<counter>.wav plus a .json record of its clips.
 
-    Keeps the newest `max_files` announcements so a day of calls cannot fill the disk.
+    Keeps the newest `max_files` announcements so a day of calls cannot fill the disk. With
+    `speed` (the office clock's), play() then takes as long as the speech would at that speed,
+    so a simulated office's speaker falls behind exactly when a real one would.
     """
 
     name = "wav"
 
-    def __init__(self, output_dir: Path, max_files: int = 500) -> None:
+    def __init__(self, output_dir: Path, max_files: int = 500, speed: float | None = None) -> None:
         super().__init__()
         self.output_dir = Path(output_dir)
         self.max_files = max_files
+        self.speed = speed
         self._serial = 0
 
     def open(self, rate: int) -> None:
@@ -82,6 +85,7 @@ class WavPlayer(Player):
 
     def play(self, ann: Announcement, record: dict[str, Any]) -> dict[str, Any]:
         self.state = PlayerState.PLAYING
+        started = time.monotonic()
         self._serial += 1
         stem = f"{self._serial:06d}-{_safe(ann.call.number)}-q{ann.call.counter}"
         wav = self.output_dir / f"{stem}.wav"
@@ -92,6 +96,8 @@ class WavPlayer(Player):
             self.state, self.error = PlayerState.ERROR, f"cannot write {wav}: {exc}"
             raise PlayerError(self.error) from None
         self._prune()
+        if self.speed:  # the rest of the speech's length, as a loudspeaker would take it
+            self._stop.wait(max(0.0, ann.duration_s / self.speed - (time.monotonic() - started)))
         self.state = PlayerState.READY
         return {"file": str(wav)}
 

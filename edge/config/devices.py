@@ -111,6 +111,8 @@ class DisplayDevice(DeviceBase):
     highlight_s: float = Field(6, ge=0, description="The latest call blinks this long")
     counters: list[int] | None = Field(None, description="calling: counters shown (default all; one zone's TV in a large centre)")
     zones: list[str] | None = Field(None, description="calling: show the counters of these zones (added to `counters`)")
+    floors: list[int] | None = Field(None, description="calling: show the counters on these floors (added to `counters` and `zones`)")
+    page_s: float = Field(10, ge=3, le=120, description="calling: when the counters need more than one page of readable tiles, each page shows this long")
     english: bool = Field(False, description="calling: English subtitles under the Vietnamese headings")
     scroll_px_s: int = Field(120, ge=10, le=2000, description="calling: notice scroll speed, pixels per second")
     scroll_fps: int = Field(20, ge=1, le=60, description="calling: notice scroll steps per second (CPU cost)")
@@ -150,6 +152,13 @@ class VoiceDevice(DeviceBase):
     chime: Literal["each", "once", "none"] = Field("each", description="The chime before every repetition, only the first, or never")
     max_delay_s: float = Field(120, ge=5, description="A call still unannounced this long after it arrived is dropped (reported), not said late")
     max_files: int = Field(500, ge=1, description="wav backend: newest announcements kept in output_dir")
+    counters: list[int] | None = Field(None, description="Counters this speaker announces (default all; one floor's speaker in a large centre)")
+    zones: list[str] | None = Field(None, description="Announce the counters of these zones (added to `counters`)")
+    floors: list[int] | None = Field(None, description="Announce the counters on these floors (added to `counters` and `zones`)")
+    shorten_after_s: float = Field(20, ge=0, description="When the calls waiting behind one would take longer than this to say in full (or it is already this late), it is said once")
+    chime_gap_s: float = Field(4, ge=0, description="The chime plays only after this much silence: back-to-back calls go without it")
+    terse_after_s: float = Field(45, ge=0, description="Beyond this backlog of full speech (or this late), calls take the shortest form: 'xin mời số … đến quầy …', once")
+    pace: bool = Field(True, description="wav backend: take as long as the speech would (in office time, so a simulated clock at x10 waits a tenth), so the backlog is real")
 
 
 class ScannerDevice(DeviceBase):
