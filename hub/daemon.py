@@ -69,7 +69,7 @@ class HubDaemon:
                                                      ctx.clock.now())
         self.health = Health(ctx.clock, self._on_health)
         self.syncer = Syncer(self.store, self.adapter, self.tz, page_size=self.cfg.page_size,
-                             timeout=self.cfg.timeout_s)
+                             timeout=self.cfg.timeout_s, lag_window_s=self.cfg.lag_window_s)
         self.sync = SyncWorker(self.syncer, self.health, self.cfg.sync_interval_s,
                                backoff_base=backoff_base, on_synced=self._on_synced)
         self.outbox = Outbox(self.store, self.adapter, self.health, ctx.clock, timeout=self.cfg.timeout_s)
@@ -77,7 +77,7 @@ class HubDaemon:
                                     publish=self.bus.publish, rate_per_min=self.cfg.lookup_rate_per_min,
                                     timeout=self.cfg.lookup_timeout_s,
                                     fresh_s=max(60.0, 3 * self.cfg.sync_interval_s),
-                                    return_place=self.cfg.return_counter)
+                                    return_place=self.cfg.return_counter, lag_window_s=self.cfg.lag_window_s)
         self._board_key: dict[str, Any] | None = None
         self._board_lock = threading.Lock()
 

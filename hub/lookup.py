@@ -5,7 +5,10 @@
 - Rate limit per requesting device: the request's ``source`` (a device id) when given, else
   the reply_to topic's last level without the bus's ``-xxxxxx`` client suffix.
 - Cached and confirmed recently (by a sync or a fetch within ``fresh_s``) and upstream up:
-  answered at once, ``stale: false``. Upstream known down: answered at once from the cache
+  answered at once, ``stale: false`` -- unless the cached copy may be behind: a lagging
+  gateway proved a newer version exists (hub/sync.py), or the copy changed within the
+  sync's lag window, where an old copy served in order cannot be told from the real one.
+  Those ask upstream, and an answer older than what the hub knows exists is ``stale: true``. Upstream known down: answered at once from the cache
   with ``stale: true`` (or ``unavailable``). Otherwise upstream is asked with the short
   lookup timeout on a small pool, off the bus worker, and the cache is the fallback.
 """
@@ -25,7 +28,7 @@ from pydantic import Field
 from edge.clock import Clock
 from edge.protocol import DEVICE_ID_RE, LookupRequest, error_reply, ok_reply
 from hub.codes import CodeError, parse
-from hub.dossier import Record, RecordError
+from hub.dossier import EPOCH, Record, RecordError, format_ts, parse_ts
 from hub.store import Store
 from hub.sync import Health
 from hub.upstream import Adapter, UpstreamDown, UpstreamError
@@ -75,7 +78,8 @@ def requester(req: HubLookupRequest) -> str:
 class LookupService:
     def __init__(self, store: Store, adapter: Adapter, health: Health, clock: Clock, tz: tzinfo, *,
                  publish: Callable[[str, dict[str, Any]], Any], rate_per_min: int,
-                 timeout: float, fresh_s: float, return_place: str | None = None, workers: int = 4) -> None:
+                 timeout: float, fresh_s: float, return_place: str | None = None, workers: int = 4,
+                 lag_window_s: float = 300.0) -> None:
         self.store = store
         self.adapter = adapter
         self.health = health
@@ -85,6 +89,7 @@ class LookupService:
         self.limiter = RateLimiter(rate_per_min)
         self.timeout = timeout
         self.fresh_s = fresh_s
+        self.lag_window_s = lag_window_s
         self.return_place = return_place
         self._replies: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._inflight: set[str] = set()
@@ -113,12 +118,28 @@ class LookupService:
         cached = self.store.get(code)
         if not self.health.up:
             return self._remember(req.id, self._from_cache(req.id, cached, stale=True))
-        if cached is not None and time.time() - max(cached[1], self.health.last_sync_ok) <= self.fresh_s:
+        if cached is not None and self._fresh(cached):
             return self._remember(req.id, self._answer(req.id, cached[0], stale=False))
         with self._lock:
             self._inflight.add(req.id)
         self._pool.submit(self._ask_upstream, req, code, cached)
         return None
+
+    def _fresh(self, cached: tuple[Record, float]) -> bool:
+        """The cached copy may be answered as current without asking upstream."""
+        rec, seen_at = cached
+        now = time.time()
+        if now - max(seen_at, self.health.last_sync_ok) > self.fresh_s:
+            return False
+        floor = self.store.floor(rec.code)
+        if floor is not None and floor > rec.updated:
+            return False           # upstream surely has a newer version
+        newest = self.store.newest
+        if self.lag_window_s > 0 and newest != EPOCH:
+            recent = format_ts(parse_ts(newest, self.tz) - timedelta(seconds=self.lag_window_s), self.tz)
+            if rec.updated >= recent:
+                return False       # changed lately: a lagging gateway may have served an old copy
+        return True
 
     # ------------------------------------------------------------------ upstream path (pool)
 
@@ -152,9 +173,13 @@ class LookupService:
             log.warning("upstream answered an unusable record for %s: %s", code, exc)
             return self._from_cache(req_id, cached, stale=True)
         self.store.apply_page([rec], time.time(), None)
-        self.store.touch(code, time.time())
         fresh = self.store.get(code)  # the newer of what we had and what came
-        return self._answer(req_id, fresh[0] if fresh else rec, stale=False)
+        floor = self.store.floor(code)
+        # an answer older than what the hub holds or knows exists comes from a lagging replica
+        behind = (fresh is not None and rec.updated < fresh[0].updated) or (floor is not None and floor > rec.updated)
+        if not behind:
+            self.store.touch(code, time.time())
+        return self._answer(req_id, fresh[0] if fresh else rec, stale=behind)
 
     # ------------------------------------------------------------------ replies
 

@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS dossiers (
 );
 CREATE INDEX IF NOT EXISTS dossiers_status ON dossiers(status);
 CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- What the hub knows beyond the cached copy: ``floor``, a version upstream surely has (a
+-- lagging gateway served an older copy where its listing put a newer one), so the cached
+-- row is behind while updated < floor (cleared once a copy that new arrives).
+CREATE TABLE IF NOT EXISTS dossier_checks (
+    code TEXT PRIMARY KEY,
+    floor TEXT
+);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
     service TEXT NOT NULL,          -- DongBoDanhGia, DongBoSoLieuXepHang
@@ -109,23 +116,66 @@ class Store:
     def cursor(self) -> str:
         return self.get_state("cursor", EPOCH) or EPOCH
 
+    @property
+    def newest(self) -> str:
+        """The newest ``NgayCapNhat`` any sync has read (upstream's clock, not ours)."""
+        return self.get_state("newest", EPOCH) or EPOCH
+
     # ------------------------------------------------------------------ dossiers
 
-    def apply_page(self, records: Iterable[Record], seen_at: float, cursor: str | None) -> int:
-        """Upsert one page (newer-or-equal wins) and move the cursor, in one transaction.
+    def apply_page(self, records: Iterable[Record], seen_at: float, cursor: str | None,
+                   floors: dict[str, str] | None = None) -> int:
+        """Upsert one page (newer-or-equal wins), note floors and move the cursor, in one transaction.
 
         A copy with the same ``updated`` and the same content changes nothing, so the
         return value (rows written) counts real changes only; equal ``updated`` with other
-        content is applied (upstream changed it twice within one second).
+        content is applied (upstream changed it twice within one second). ``floors`` are
+        versions upstream surely has for those codes; the cursor is never stored past the
+        lowest floor still unmet, so that window is asked again by the next run.
         """
+        records = list(records)
         rows = [(*r.row(), seen_at) for r in records]
         with self._tx() as c:
             before = c.total_changes
             c.executemany(_UPSERT, rows)
             applied = c.total_changes - before
+            if floors:
+                c.executemany(
+                    "INSERT INTO dossier_checks(code, floor) VALUES (?, ?) ON CONFLICT(code) DO UPDATE "
+                    "SET floor=excluded.floor WHERE dossier_checks.floor IS NULL OR excluded.floor > dossier_checks.floor",
+                    floors.items())
+            codes = [(r.code,) for r in records] + [(k,) for k in (floors or {})]
+            c.executemany("UPDATE dossier_checks SET floor=NULL WHERE code=? AND floor <= "
+                          "(SELECT updated FROM dossiers WHERE dossiers.code=dossier_checks.code)", codes)
+            if records:
+                top = max(r.updated for r in records)
+                c.execute("INSERT INTO sync_state(key, value) VALUES ('newest', ?) ON CONFLICT(key) "
+                          "DO UPDATE SET value=max(value, excluded.value)", (top,))
             if cursor is not None:
+                low = c.execute("SELECT min(floor) FROM dossier_checks WHERE floor IS NOT NULL").fetchone()[0]
+                if low is not None and low < cursor:
+                    cursor = low
                 c.execute("INSERT OR REPLACE INTO sync_state(key, value) VALUES ('cursor', ?)", (cursor,))
         return applied
+
+    def versions(self, codes: Iterable[str]) -> dict[str, str]:
+        """code -> the cached version, for the codes the cache holds (one query)."""
+        codes = list(codes)
+        if not codes:
+            return {}
+        marks = ",".join("?" * len(codes))
+        return dict(self.conn.execute(f"SELECT code, updated FROM dossiers WHERE code IN ({marks})", codes))
+
+    def behind(self) -> dict[str, str]:
+        """code -> floor of every dossier whose cached copy is known to be older than upstream's."""
+        return dict(self.conn.execute(
+            "SELECT k.code, k.floor FROM dossier_checks k JOIN dossiers d ON d.code=k.code "
+            "WHERE k.floor IS NOT NULL AND k.floor > d.updated"))
+
+    def floor(self, code: str) -> str | None:
+        """A version upstream surely has for this dossier (None when nothing is known beyond the cache)."""
+        row = self.conn.execute("SELECT floor FROM dossier_checks WHERE code=?", (code,)).fetchone()
+        return row[0] if row else None
 
     def touch(self, code: str, seen_at: float) -> None:
         """Upstream confirmed the cached version is current."""
