@@ -19,6 +19,7 @@ from edge.config.model import Hub as HubConfig
 from edge.daemon import DaemonContext
 from edge.protocol import HubAdminRequest, QueueStatsEvent, RatingEvent, ok_reply
 from hub.board import board_snapshot
+from hub.codes import agency_code
 from hub.lookup import HubLookupRequest, LookupService
 from hub.outbox import Outbox
 from hub.simulator import SimulatorServer, Upstream
@@ -36,7 +37,7 @@ def build_adapter(cfg: HubConfig, madonvi: str, now: datetime | None = None) -> 
     """
     if cfg.adapter == "simulator":
         password = secrets.token_hex(12)
-        sim = SimulatorServer(Upstream(cfg.simulator_dossiers, agency=_agency(madonvi),
+        sim = SimulatorServer(Upstream(cfg.simulator_dossiers, agency=agency_code(madonvi),
                                        username=cfg.username or "hub", password=password, now=now),
                               port=cfg.simulator_port, auth_path=cfg.auth_path,
                               service_path=cfg.service_path).start()
@@ -50,12 +51,6 @@ def build_adapter(cfg: HubConfig, madonvi: str, now: datetime | None = None) -> 
                        dstcode=cfg.dstcode, auth_path=cfg.auth_path, service_path=cfg.service_path,
                        field_map=cfg.field_map, service_names=cfg.service_names, timeout=cfg.timeout_s,
                        ssl_context=tls), None
-
-
-def _agency(office_id: str) -> str:
-    """An agency code usable in dossier codes (upper case, groups of [0-9A-Z])."""
-    parts = [p for p in "".join(c if c.isalnum() else "." for c in office_id.upper()).split(".") if p]
-    return ".".join(parts) or "000.00.00.H00"
 
 
 class HubDaemon:

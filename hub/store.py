@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS dossiers (
     applicant TEXT,                 -- already masked; the hub stores no personal data
     received TEXT, due TEXT, finished TEXT, returned TEXT,
     unit TEXT, return_place TEXT,
-    seen_at REAL NOT NULL           -- wall time the hub last had this record from upstream
+    seen_at REAL NOT NULL,          -- wall time the hub last had this record from upstream
+    docs_asked TEXT, docs_due TEXT, channel TEXT, field_code TEXT
 );
 CREATE INDEX IF NOT EXISTS dossiers_status ON dossiers(status);
 CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,6 +86,15 @@ class Store:
         self.path = Path(path)
         self._local = threading.local()
         self.conn.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added since a file was made (ADD COLUMN keeps every row)."""
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(dossiers)")}
+        for col in Record.COLUMNS:
+            if col not in have:
+                self.conn.execute(f"ALTER TABLE dossiers ADD COLUMN {col} TEXT")
+                log.info("hub store: added column dossiers.%s", col)
 
     @property
     def conn(self) -> sqlite3.Connection:
