@@ -91,6 +91,12 @@ def _text(value: Any) -> str | None:
     return s or None
 
 
+def nfc_line(value: Any) -> str | None:
+    """Upstream text as one NFC line (None when empty)."""
+    s = _text(value)
+    return " ".join(s.split()) if s else None
+
+
 def _docs(value: Any) -> str | None:
     """``YeuCauBoSung`` as one line: a text, or a list of names / ``{"Ten": ...}`` objects."""
     if isinstance(value, list):

@@ -28,14 +28,16 @@ from pydantic import Field
 from edge.clock import Clock
 from edge.protocol import DEVICE_ID_RE, LookupRequest, error_reply, ok_reply
 from hub.codes import CodeError, parse
-from hub.dossier import EPOCH, Record, RecordError, format_ts, parse_ts
+from hub.dossier import EPOCH, STATUS_TEXT, Record, RecordError, format_ts, iso, nfc_line, parse_ts
 from hub.store import Store
 from hub.sync import Health
-from hub.upstream import Adapter, UpstreamDown, UpstreamError
+from hub.upstream import Adapter, UpstreamDown, UpstreamError, UpstreamInvalid
 
 log = logging.getLogger(__name__)
 
 REPLY_TTL_S = 24 * 3600
+STEPS_RETRY_S = 3600.0        # after upstream refused LayQuaTrinhXuLy
+HISTORY_MAX = 20              # steps in a lookup reply (the newest)
 MAX_REPLIES = 100_000
 _CLIENT_SUFFIX = re.compile(r"-[0-9a-f]{6}$")
 
@@ -67,6 +69,18 @@ class RateLimiter:
             return True
 
 
+def _when(value: Any, tz: tzinfo) -> Any:
+    """A step's ``ThoiGian``, or None when it is absent or not a date (a bad step is still shown)."""
+    try:
+        return parse_ts(value, tz)
+    except RecordError:
+        return None
+
+
+def _line(value: Any) -> str | None:
+    return nfc_line(value)[:200] if nfc_line(value) else None
+
+
 def requester(req: HubLookupRequest) -> str:
     """The device a lookup counts against (see the module docstring)."""
     if req.source and DEVICE_ID_RE.match(req.source):
@@ -95,6 +109,8 @@ class LookupService:
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hub-lookup")
+        self._steps_off_until = 0.0       # LayQuaTrinhXuLy refused (an extension): ask again later
+        self._steps_inflight: set[str] = set()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -119,6 +135,7 @@ class LookupService:
         if not self.health.up:
             return self._remember(req.id, self._from_cache(req.id, cached, stale=True))
         if cached is not None and self._fresh(cached):
+            self._steps_later(cached[0])
             return self._remember(req.id, self._answer(req.id, cached[0], stale=False))
         with self._lock:
             self._inflight.add(req.id)
@@ -178,8 +195,57 @@ class LookupService:
         # an answer older than what the hub holds or knows exists comes from a lagging replica
         behind = (fresh is not None and rec.updated < fresh[0].updated) or (floor is not None and floor > rec.updated)
         if not behind:
+            self._read_steps(code, rec.updated)
             self.store.touch(code, time.time())
         return self._answer(req_id, fresh[0] if fresh else rec, stale=behind)
+
+    # ------------------------------------------------------------------ steps (LayQuaTrinhXuLy)
+
+    def _steps_later(self, rec: Record) -> None:
+        """Read upstream's steps in the background when the stored ones predate this version."""
+        if time.time() < self._steps_off_until or self.store.steps(rec.code)[0] == rec.updated:
+            return
+        with self._lock:
+            if rec.code in self._steps_inflight:
+                return
+            self._steps_inflight.add(rec.code)
+
+        def run() -> None:
+            try:
+                self._read_steps(rec.code, rec.updated)
+            finally:
+                with self._lock:
+                    self._steps_inflight.discard(rec.code)
+        self._pool.submit(run)
+
+    def _read_steps(self, code: str, version: str) -> None:
+        if time.time() < self._steps_off_until:
+            return
+        try:
+            raw = self.adapter.steps(code, timeout=self.timeout)
+        except UpstreamInvalid as exc:
+            log.info("upstream has no %s (%s); the lookup shows the statuses the hub saw", "LayQuaTrinhXuLy", exc)
+            self._steps_off_until = time.time() + STEPS_RETRY_S
+            return
+        except UpstreamError as exc:
+            log.info("steps of %s not read: %s", code, exc)
+            return
+        steps = []
+        for x in raw:
+            at = _when(x.get("ThoiGian"), self.tz)
+            st = x.get("TrangThai")
+            steps.append((format_ts(at, self.tz) if at else None, _line(x.get("DonVi")), _line(x.get("NoiDung")),
+                          int(st) if str(st).strip().isdigit() and int(st) in STATUS_TEXT else None))
+        self.store.set_steps(code, version, steps)
+
+    def _history(self, code: str) -> list[dict[str, Any]]:
+        """"What happened so far": upstream's steps when it gives them, else the statuses the hub saw."""
+        _, steps = self.store.steps(code)
+        if steps:
+            return [{"at": iso(at, self.tz), "status": st, "status_text": STATUS_TEXT.get(st) if st else None,
+                     "unit": unit, "text": text} for at, unit, text, st in steps][-HISTORY_MAX:]
+        return [{"at": iso(up, self.tz) if up != EPOCH else None, "status": st, "status_text": STATUS_TEXT[st],
+                 "unit": unit, "text": None} for up, st, unit in self.store.history(code)][-HISTORY_MAX:]
 
     # ------------------------------------------------------------------ replies
 
@@ -190,8 +256,9 @@ class LookupService:
         return self._answer(req_id, cached[0], stale=stale)
 
     def _answer(self, req_id: str, rec: Record, stale: bool) -> dict[str, Any]:
-        return ok_reply(req_id, dossier=rec.dossier(self.clock.now(), self.tz, stale=stale,
-                                                    return_place=self.return_place))
+        d = rec.dossier(self.clock.now(), self.tz, stale=stale, return_place=self.return_place)
+        d["history"] = self._history(rec.code)
+        return ok_reply(req_id, dossier=d)
 
     def _remember(self, req_id: str, reply: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()

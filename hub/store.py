@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
+from hub import figures
 from hub.dossier import EPOCH, Record
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,32 @@ CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS dossier_checks (
     code TEXT PRIMARY KEY,
     floor TEXT
+);
+-- Each status as the hub saw it (a new dossier, or a new version with another status), and the
+-- steps upstream gives (LayQuaTrinhXuLy), kept whole per dossier: "what happened so far".
+CREATE TABLE IF NOT EXISTS dossier_history (
+    code TEXT NOT NULL,
+    updated TEXT NOT NULL,          -- NgayCapNhat of the version that had this status
+    status INTEGER NOT NULL,
+    unit TEXT,
+    seen_at REAL NOT NULL,
+    PRIMARY KEY (code, updated)
+);
+CREATE TRIGGER IF NOT EXISTS dossier_history_new AFTER INSERT ON dossiers BEGIN
+    INSERT OR IGNORE INTO dossier_history(code, updated, status, unit, seen_at)
+    VALUES (new.code, new.updated, new.status, new.unit, new.seen_at);
+END;
+CREATE TRIGGER IF NOT EXISTS dossier_history_changed AFTER UPDATE OF status ON dossiers
+WHEN new.status IS NOT old.status BEGIN
+    INSERT OR IGNORE INTO dossier_history(code, updated, status, unit, seen_at)
+    VALUES (new.code, new.updated, new.status, new.unit, new.seen_at);
+END;
+CREATE TABLE IF NOT EXISTS dossier_steps (
+    code TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT, unit TEXT, text TEXT, status INTEGER,
+    version TEXT NOT NULL,          -- the dossier's NgayCapNhat when these steps were read
+    PRIMARY KEY (code, seq)
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
@@ -87,6 +114,7 @@ class Store:
         self._local = threading.local()
         self.conn.executescript(SCHEMA)
         self._migrate()
+        self.conn.executescript(figures.SCHEMA)
 
     def _migrate(self) -> None:
         """Columns added since a file was made (ADD COLUMN keeps every row)."""
@@ -146,9 +174,10 @@ class Store:
         records = list(records)
         rows = [(*r.row(), seen_at) for r in records]
         with self._tx() as c:
-            before = c.total_changes
-            c.executemany(_UPSERT, rows)
-            applied = c.total_changes - before
+            days = self._days_of(c, records)        # the old dates too: a finished date may move
+            applied = max(0, c.executemany(_UPSERT, rows).rowcount) if rows else 0   # rows, not trigger rows
+            if applied:
+                figures.refresh(c, days | self._days_of(c, records))
             if floors:
                 c.executemany(
                     "INSERT INTO dossier_checks(code, floor) VALUES (?, ?) ON CONFLICT(code) DO UPDATE "
@@ -167,6 +196,39 @@ class Store:
                     cursor = low
                 c.execute("INSERT OR REPLACE INTO sync_state(key, value) VALUES ('cursor', ?)", (cursor,))
         return applied
+
+    @staticmethod
+    def _days_of(c: sqlite3.Connection, records: list[Record]) -> set[str]:
+        """Days whose figures these dossiers count in, as the cache holds them now."""
+        days: set[str] = set()
+        for i in range(0, len(records), 500):
+            chunk = [r.code for r in records[i:i + 500]]
+            for row in c.execute(f"SELECT received, finished, returned, updated FROM dossiers "
+                                 f"WHERE code IN ({','.join('?' * len(chunk))})", chunk):
+                days |= figures.days_of(*row)
+        return days
+
+    def history(self, code: str) -> list[tuple[str, int, str | None]]:
+        """(updated, status, unit) of each status the hub saw for this dossier, oldest first."""
+        return self.conn.execute("SELECT updated, status, unit FROM dossier_history WHERE code=? "
+                                 "ORDER BY updated", (code,)).fetchall()
+
+    def steps(self, code: str) -> tuple[str | None, list[tuple[str | None, str | None, str | None, int | None]]]:
+        """(version read at, [(at, unit, text, status)]) of upstream's steps for this dossier."""
+        rows = self.conn.execute("SELECT version, at, unit, text, status FROM dossier_steps WHERE code=? "
+                                 "ORDER BY seq", (code,)).fetchall()
+        return (rows[0][0] if rows else None), [tuple(r[1:]) for r in rows]
+
+    def set_steps(self, code: str, version: str,
+                  steps: list[tuple[str | None, str | None, str | None, int | None]]) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM dossier_steps WHERE code=?", (code,))
+            c.executemany("INSERT INTO dossier_steps(code, seq, at, unit, text, status, version) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          [(code, i, *s, version) for i, s in enumerate(steps)])
+
+    def figures(self, start: str, end: str) -> dict[str, dict[str, int]]:
+        return figures.read(self.conn, start, end)
 
     def versions(self, codes: Iterable[str]) -> dict[str, str]:
         """code -> the cached version, for the codes the cache holds (one query)."""

@@ -49,6 +49,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "overdue": "Hồ sơ đã quá ngày hẹn trả kết quả. Theo quy định, cơ quan giải quyết hồ sơ phải gửi "
                    "ông/bà Phiếu xin lỗi và hẹn lại ngày trả kết quả. Nếu chưa nhận được phiếu này, "
                    "xin hỏi tại {counter}.",
+        "history": "Quá trình xử lý",
         "docs_asked": "Giấy tờ cần bổ sung",
         "docs_due": "Hạn nộp bổ sung",
         "docs_step": "Xin mang giấy tờ cần bổ sung đến {counter}{by}. Thời gian chờ bổ sung không tính "
@@ -93,6 +94,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "overdue": "This dossier is past its appointment date. The rules require the agency handling it to "
                    "send you a letter of apology with a new appointment date (Phiếu xin lỗi và hẹn lại ngày "
                    "trả kết quả). If you have not received it, please ask at {counter}.",
+        "history": "What happened so far",
         "docs_asked": "Documents to add",
         "docs_due": "Documents due",
         "docs_step": "Please bring the documents asked for to {counter}{by}. The waiting time does not count "
@@ -298,6 +300,17 @@ class LookupController:
         counter = d.get("return_place") or self.return_counter or TEXTS["vi"]["return_counter"]
         return P.nfc(meaning), P.nfc(step.format(counter=counter))
 
+    def history_lines(self, n: int = 4) -> list[str]:
+        """The newest ``n`` steps of "what happened so far", oldest first, one line each."""
+        out = []
+        for h in ((self.dossier or {}).get("history") or [])[-n:]:
+            if not isinstance(h, dict):
+                continue
+            what = h.get("text") or h.get("status_text") or ""
+            unit = f" ({h['unit']})" if h.get("unit") else ""
+            out.append(P.nfc(f"{when(h.get('at'), self.lang)}: {what}{unit}"))
+        return out
+
     # ---------------------------------------------------------------- internals
     def _lookup(self, code: str) -> None:
         self._seq += 1
@@ -456,6 +469,14 @@ def _draw_result(surface: pygame.Surface, c: LookupController, body: pygame.Rect
         blit_text(surface, label, pygame.Rect(body.x, y, label_w - 10, lh), size, GREY, align="left", valign="top")
         y = max(y + size + 14, blit_text(surface, str(value), pygame.Rect(body.x + label_w, y, body.w - label_w, lh),
                                          size, INK, bold=True, align="left", valign="top")) + 6
+    history = c.history_lines()
+    if history:
+        small = max(20, size - 6)
+        y = blit_text(surface, c.t("history"), pygame.Rect(body.x, y + 6, body.w, small + 10), small, GREY,
+                      align="left", valign="top")
+        for line in history:
+            y = blit_text(surface, "• " + line, pygame.Rect(body.x + 10, y + 2, body.w - 10, small * 2 + 6), small,
+                          INK, align="left", valign="top")
     if overdue:
         box = pygame.Rect(body.x, y + 10, body.w, bh + bh // 3)
         pygame.draw.rect(surface, (255, 232, 232), box, border_radius=12)
