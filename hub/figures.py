@@ -67,21 +67,18 @@ def refresh(conn: sqlite3.Connection, days: Iterable[str]) -> None:
                          [(day, f, *v) for f, v in rows.items()])
 
 
+def _sums(conn: sqlite3.Connection, key: str, start: str, end: str) -> dict[str, dict[str, int]]:
+    sums = ", ".join(f"sum({c})" for c in FIGURES)
+    rows = conn.execute(f"SELECT {key}, {sums} FROM dossier_days WHERE day BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+                        (start, end))
+    return {k: dict(zip(FIGURES, (v or 0 for v in vals))) for k, *vals in rows}
+
+
 def read(conn: sqlite3.Connection, start: str, end: str) -> dict[str, dict[str, int]]:
     """field -> figure -> total over the days ``start``..``end`` (yyyyMMdd, inclusive)."""
-    out: dict[str, dict[str, int]] = {}
-    sums = ", ".join(f"sum({c})" for c in FIGURES)
-    for f, *vals in conn.execute(f"SELECT field, {sums} FROM dossier_days WHERE day BETWEEN ? AND ? "
-                                 "GROUP BY field ORDER BY field", (start, end)):
-        out[f] = dict(zip(FIGURES, (v or 0 for v in vals)))
-    return out
+    return _sums(conn, "field", start, end)
 
 
 def read_months(conn: sqlite3.Connection, start: str, end: str) -> dict[str, dict[str, int]]:
     """yyyyMM -> figure -> total, all fields together, for the months of a long period."""
-    out: dict[str, dict[str, int]] = {}
-    sums = ", ".join(f"sum({c})" for c in FIGURES)
-    for m, *vals in conn.execute(f"SELECT substr(day, 1, 6), {sums} FROM dossier_days WHERE day BETWEEN ? AND ? "
-                                 "GROUP BY 1 ORDER BY 1", (start, end)):
-        out[m] = dict(zip(FIGURES, (v or 0 for v in vals)))
-    return out
+    return _sums(conn, "substr(day, 1, 6)", start, end)
