@@ -46,13 +46,14 @@ PROCEDURES = [
     ("1.003010", "Đăng ký biến động quyền sử dụng đất", "DD", "Đất đai", 10),
     ("1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ", "XD", "Xây dựng", 15),
     ("1.001776", "Đăng ký thành lập hộ kinh doanh", "KT", "Kinh tế", 3),
-    ("1.002389", "Trợ cấp xã hội hằng tháng", "LDTBXH", "Lao động, Thương binh và Xã hội", 20),
+    ("1.002389", "Trợ cấp xã hội hằng tháng", "BTXH", "Bảo trợ xã hội", 20),
 ]
 DOCS = ["Tờ khai (bản chính)", "Bản sao chứng thực Giấy chứng nhận quyền sử dụng đất",
         "Bản vẽ hiện trạng nhà ở", "Giấy ủy quyền có chứng thực", "Bản sao Giấy khai sinh",
         "Văn bản thỏa thuận phân chia di sản"]
-UNITS = ["Bộ phận một cửa", "Phòng Tư pháp", "Phòng Tài nguyên và Môi trường",
-         "Văn phòng đăng ký đất đai", "Phòng Kinh tế", "Phòng Lao động - TB&XH"]
+#: Units of a commune or ward since 1 July 2025 (two levels of local government, no districts).
+UNITS = ["Bộ phận một cửa", "Văn phòng HĐND và UBND", "Phòng Kinh tế",
+         "Chi nhánh Văn phòng đăng ký đất đai", "Phòng Văn hóa - Xã hội", "Công chức Tư pháp - Hộ tịch"]
 
 
 def fmt(dt: datetime) -> str:
