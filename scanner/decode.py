@@ -184,12 +184,24 @@ DECODERS: dict[str, Callable[[], Decoder]] = {
 DEFAULT_DECODER = "zxingcpp+deskew"
 
 
+class DecoderUnavailable(ValueError):
+    """The decoder's library is not installed: said on the reader's status, never a crash."""
+
+
+#: Python module -> the package that provides it.
+PACKAGES = {"zxingcpp": "zxing-cpp", "pyzbar": "pyzbar (and the libzbar0 Debian package)", "cv2": "opencv-python-headless"}
+
+
 def make_decoder(name: str | None = None) -> Decoder:
     name = name or DEFAULT_DECODER
+    if name not in DECODERS:
+        raise ValueError(f"unknown decoder {name!r}; known: {', '.join(DECODERS)}")
     try:
         return DECODERS[name]()
-    except KeyError:
-        raise ValueError(f"unknown decoder {name!r}; known: {', '.join(DECODERS)}") from None
+    except ImportError as exc:
+        module = (getattr(exc, "name", None) or "").split(".")[0]
+        raise DecoderUnavailable(f"decoder {name!r} needs the Python package {PACKAGES.get(module, module or '?')}, "
+                                 f"which is not installed ({exc})") from None
 
 
 def to_gray(frame: Any) -> Any:
