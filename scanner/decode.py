@@ -216,8 +216,8 @@ def bar_regions(upright: Any, max_regions: int = 2) -> list[tuple[int, int, int,
     return boxes
 
 
-#: Shears tried to stand the bars of a region exactly upright (tan of the slant, about +-7 degrees).
-SHEARS = tuple(i / 100 for i in range(-12, 13, 1))
+#: Shears tried to stand the bars of a region exactly upright (tan of the slant, about +-13 degrees).
+SHEARS = tuple(i / 100 for i in range(-24, 25, 2))
 
 
 def _unshear(crop: Any) -> Any:
@@ -230,11 +230,15 @@ def _unshear(crop: Any) -> Any:
     import numpy as np
 
     h, w = crop.shape[:2]
-    f = crop.astype(np.float32)
+    # searched on a copy at most 320 px wide: the shear is a ratio, the same at any scale
+    k = min(1.0, 320.0 / w)
+    f = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_AREA).astype(np.float32) if k < 1 else \
+        crop.astype(np.float32)
+    sh, sw = f.shape[:2]
     best, best_s = -1.0, 0.0
     for s in SHEARS:
-        m = np.float32([[1, s, -s * h / 2], [0, 1, 0]])
-        profile = cv2.warpAffine(f, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).mean(axis=0)
+        m = np.float32([[1, s, -s * sh / 2], [0, 1, 0]])
+        profile = cv2.warpAffine(f, m, (sw, sh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).mean(axis=0)
         score = float(np.square(np.diff(profile)).sum())
         if score > best:
             best, best_s = score, s
@@ -272,7 +276,7 @@ def _level_axis(crop: Any) -> Any:
 
 
 #: Rows averaged into one scanline: short enough that bars slanted by perspective stay sharp.
-BAND_ROWS = 10
+BAND_ROWS = (10,)
 
 
 def _band_starts(n: int, rows: int) -> list[int]:
@@ -291,17 +295,24 @@ class RegionDecoder(Decoder):
     JPEG blocks average out, a slightly slanted band still keeps its bars), the profile is
     sharpened at a few strengths against defocus and motion blur, thresholded against its
     local mean, and decoded as a clean code. QR codes get a denoised, upsampled retry of
-    the paper's region. Every read still passes the symbology's own checksum.
+    the paper's region. Every read still passes the symbology's own checksum. The scanline
+    reads stop at ``budget`` a frame: a receipt held under the camera gives more frames.
     """
 
     #: (unsharp amount, sigma in upsampled px) tried on each averaged profile
     PROFILE_STEPS = ((0.0, 1.0), (1.5, 2.0), (3.0, 2.5), (5.0, 3.0))
 
-    def __init__(self, inner: "ZxingDecoder | None" = None) -> None:
+    def __init__(self, inner: "ZxingDecoder | None" = None, budget: int = 48) -> None:
         self.inner = inner or ZxingDecoder()
         self.name = "zxingcpp+regions"
+        self.budget = budget      # scanline reads a frame (a count, so results never depend on load)
+        self._reads = 0
+
+    def _late(self) -> bool:
+        return self._reads >= self.budget
 
     def decode(self, gray: Any) -> list[Decoded]:
+        self._reads = 0
         found = self.inner.decode(gray)
         if found:
             return found
@@ -313,7 +324,7 @@ class RegionDecoder(Decoder):
                 return found
         for x, y, w, h in bar_regions(upright):
             found = self._read_region(upright, x, y, w, h)
-            if found:
+            if found or self._late():
                 return found
         for x, y, w, h in square_regions(gray):
             found = self._read_qr(gray[y:y + h, x:x + w])
@@ -344,8 +355,10 @@ class RegionDecoder(Decoder):
         n = rows.shape[0]
         fixed = self.inner._zx.Binarizer.FixedThreshold
         seen: dict[str, list[int]] = {}     # text -> start rows of the bands that read it
-        for a in _band_starts(n, BAND_ROWS):
-            profile = rows[a:a + BAND_ROWS].mean(axis=0)
+        for a, band in [(a, r) for r in BAND_ROWS for a in _band_starts(n, r)]:
+            if self._late():
+                return []     # the next frame of the same receipt gets its turn
+            profile = rows[a:a + band].mean(axis=0)
             for amount, sigma in self.PROFILE_STEPS:
                 p = profile
                 if amount:
@@ -354,11 +367,12 @@ class RegionDecoder(Decoder):
                 local = cv2.blur(p[None, :], (61, 1), borderType=cv2.BORDER_REPLICATE)[0]
                 bars = np.where(p < local, 0, 255).astype(np.uint8)
                 img = np.pad(np.tile(bars, (16, 1)), ((4, 4), (40, 40)), constant_values=255)
+                self._reads += 1
                 for text, sym in self.inner.decode(img, binarizer=fixed, try_rotate=False, try_downscale=False):
                     if not is_code(text):
                         continue     # a garbled scanline can pass the mod-103 check; receipts carry codes
                     starts = seen.setdefault(text, [])
-                    if any(abs(a - b) >= BAND_ROWS for b in starts):
+                    if any(abs(a - b) >= min(BAND_ROWS) for b in starts):
                         return [(text, sym)]   # two separate scanlines agree
                     starts.append(a)
                     break
@@ -371,10 +385,16 @@ class RegionDecoder(Decoder):
         """A dim, noisy or soft QR code: smoothed, re-levelled and enlarged, two binarizers."""
         import cv2
 
-        soft = cv2.normalize(cv2.GaussianBlur(crop, (0, 0), 1.0), None, 0, 255, cv2.NORM_MINMAX)
+        blurred = cv2.GaussianBlur(crop, (0, 0), 1.0)
+        soft = cv2.normalize(blurred, None, 0, 255, cv2.NORM_MINMAX)
         big = cv2.resize(soft, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+        # denoised first, then sharpened: the modules' edges come back without the grain
+        sharp = cv2.normalize(cv2.addWeighted(blurred, 2.0, cv2.GaussianBlur(blurred, (0, 0), 2.0), -1.0, 0),
+                              None, 0, 255, cv2.NORM_MINMAX)
+        sharp = cv2.resize(sharp, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
         zx = self.inner._zx.Binarizer
-        for img, binarizer in ((big, zx.LocalAverage), (big, zx.GlobalHistogram), (soft, zx.LocalAverage)):
+        for img, binarizer in ((big, zx.LocalAverage), (sharp, zx.LocalAverage), (big, zx.GlobalHistogram),
+                               (soft, zx.LocalAverage)):
             found = self.inner.decode(img, binarizer=binarizer, try_rotate=False, try_downscale=False)
             if found:
                 return found
