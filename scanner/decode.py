@@ -210,7 +210,7 @@ def bar_regions(upright: Any, max_regions: int = 2) -> list[tuple[int, int, int,
     boxes = []
     for c in sorted(contours, key=cv2.contourArea, reverse=True)[:max_regions]:
         x, y, w, h = cv2.boundingRect(c)
-        if w < 40 or h < 8:
+        if w < 40 or h < 12 or w < 2 * h:   # (half size) printed text lines are thinner than bars
             continue
         boxes.append((2 * x, 2 * y, 2 * w, 2 * h))
     return boxes
@@ -322,9 +322,16 @@ class RegionDecoder(Decoder):
             found = self.inner.decode(upright)
             if found:
                 return found
-        for x, y, w, h in bar_regions(upright):
+        boxes = bar_regions(upright)
+        for x, y, w, h in boxes:
             found = self._read_region(upright, x, y, w, h)
-            if found or self._late():
+            if found:
+                return found
+            if self._late():
+                break
+        if boxes:     # evenly soft bars: sharpened across them on the whole upright frame
+            found = self.inner.soft_decode(upright)
+            if found:
                 return found
         for x, y, w, h in square_regions(gray):
             found = self._read_qr(gray[y:y + h, x:x + w])
@@ -417,8 +424,11 @@ def square_regions(gray: Any, max_regions: int = 2) -> list[tuple[int, int, int,
     H, W = gray.shape[:2]
     boxes = []
     for c in sorted(contours, key=cv2.contourArea, reverse=True)[:max_regions]:
-        x, y, w, h = (4 * v for v in cv2.boundingRect(c))
-        if w < 40 or h < 40 or not 0.4 <= w / h <= 2.5:
+        bx, by, bw, bh = cv2.boundingRect(c)
+        x, y, w, h = 4 * bx, 4 * by, 4 * bw, 4 * bh
+        if w < 48 or h < 48 or not 0.4 <= w / h <= 2.5:
+            continue
+        if cv2.contourArea(c) < 0.3 * bw * bh:    # a QR code fills its square; text lines do not
             continue
         m = max(w, h) // 5
         boxes.append((max(0, x - m), max(0, y - m), min(W, x + w + m) - max(0, x - m), min(H, y + h + m) - max(0, y - m)))
