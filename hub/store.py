@@ -177,7 +177,7 @@ class Store:
             days = self._days_of(c, records)        # the old dates too: a finished date may move
             applied = max(0, c.executemany(_UPSERT, rows).rowcount) if rows else 0   # rows, not trigger rows
             if applied:
-                figures.refresh(c, days | self._days_of(c, records))
+                figures.mark(c, days | self._days_of(c, records))
             if floors:
                 c.executemany(
                     "INSERT INTO dossier_checks(code, floor) VALUES (?, ?) ON CONFLICT(code) DO UPDATE "
@@ -227,7 +227,14 @@ class Store:
                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
                           [(code, i, *s, version) for i, s in enumerate(steps)])
 
+    def refresh_figures(self) -> int:
+        """Recompute the day figures the last pages touched; returns how many days."""
+        with self._tx() as c:
+            return figures.refresh_dirty(c)
+
     def figures(self, start: str, end: str) -> dict[str, dict[str, int]]:
+        """Figures per field of ``start``..``end`` (yyyyMMdd), pending days recomputed first."""
+        self.refresh_figures()
         return figures.read(self.conn, start, end)
 
     def versions(self, codes: Iterable[str]) -> dict[str, str]:

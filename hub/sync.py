@@ -174,6 +174,7 @@ class Syncer:
                 res.applied += self.store.apply_page(records, time.time(), max(newest, q), floors)
                 res.records += len(records)
                 res.cursor = self.store.cursor
+                self.store.refresh_figures()
                 res.still_behind = len(self.store.behind())
                 if res.still_behind:
                     log.warning("%d dossiers are behind upstream (a lagging gateway); cursor held at %s",
