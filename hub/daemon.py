@@ -133,6 +133,7 @@ class HubDaemon:
         last = self.sync.last
         return ok_reply(req.id, action=req.action, state=state, detail=detail,
                         dossiers=self.store.count(), cursor=self.store.cursor,
+                        behind=len(self.store.behind()),
                         last_sync={"pages": last.pages, "records": last.records} if last else None,
                         outbox=self.store.outbox_counts())
 

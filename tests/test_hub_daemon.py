@@ -170,7 +170,7 @@ def test_admin_resync_and_status(hub_office: TestOffice, hub: HubDaemon) -> None
     assert rep["ok"]
     assert wait_until(lambda: hub.store.count() == 300, 10)
     st = client.request(hub_office.topics.hub_admin, {"action": "status"}, timeout=5)
-    assert st["state"] == "ok" and st["dossiers"] == 300 and st["cursor"] > EPOCH
+    assert st["state"] == "ok" and st["dossiers"] == 300 and st["cursor"] > EPOCH and st["behind"] == 0
     bad = client.request(hub_office.topics.hub_admin, {"action": "explode"}, timeout=5)
     assert bad["ok"] is False and bad["error"]["code"] == "bad_request"
 

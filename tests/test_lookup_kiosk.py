@@ -225,7 +225,11 @@ def button(k: Any, action: str) -> tuple[int, int]:
 
 def test_scan_to_result_and_screens(office: Any, kiosk: Any, tmp_path: Path) -> None:
     hub = Hub(office)
-    hub.answers[CODE] = dossier()
+    hub.answers[CODE] = dossier(history=[
+        {"at": "2021-05-31T08:15:02+07:00", "status": 2, "status_text": "Được tiếp nhận", "unit": "Bộ phận một cửa",
+         "text": "Tiếp nhận hồ sơ"},
+        {"at": "2021-05-31T14:02:00+07:00", "status": 4, "status_text": "Đang xử lý",
+         "unit": "Công chức Tư pháp - Hộ tịch", "text": None}])
     scanner = office.client("admin")
     c = kiosk.ctrl
     p = shot(kiosk, "scan", tmp_path)
@@ -240,6 +244,8 @@ def test_scan_to_result_and_screens(office: Any, kiosk: Any, tmp_path: Path) -> 
     assert wait_until(lambda: c.screen == "result", 5)
     assert hub.requests == [CODE]
     assert c.dossier["procedure"] == "Đăng ký khai sinh"
+    assert c.history_lines() == ["08:15 ngày 31/05/2021: Tiếp nhận hồ sơ (Bộ phận một cửa)",
+                                 "14:02 ngày 31/05/2021: Đang xử lý (Công chức Tư pháp - Hộ tịch)"]
     shot(kiosk, "result-processing", tmp_path)
 
     hub.answers[CODE] = dossier(status=9, status_text="Đã xử lý xong")
