@@ -12,6 +12,7 @@ import re
 from typing import Any, Callable
 
 from hub.codes import is_code
+from scanner.code128 import read_profile
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,8 @@ def _level_axis(crop: Any) -> Any:
 
 #: Rows averaged into one scanline: short enough that bars slanted by perspective stay sharp.
 BAND_ROWS = (10,)
+#: Bands of a region also given to the soft Code 128 reader (scanner/code128.py).
+SOFT_BANDS = 4
 
 
 def _band_starts(n: int, rows: int) -> list[int]:
@@ -364,7 +367,7 @@ class RegionDecoder(Decoder):
         seen: dict[str, list[int]] = {}     # text -> start rows of the bands that read it
         for a, band in [(a, r) for r in BAND_ROWS for a in _band_starts(n, r)]:
             if self._late():
-                return []     # the next frame of the same receipt gets its turn
+                break         # the next frame of the same receipt gets its turn
             profile = rows[a:a + band].mean(axis=0)
             for amount, sigma in self.PROFILE_STEPS:
                 p = profile
@@ -386,6 +389,14 @@ class RegionDecoder(Decoder):
                 else:
                     continue
                 break    # this band has read a code: the next band must confirm it
+        # the soft reader (slower) on the middle bands: it reads what thresholds lose
+        for a in _band_starts(n, BAND_ROWS[0])[:SOFT_BANDS]:
+            text = read_profile(rows[a:a + BAND_ROWS[0]].mean(axis=0))
+            if text and is_code(text):
+                starts = seen.setdefault(text, [])
+                if any(abs(a - b) >= min(BAND_ROWS) for b in starts):
+                    return [(text, "code128")]
+                starts.append(a)
         return []
 
     def _read_qr(self, crop: Any) -> list[Decoded]:

@@ -94,3 +94,22 @@ def test_regions_keep_reading_codes_that_are_not_dossier_codes() -> None:
     rng = random.Random(3)
     frame = place(receipt(code128_image("HELLO-123", 3), rng), rng, 20)
     assert make_decoder("zxingcpp+regions").decode(frame) == [("HELLO-123", "code128")]
+
+
+def test_soft_code128_reads_a_scanline_whose_narrow_bars_blurred_away() -> None:
+    from scanner.code128 import read_profile, text_of
+
+    line = cv2.resize(code128_image(CODE, 2, 4).astype(np.float32), None, fx=2, fy=1,
+                      interpolation=cv2.INTER_CUBIC).mean(axis=0)
+    noise = np.random.default_rng(5).normal(0, 8, len(line))
+    for sigma in (1.5, 2.5):         # upsampled px: up to 0.6 of a module
+        blurred = cv2.GaussianBlur(line[None, :], (0, 0), sigma)[0] + noise
+        assert read_profile(np.pad(blurred, (60, 60), constant_values=255)) == CODE, sigma
+    rng = np.random.default_rng(9)
+    for _ in range(20):              # noise and a scrambled code never come out as a code
+        assert read_profile(rng.uniform(0, 255, 1400)) is None
+        assert read_profile(rng.permutation(line)) is None
+    # values -> text: start C, digits in pairs, to B for letters; shift and FNC codes refused
+    assert text_of([105, 21, 5, 31, 100, 13, 34]) == "210531-B"
+    assert text_of([104, 33, 98, 65, 33]) == "A\x01A"
+    assert text_of([104, 102]) is None and text_of([50, 1]) is None
