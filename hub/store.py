@@ -162,14 +162,16 @@ class Store:
     # ------------------------------------------------------------------ dossiers
 
     def apply_page(self, records: Iterable[Record], seen_at: float, cursor: str | None,
-                   floors: dict[str, str] | None = None) -> int:
+                   floors: dict[str, str] | None = None, hold_from: str = EPOCH) -> int:
         """Upsert one page (newer-or-equal wins), note floors and move the cursor, in one transaction.
 
         A copy with the same ``updated`` and the same content changes nothing, so the
         return value (rows written) counts real changes only; equal ``updated`` with other
         content is applied (upstream changed it twice within one second). ``floors`` are
         versions upstream surely has for those codes; the cursor is never stored past the
-        lowest floor still unmet, so that window is asked again by the next run.
+        lowest floor still unmet (from ``hold_from`` on: an older one stops holding it, so one
+        record a gateway never serves right cannot make every run re-read days), so that
+        window is asked again by the next run.
         """
         records = list(records)
         rows = [(*r.row(), seen_at) for r in records]
@@ -191,7 +193,8 @@ class Store:
                 c.execute("INSERT INTO sync_state(key, value) VALUES ('newest', ?) ON CONFLICT(key) "
                           "DO UPDATE SET value=max(value, excluded.value)", (top,))
             if cursor is not None:
-                low = c.execute("SELECT min(floor) FROM dossier_checks WHERE floor IS NOT NULL").fetchone()[0]
+                low = c.execute("SELECT min(floor) FROM dossier_checks WHERE floor IS NOT NULL AND floor >= ?",
+                                (hold_from,)).fetchone()[0]
                 if low is not None and low < cursor:
                     cursor = low
                 c.execute("INSERT OR REPLACE INTO sync_state(key, value) VALUES ('cursor', ?)", (cursor,))

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_BLOCK_RESTARTS = 5
 MAX_FETCHES_PER_PAGE = 50     # records proven behind fetched at once; the rest hold the cursor
+HOLD_MAX_S = 86400.0          # a floor older than this (upstream time) no longer holds the cursor
 
 
 @dataclass
@@ -150,6 +151,13 @@ class Syncer:
         window = format_ts(parse_ts(newest, self.tz) - timedelta(seconds=self.lag_window_s), self.tz)
         return min(cursor, window)
 
+    def _hold_from(self, page_newest: str) -> str:
+        """Floors from here on hold the cursor: a day before the newest timestamp read so far."""
+        newest = max(self.store.newest, page_newest)
+        if newest == EPOCH:
+            return EPOCH
+        return format_ts(parse_ts(newest, self.tz) - timedelta(seconds=HOLD_MAX_S), self.tz)
+
     def _run(self) -> SyncResult:
         res = SyncResult(cursor=self.store.cursor)
         q, page, size = self.start(), 1, self.page_size
@@ -169,9 +177,10 @@ class Syncer:
                 page, prev_last = 1, None
                 continue
             newest = max((r.updated for r in records), default=q)
+            hold = self._hold_from(newest)
             full_page = len(got.records) >= size
             if not full_page:
-                res.applied += self.store.apply_page(records, time.time(), max(newest, q), floors)
+                res.applied += self.store.apply_page(records, time.time(), max(newest, q), floors, hold)
                 res.records += len(records)
                 res.cursor = self.store.cursor
                 self.store.refresh_figures()
@@ -181,7 +190,7 @@ class Syncer:
                                 res.still_behind, res.cursor)
                 return res
             if newest > q:
-                res.applied += self.store.apply_page(records, time.time(), newest, floors)
+                res.applied += self.store.apply_page(records, time.time(), newest, floors, hold)
                 q, page, prev_last = newest, 1, None
             else:  # the whole page shares q: page on, cursor held at q
                 res.applied += self.store.apply_page(records, time.time(), None, floors)

@@ -305,3 +305,40 @@ def test_full_resync_restores_a_damaged_cache(sim: SimulatorServer, tmp_path: Pa
     missing = 300 - store.count()
     res = syncer.run(full=True)
     assert res.applied == missing and store.all_versions() == sim.upstream.versions()
+
+
+def test_a_record_never_served_right_holds_the_cursor_a_day_then_stays_behind(tmp_path: Path) -> None:
+    """TraCuuHoSo refused and the listing always stale for one dossier: never fresh, never stuck."""
+    up = Upstream(120, seed=5, agency="000.17.22.H56")
+    server = SimulatorServer(up).start()
+    try:
+        store, syncer = make(server, tmp_path, page=50)
+        looks = Lookups(store, server)
+        syncer.run()
+        code, other = [c for c in sorted(up.records) if int(up.records[c]["TrangThaiHoSo"]) == 4][:2]
+        up.advance(3600)
+        up.change(code, TrangThaiHoSo=9)
+        up.advance(5)
+        later = up.change(other, TrangThaiHoSo=10)                  # in the same page, after it
+        del up.previous[later["MaHoSo"]]                              # only the first one is served old
+        up.faults.stale_rate, up.faults.invalid_services = 1.0, ("TraCuuHoSo",)
+        res = syncer.run()
+        assert res.behind_seen >= 1 and res.still_behind == 1
+        floor = store.floor(code)
+        assert floor is not None and store.cursor <= floor < later["NgayCapNhat"]   # held, not past it
+        assert store.get(code)[0].updated < up.records[code]["NgayCapNhat"]
+        looks.health.ok(synced=True)
+        rep = looks.ask(code)
+        assert rep["ok"] and rep["dossier"]["stale"] is True and rep["dossier"]["status"] != 9
+        # a day later (upstream time) the floor stops holding the cursor; the dossier stays behind
+        up.advance(2 * 86400)
+        newer = up.add()
+        syncer.run()
+        assert store.cursor >= newer["NgayCapNhat"] and store.behind() == {code: floor}
+        assert looks.ask(code)["dossier"]["stale"] is True
+        # the gateway mends: the newest copy arrives and the dossier is current again
+        up.faults.stale_rate, up.faults.invalid_services = 0.0, ()
+        assert looks.ask(code)["dossier"] == {**looks.ask(code)["dossier"], "status": 9, "stale": False}
+        assert store.behind() == {}
+    finally:
+        server.stop()
