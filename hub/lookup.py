@@ -8,8 +8,8 @@
   answered at once, ``stale: false`` -- unless the cached copy may be behind: a lagging
   gateway proved a newer version exists (hub/sync.py), or the copy changed within the
   sync's lag window, where an old copy served in order cannot be told from the real one.
-  Those ask upstream, and an answer older than what the hub knows exists is ``stale: true``. Upstream known down: answered at once from the cache
-  with ``stale: true`` (or ``unavailable``). Otherwise upstream is asked with the short
+  Those ask upstream, and an answer older than what the hub knows exists is ``stale: true``.
+  Upstream known down: answered at once from the cache with ``stale: true`` (or ``unavailable``). Otherwise upstream is asked with the short
   lookup timeout on a small pool, off the bus worker, and the cache is the fallback.
 """
 from __future__ import annotations
@@ -78,7 +78,8 @@ def _when(value: Any, tz: tzinfo) -> Any:
 
 
 def _line(value: Any) -> str | None:
-    return nfc_line(value)[:200] if nfc_line(value) else None
+    line = nfc_line(value)
+    return line[:200] if line else None
 
 
 def requester(req: HubLookupRequest) -> str:
