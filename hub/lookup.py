@@ -9,8 +9,9 @@
   gateway proved a newer version exists (hub/sync.py), or the copy changed within the
   sync's lag window, where an old copy served in order cannot be told from the real one.
   Those ask upstream, and an answer older than what the hub knows exists is ``stale: true``.
-  Upstream known down: answered at once from the cache with ``stale: true`` (or ``unavailable``). Otherwise upstream is asked with the short
-  lookup timeout on a small pool, off the bus worker, and the cache is the fallback.
+  Upstream known down: answered at once from the cache with ``stale: true`` (or
+  ``unavailable``). Otherwise upstream is asked with the short lookup timeout on a small
+  pool, off the bus worker, and the cache is the fallback.
 """
 from __future__ import annotations
 
