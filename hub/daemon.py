@@ -72,7 +72,8 @@ class HubDaemon:
                                     publish=self.bus.publish, rate_per_min=self.cfg.lookup_rate_per_min,
                                     timeout=self.cfg.lookup_timeout_s,
                                     fresh_s=max(60.0, 3 * self.cfg.sync_interval_s),
-                                    return_place=self.cfg.return_counter, lag_window_s=self.cfg.lag_window_s)
+                                    return_place=self.cfg.return_counter, lag_window_s=self.cfg.lag_window_s,
+                                    agency=agency_code(self.cfg.madonvi or ctx.cfg.office.id))
         self._board_key: dict[str, Any] | None = None
         self._board_lock = threading.Lock()
 

@@ -95,7 +95,7 @@ class LookupService:
     def __init__(self, store: Store, adapter: Adapter, health: Health, clock: Clock, tz: tzinfo, *,
                  publish: Callable[[str, dict[str, Any]], Any], rate_per_min: int,
                  timeout: float, fresh_s: float, return_place: str | None = None, workers: int = 4,
-                 lag_window_s: float = 300.0) -> None:
+                 lag_window_s: float = 300.0, agency: str | None = None) -> None:
         self.store = store
         self.adapter = adapter
         self.health = health
@@ -106,6 +106,7 @@ class LookupService:
         self.timeout = timeout
         self.fresh_s = fresh_s
         self.lag_window_s = lag_window_s
+        self.agency = agency              # this office's agency code: completes a short code
         self.return_place = return_place
         self._replies: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._inflight: set[str] = set()
@@ -130,7 +131,7 @@ class LookupService:
             return self._remember(req.id, error_reply(req.id, "rate_limited"))
         try:
             # a day of slack: the province's clock and the office's may disagree around midnight
-            code = parse(req.code, today=self.clock.now().date() + timedelta(days=1)).code
+            code = parse(req.code, today=self.clock.now().date() + timedelta(days=1), agency=self.agency).code
         except CodeError as exc:
             return self._remember(req.id, error_reply(req.id, "bad_request", exc.message))
         cached = self.store.get(code)

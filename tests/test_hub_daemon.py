@@ -67,6 +67,8 @@ def test_lookup_answers_from_cache_masked_and_vietnamese(hub_office: TestOffice,
     assert rec["SoDienThoai"] not in json.dumps(rep) and rec["DiaChi"] not in json.dumps(rep, ensure_ascii=False)
     assert d["received_at"].endswith("+07:00")
     assert up.calls.get("TraCuuHoSo", 0) == fetches          # answered from the cache, upstream not asked
+    short = lookup(client, hub_office, code.split("-", 1)[1])   # 261116-0017: this office's agency filled in
+    assert short["ok"] and short["dossier"]["code"] == code
     # a repeated id gets the very same reply
     again = client.request(hub_office.topics.dossier_lookup, {"code": "bogus"}, req_id=rep["id"], timeout=5)
     assert again == rep
