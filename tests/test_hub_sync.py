@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
@@ -176,14 +177,23 @@ class Lookups:
         return reply
 
 
-def test_lagging_gateway_never_shows_an_old_status_as_fresh(tmp_path: Path) -> None:
-    """Older copies served throughout, with outages and 700+ changes: nothing stays behind."""
-    up = Upstream(600, seed=11, agency="000.17.22.H56")
+@contextmanager
+def synced_gateway(tmp_path: Path, dossiers: int, seed: int) -> Iterator[tuple[Upstream, Store, Syncer, Lookups]]:
+    """A simulator over HTTP, a store synced once from it, and lookups on the same store."""
+    up = Upstream(dossiers, seed=seed, agency="000.17.22.H56")
     server = SimulatorServer(up).start()
     try:
         store, syncer = make(server, tmp_path, page=50)
         looks = Lookups(store, server)
         syncer.run()
+        yield up, store, syncer, looks
+    finally:
+        server.stop()
+
+
+def test_lagging_gateway_never_shows_an_old_status_as_fresh(tmp_path: Path) -> None:
+    """Older copies served throughout, with outages and 700+ changes: nothing stays behind."""
+    with synced_gateway(tmp_path, 600, 11) as (up, store, syncer, looks):
         looks.health.ok(synced=True)
         up.faults.stale_rate, up.faults.duplicate_rate = 0.5, 0.2
         rng = random.Random(5)
@@ -237,8 +247,6 @@ def test_lagging_gateway_never_shows_an_old_status_as_fresh(tmp_path: Path) -> N
         assert store.behind() == {}
         check_lookups(codes)
         assert fresh_answers > 600 and stale_answers > 0
-    finally:
-        server.stop()
 
 
 def test_expired_sessions_reauthenticate(sim: SimulatorServer, tmp_path: Path) -> None:
@@ -309,12 +317,7 @@ def test_full_resync_restores_a_damaged_cache(sim: SimulatorServer, tmp_path: Pa
 
 def test_a_record_never_served_right_holds_the_cursor_a_day_then_stays_behind(tmp_path: Path) -> None:
     """TraCuuHoSo refused and the listing always stale for one dossier: never fresh, never stuck."""
-    up = Upstream(120, seed=5, agency="000.17.22.H56")
-    server = SimulatorServer(up).start()
-    try:
-        store, syncer = make(server, tmp_path, page=50)
-        looks = Lookups(store, server)
-        syncer.run()
+    with synced_gateway(tmp_path, 120, 5) as (up, store, syncer, looks):
         code, other = [c for c in sorted(up.records) if int(up.records[c]["TrangThaiHoSo"]) == 4][:2]
         up.advance(3600)
         up.change(code, TrangThaiHoSo=9)
@@ -340,5 +343,3 @@ def test_a_record_never_served_right_holds_the_cursor_a_day_then_stays_behind(tm
         up.faults.stale_rate, up.faults.invalid_services = 0.0, ()
         assert looks.ask(code)["dossier"] == {**looks.ask(code)["dossier"], "status": 9, "stale": False}
         assert store.behind() == {}
-    finally:
-        server.stop()
