@@ -18,14 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge.clock import Clock
-from hub.dossier import iso
+from hub.dossier import EPOCH, iso
 from hub.lookup import HubLookupRequest, LookupService
-from hub.sync import Health
-
-from hub.dossier import EPOCH
 from hub.simulator import SimulatorServer, Upstream
 from hub.store import Store
-from hub.sync import Syncer
+from hub.sync import Health, Syncer
 from hub.upstream import RestAdapter, UpstreamDown, UpstreamInvalid
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
