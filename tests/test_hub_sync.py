@@ -2,7 +2,8 @@
 
 Covers the fragile-paging cases UPSTREAM.md lists: an outage in the middle of a sync,
 records changing between pages, a block of records sharing one NgayCapNhat bigger than a
-page, duplicates, older versions after newer, expired sessions, a renamed dialect.
+page, duplicates, older versions after newer, expired sessions, a renamed dialect, and a
+lagging gateway that serves older copies until the end (with lookups checked against it).
 """
 from __future__ import annotations
 
