@@ -8,7 +8,11 @@ Pure module, shared by the hub and the lookup kiosk / scanners. API:
   or a URL whose query holds the code (``...?MHS=<code>``, key case-insensitive,
   percent-encoded or not). Raises ``CodeError`` (a ``ValueError``) whose ``message`` is a
   precise Vietnamese sentence for the citizen and ``reason`` a stable English key.
-  With ``today`` given, a code dated after it is rejected.
+  With ``today`` given, a code dated after it is rejected. With ``agency`` given (this
+  office's code), the short form a citizen types from the receipt, ``261116-0017``, gets
+  that agency code in front, and the messages show this office's code as the example.
+- ``agency_code(text) -> str``: an office id or ``madonvi`` as the agency code in dossier codes.
+- ``example(agency, today) -> str``: a code of this office to show as the example.
 - ``normalize(text, today=None) -> str``: ``parse(text).code``.
 - ``is_code(text) -> bool``.
 
@@ -33,6 +37,8 @@ _AIM = re.compile(r"^\][A-Za-z][0-9A-Za-z]")  # ISO/IEC 15424 symbology identifi
 _URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)|[?&]", re.IGNORECASE)
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 _INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+_SHORT = re.compile(r"^\d{6}-\d{4,7}$")
+EXAMPLE = "000.17.22.H56-210531-0001"
 
 
 class CodeError(ValueError):
@@ -69,8 +75,22 @@ def _from_url(text: str) -> str:
     return value
 
 
-def parse(text: str, today: date | None = None) -> DossierCode:
+def agency_code(text: str) -> str:
+    """An agency code usable in dossier codes (upper case, groups of [0-9A-Z]) from an office id."""
+    parts = [p for p in "".join(c if c.isascii() and c.isalnum() else "." for c in text.upper()).split(".") if p]
+    return ".".join(parts) or "000.00.00.H00"
+
+
+def example(agency: str | None = None, today: date | None = None) -> str:
+    """A dossier code of this office, dated today, to show citizens what to type."""
+    if not agency:
+        return EXAMPLE
+    return f"{agency}-{(today or date(2021, 5, 31)):%y%m%d}-0001"
+
+
+def parse(text: str, today: date | None = None, agency: str | None = None) -> DossierCode:
     """Parse and validate a dossier code; see the module docstring."""
+    ex = example(agency, today)
     if not isinstance(text, str):
         raise CodeError("empty", "Chưa có mã hồ sơ.")
     if len(text) > MAX_INPUT:
@@ -85,13 +105,15 @@ def parse(text: str, today: date | None = None) -> DossierCode:
     s = s.rstrip(".,;:")
     if not s:
         raise CodeError("empty", "Chưa có mã hồ sơ.")
+    if agency and _SHORT.match(s):
+        s = f"{agency}-{s}"
     m = _CODE.match(s)
     if not m:
         if re.fullmatch(r"\d{1,6}", s):
             raise CodeError("ticket_number", f"“{s}” giống số thứ tự xếp hàng, không phải mã hồ sơ. "
-                            "Mã hồ sơ có dạng 000.17.22.H56-210531-0001.")
+                            f"Mã hồ sơ có dạng {ex}.")
         raise CodeError("format", f"“{s[:40]}” không đúng dạng mã hồ sơ "
-                        "(mã cơ quan-năm tháng ngày-số thứ tự, ví dụ 000.17.22.H56-210531-0001).")
+                        f"(mã cơ quan-năm tháng ngày-số thứ tự, ví dụ {ex}).")
     agency, day, seq = m.group("agency"), m.group("day"), m.group("seq")
     if len(agency) > MAX_AGENCY:
         raise CodeError("agency_too_long",

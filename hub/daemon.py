@@ -24,6 +24,7 @@ from edge.protocol import (HubAdminRequest, ProcedureGetRequest, ProcedureSearch
 from hub.board import board_snapshot
 from hub.catalogue import Catalogue
 from hub.catalogue_service import CatalogueService
+from hub.codes import agency_code
 from hub.lookup import HubLookupRequest, LookupService
 from hub.outbox import Outbox
 from hub.simulator import SimulatorServer, Upstream
@@ -41,7 +42,7 @@ def build_adapter(cfg: HubConfig, madonvi: str, now: datetime | None = None) -> 
     """
     if cfg.adapter == "simulator":
         password = secrets.token_hex(12)
-        sim = SimulatorServer(Upstream(cfg.simulator_dossiers, agency=_agency(madonvi),
+        sim = SimulatorServer(Upstream(cfg.simulator_dossiers, agency=agency_code(madonvi),
                                        username=cfg.username or "hub", password=password, now=now),
                               port=cfg.simulator_port, auth_path=cfg.auth_path,
                               service_path=cfg.service_path).start()
@@ -57,12 +58,6 @@ def build_adapter(cfg: HubConfig, madonvi: str, now: datetime | None = None) -> 
                        ssl_context=tls), None
 
 
-def _agency(office_id: str) -> str:
-    """An agency code usable in dossier codes (upper case, groups of [0-9A-Z])."""
-    parts = [p for p in "".join(c if c.isalnum() else "." for c in office_id.upper()).split(".") if p]
-    return ".".join(parts) or "000.00.00.H00"
-
-
 class HubDaemon:
     def __init__(self, ctx: DaemonContext, *, backoff_base: float = 1.0) -> None:
         self.ctx = ctx
@@ -75,7 +70,7 @@ class HubDaemon:
                                                      ctx.clock.now())
         self.health = Health(ctx.clock, self._on_health)
         self.syncer = Syncer(self.store, self.adapter, self.tz, page_size=self.cfg.page_size,
-                             timeout=self.cfg.timeout_s)
+                             timeout=self.cfg.timeout_s, lag_window_s=self.cfg.lag_window_s)
         self.sync = SyncWorker(self.syncer, self.health, self.cfg.sync_interval_s,
                                backoff_base=backoff_base, on_synced=self._on_synced)
         self.outbox = Outbox(self.store, self.adapter, self.health, ctx.clock, timeout=self.cfg.timeout_s)
@@ -83,7 +78,8 @@ class HubDaemon:
                                     publish=self.bus.publish, rate_per_min=self.cfg.lookup_rate_per_min,
                                     timeout=self.cfg.lookup_timeout_s,
                                     fresh_s=max(60.0, 3 * self.cfg.sync_interval_s),
-                                    return_place=self.cfg.return_counter)
+                                    return_place=self.cfg.return_counter, lag_window_s=self.cfg.lag_window_s,
+                                    agency=agency_code(self.cfg.madonvi or ctx.cfg.office.id))
         self.catalogue = Catalogue(ctx.state_dir / "catalogue.sqlite")
         config_dir = Path(ctx.config_path).parent if ctx.config_path else Path.cwd()
         self.procedures = CatalogueService(ctx.cfg, self.catalogue, self.adapter, ctx.clock, config_dir,
@@ -158,6 +154,7 @@ class HubDaemon:
         last = self.sync.last
         return ok_reply(req.id, action=req.action, state=state, detail=detail,
                         dossiers=self.store.count(), cursor=self.store.cursor,
+                        behind=len(self.store.behind()),
                         last_sync={"pages": last.pages, "records": last.records} if last else None,
                         outbox=self.store.outbox_counts())
 

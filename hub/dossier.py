@@ -91,6 +91,32 @@ def _text(value: Any) -> str | None:
     return s or None
 
 
+def nfc_line(value: Any) -> str | None:
+    """Upstream text as one NFC line (None when empty)."""
+    s = _text(value)
+    return " ".join(s.split()) if s else None
+
+
+def _docs(value: Any) -> str | None:
+    """``YeuCauBoSung`` as one line: a text, or a list of names / ``{"Ten": ...}`` objects."""
+    if isinstance(value, list):
+        names = [_text(v.get("Ten") if isinstance(v, dict) else v) for v in value]
+        return _text("; ".join(n for n in names if n)) if any(names) else None
+    return _text(value) if isinstance(value, (str, int, float)) else None
+
+
+#: ``HinhThucNop`` as provinces send it: a number (1 at the counter, 2 online, 3 by post) or a word.
+_CHANNELS = {"1": "counter", "2": "online", "3": "post", "truc tiep": "counter", "trực tiếp": "counter",
+             "truc tuyen": "online", "trực tuyến": "online", "buu chinh": "post", "bưu chính": "post",
+             "counter": "counter", "online": "online", "post": "post"}
+
+
+def _channel(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _CHANNELS.get(nfc(str(value)).strip().lower())
+
+
 @dataclass(frozen=True)
 class Record:
     """One dossier as the cache keeps it (dates as ``yyyyMMddHHmmss``, name already masked)."""
@@ -108,9 +134,14 @@ class Record:
     returned: str | None = None
     unit: str | None = None
     return_place: str | None = None
+    docs_asked: str | None = None     # documents asked for while waiting (status 5), when upstream says
+    docs_due: str | None = None       # by when they are due
+    channel: str | None = None        # "online", "counter" or "post", when upstream says
+    field_code: str | None = None
 
     COLUMNS = ("code", "updated", "status", "procedure", "procedure_code", "field", "applicant",
-               "received", "due", "finished", "returned", "unit", "return_place")
+               "received", "due", "finished", "returned", "unit", "return_place",
+               "docs_asked", "docs_due", "channel", "field_code")
     SELECT = ", ".join(COLUMNS)
 
     @classmethod
@@ -124,7 +155,7 @@ class Record:
         dates = {}
         for ours, theirs in (("received", "NgayTiepNhan"), ("due", "NgayHenTra"),
                              ("finished", "NgayKetThucXuLy"), ("returned", "NgayTra"),
-                             ("updated", "NgayCapNhat")):
+                             ("updated", "NgayCapNhat"), ("docs_due", "HanBoSung")):
             dt = parse_ts(rec.get(theirs), tz)
             dates[ours] = format_ts(dt, tz) if dt else None
         return cls(code=code.upper(), updated=dates.pop("updated") or EPOCH,
@@ -132,7 +163,8 @@ class Record:
                    procedure=_text(rec.get("TenTTHC")), procedure_code=_text(rec.get("MaTTHC")),
                    field=_text(rec.get("TenLinhVuc")), applicant=mask_name(_text(rec.get("ChuHoSo"))),
                    unit=_text(rec.get("DonViXuLy")), return_place=_text(rec.get("NoiTraKetQua")),
-                   **dates)
+                   docs_asked=_docs(rec.get("YeuCauBoSung")), channel=_channel(rec.get("HinhThucNop")),
+                   field_code=_text(rec.get("MaLinhVuc")), **dates)
 
     def row(self) -> tuple[Any, ...]:
         return tuple(getattr(self, c) for c in self.COLUMNS)
@@ -163,4 +195,7 @@ class Record:
                     updated_at=iso(self.updated if self.updated != EPOCH else None, tz), stale=stale).wire()
         d["unit"] = self.unit
         d["return_place"] = self.return_place or return_place
+        if self.status == WAITING_CITIZEN:
+            d["docs_asked"] = self.docs_asked
+            d["docs_due_at"] = iso(self.docs_due, tz)
         return d

@@ -7,9 +7,13 @@
   user allowed to send lookups; ``source`` and the rest of reply_to are the requester's
   own words and count for nothing.
 - Cached and confirmed recently (by a sync or a fetch within ``fresh_s``) and upstream up:
-  answered at once, ``stale: false``. Upstream known down: answered at once from the cache
-  with ``stale: true`` (or ``unavailable``). Otherwise upstream is asked with the short
-  lookup timeout on a small pool, off the bus worker, and the cache is the fallback.
+  answered at once, ``stale: false`` -- unless the cached copy may be behind: a lagging
+  gateway proved a newer version exists (hub/sync.py), or the copy changed within the
+  sync's lag window, where an old copy served in order cannot be told from the real one.
+  Those ask upstream, and an answer older than what the hub knows exists is ``stale: true``.
+  Upstream known down: answered at once from the cache with ``stale: true`` (or
+  ``unavailable``). Otherwise upstream is asked with the short lookup timeout on a small
+  pool, off the bus worker, and the cache is the fallback.
 """
 from __future__ import annotations
 
@@ -27,14 +31,16 @@ from edge.clock import Clock
 from edge.limits import RateLimiter
 from edge.protocol import LookupRequest, error_reply, ok_reply
 from hub.codes import CodeError, parse
-from hub.dossier import Record, RecordError
+from hub.dossier import EPOCH, STATUS_TEXT, Record, RecordError, format_ts, iso, nfc_line, parse_ts
 from hub.store import Store
 from hub.sync import Health
-from hub.upstream import Adapter, UpstreamDown, UpstreamError
+from hub.upstream import Adapter, UpstreamDown, UpstreamError, UpstreamInvalid
 
 log = logging.getLogger(__name__)
 
 REPLY_TTL_S = 24 * 3600
+STEPS_RETRY_S = 3600.0        # after upstream refused LayQuaTrinhXuLy
+HISTORY_MAX = 20              # steps in a lookup reply (the newest)
 MAX_REPLIES = 100_000
 
 
@@ -42,6 +48,19 @@ class HubLookupRequest(LookupRequest):
     """PROTOCOL.md's lookup request plus an optional ``source`` (device id) for the rate limit."""
 
     source: str | None = Field(default=None, max_length=64, description="Requesting device id")
+
+
+def _when(value: Any, tz: tzinfo) -> Any:
+    """A step's ``ThoiGian``, or None when it is absent or not a date (a bad step is still shown)."""
+    try:
+        return parse_ts(value, tz)
+    except RecordError:
+        return None
+
+
+def _line(value: Any) -> str | None:
+    line = nfc_line(value)
+    return line[:200] if line else None
 
 
 def requester(req: HubLookupRequest) -> str:
@@ -56,7 +75,8 @@ def _key(req: HubLookupRequest) -> str:
 class LookupService:
     def __init__(self, store: Store, adapter: Adapter, health: Health, clock: Clock, tz: tzinfo, *,
                  publish: Callable[[str, dict[str, Any]], Any], rate_per_min: int,
-                 timeout: float, fresh_s: float, return_place: str | None = None, workers: int = 4) -> None:
+                 timeout: float, fresh_s: float, return_place: str | None = None, workers: int = 4,
+                 lag_window_s: float = 300.0, agency: str | None = None) -> None:
         self.store = store
         self.adapter = adapter
         self.health = health
@@ -66,11 +86,15 @@ class LookupService:
         self.limiter = RateLimiter(rate_per_min)
         self.timeout = timeout
         self.fresh_s = fresh_s
+        self.lag_window_s = lag_window_s
+        self.agency = agency              # this office's agency code: completes a short code
         self.return_place = return_place
         self._replies: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hub-lookup")
+        self._steps_off_until = 0.0       # LayQuaTrinhXuLy refused (an extension): ask again later
+        self._steps_inflight: set[str] = set()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -88,18 +112,35 @@ class LookupService:
             return self._remember(_key(req), error_reply(req.id, "rate_limited"))
         try:
             # a day of slack: the province's clock and the office's may disagree around midnight
-            code = parse(req.code, today=self.clock.now().date() + timedelta(days=1)).code
+            code = parse(req.code, today=self.clock.now().date() + timedelta(days=1), agency=self.agency).code
         except CodeError as exc:
             return self._remember(_key(req), error_reply(req.id, "bad_request", exc.message))
         cached = self.store.get(code)
         if not self.health.up:
             return self._remember(_key(req), self._from_cache(req.id, cached, stale=True))
-        if cached is not None and time.time() - max(cached[1], self.health.last_sync_ok) <= self.fresh_s:
+        if cached is not None and self._fresh(cached):
+            self._steps_later(cached[0])
             return self._remember(_key(req), self._answer(req.id, cached[0], stale=False))
         with self._lock:
             self._inflight.add(_key(req))
         self._pool.submit(self._ask_upstream, req, code, cached)
         return None
+
+    def _fresh(self, cached: tuple[Record, float]) -> bool:
+        """The cached copy may be answered as current without asking upstream."""
+        rec, seen_at = cached
+        now = time.time()
+        if now - max(seen_at, self.health.last_sync_ok) > self.fresh_s:
+            return False
+        floor = self.store.floor(rec.code)
+        if floor is not None and floor > rec.updated:
+            return False           # upstream surely has a newer version
+        newest = self.store.newest
+        if self.lag_window_s > 0 and newest != EPOCH:
+            recent = format_ts(parse_ts(newest, self.tz) - timedelta(seconds=self.lag_window_s), self.tz)
+            if rec.updated >= recent:
+                return False       # changed lately: a lagging gateway may have served an old copy
+        return True
 
     # ------------------------------------------------------------------ upstream path (pool)
 
@@ -133,9 +174,62 @@ class LookupService:
             log.warning("upstream answered an unusable record for %s: %s", code, exc)
             return self._from_cache(req_id, cached, stale=True)
         self.store.apply_page([rec], time.time(), None)
-        self.store.touch(code, time.time())
         fresh = self.store.get(code)  # the newer of what we had and what came
-        return self._answer(req_id, fresh[0] if fresh else rec, stale=False)
+        floor = self.store.floor(code)
+        # an answer older than what the hub holds or knows exists comes from a lagging replica
+        behind = (fresh is not None and rec.updated < fresh[0].updated) or (floor is not None and floor > rec.updated)
+        if not behind:
+            self._read_steps(code, rec.updated)
+            self.store.touch(code, time.time())
+        return self._answer(req_id, fresh[0] if fresh else rec, stale=behind)
+
+    # ------------------------------------------------------------------ steps (LayQuaTrinhXuLy)
+
+    def _steps_later(self, rec: Record) -> None:
+        """Read upstream's steps in the background when the stored ones predate this version."""
+        if time.time() < self._steps_off_until or self.store.steps(rec.code)[0] == rec.updated:
+            return
+        with self._lock:
+            if rec.code in self._steps_inflight:
+                return
+            self._steps_inflight.add(rec.code)
+
+        def run() -> None:
+            try:
+                self._read_steps(rec.code, rec.updated)
+            finally:
+                with self._lock:
+                    self._steps_inflight.discard(rec.code)
+        self._pool.submit(run)
+
+    def _read_steps(self, code: str, version: str) -> None:
+        if time.time() < self._steps_off_until:
+            return
+        try:
+            raw = self.adapter.steps(code, timeout=self.timeout)
+        except UpstreamInvalid as exc:
+            log.info("upstream has no %s (%s); the lookup shows the statuses the hub saw", "LayQuaTrinhXuLy", exc)
+            self._steps_off_until = time.time() + STEPS_RETRY_S
+            return
+        except UpstreamError as exc:
+            log.info("steps of %s not read: %s", code, exc)
+            return
+        steps = []
+        for x in raw:
+            at = _when(x.get("ThoiGian"), self.tz)
+            st = x.get("TrangThai")
+            steps.append((format_ts(at, self.tz) if at else None, _line(x.get("DonVi")), _line(x.get("NoiDung")),
+                          int(st) if str(st).strip().isdigit() and int(st) in STATUS_TEXT else None))
+        self.store.set_steps(code, version, steps)
+
+    def _history(self, code: str) -> list[dict[str, Any]]:
+        """"What happened so far": upstream's steps when it gives them, else the statuses the hub saw."""
+        _, steps = self.store.steps(code)
+        if steps:
+            return [{"at": iso(at, self.tz), "status": st, "status_text": STATUS_TEXT.get(st) if st else None,
+                     "unit": unit, "text": text} for at, unit, text, st in steps][-HISTORY_MAX:]
+        return [{"at": iso(up, self.tz) if up != EPOCH else None, "status": st, "status_text": STATUS_TEXT[st],
+                 "unit": unit, "text": None} for up, st, unit in self.store.history(code)][-HISTORY_MAX:]
 
     # ------------------------------------------------------------------ replies
 
@@ -146,8 +240,9 @@ class LookupService:
         return self._answer(req_id, cached[0], stale=stale)
 
     def _answer(self, req_id: str, rec: Record, stale: bool) -> dict[str, Any]:
-        return ok_reply(req_id, dossier=rec.dossier(self.clock.now(), self.tz, stale=stale,
-                                                    return_place=self.return_place))
+        d = rec.dossier(self.clock.now(), self.tz, stale=stale, return_place=self.return_place)
+        d["history"] = self._history(rec.code)
+        return ok_reply(req_id, dossier=d)
 
     def _remember(self, key: str, reply: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()

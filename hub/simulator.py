@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from hub.dossier import STATUS_TEXT
+
 log = logging.getLogger(__name__)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -44,10 +46,14 @@ PROCEDURES = [
     ("1.003010", "Đăng ký biến động quyền sử dụng đất", "DD", "Đất đai", 10),
     ("1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ", "XD", "Xây dựng", 15),
     ("1.001776", "Đăng ký thành lập hộ kinh doanh", "KT", "Kinh tế", 3),
-    ("1.002389", "Trợ cấp xã hội hằng tháng", "LDTBXH", "Lao động, Thương binh và Xã hội", 20),
+    ("1.002389", "Trợ cấp xã hội hằng tháng", "BTXH", "Bảo trợ xã hội", 20),
 ]
-UNITS = ["Bộ phận một cửa", "Phòng Tư pháp", "Phòng Tài nguyên và Môi trường",
-         "Văn phòng đăng ký đất đai", "Phòng Kinh tế", "Phòng Lao động - TB&XH"]
+DOCS = ["Tờ khai (bản chính)", "Bản sao chứng thực Giấy chứng nhận quyền sử dụng đất",
+        "Bản vẽ hiện trạng nhà ở", "Giấy ủy quyền có chứng thực", "Bản sao Giấy khai sinh",
+        "Văn bản thỏa thuận phân chia di sản"]
+#: Units of a commune or ward since 1 July 2025 (two levels of local government, no districts).
+UNITS = ["Bộ phận một cửa", "Văn phòng HĐND và UBND", "Phòng Kinh tế",
+         "Chi nhánh Văn phòng đăng ký đất đai", "Phòng Văn hóa - Xã hội", "Công chức Tư pháp - Hộ tịch"]
 
 
 def fmt(dt: datetime) -> str:
@@ -75,6 +81,9 @@ class Upstream:
                  username: str = "hub", password: str = "hub-secret", now: datetime | None = None,
                  shared_ts_block: int = 0) -> None:
         self.rng = random.Random(seed)
+        self.extra_rng = random.Random(seed + 1)   # documents, channel: keeps self.rng's sequence as it was
+        #: LayQuaTrinhXuLy: each dossier's steps, oldest first.
+        self.steps: dict[str, list[dict[str, Any]]] = {}
         self.agency = agency
         self.username = username
         self.password = password
@@ -141,8 +150,24 @@ class Upstream:
                 "DonViXuLy": rng.choice(UNITS), "NoiTraKetQua": "",
                 "NgayCapNhat": bulk_ts if i < shared_block else fmt(min(updated, now)),
             }
+            self._extra(rec, received)
             self.records[code] = rec
+            self.steps[code] = [self._step(rec["NgayTiepNhan"], UNITS[0], "Tiếp nhận hồ sơ", 2)]
+            if status != 2:
+                self.steps[code].append(self._step(rec["NgayCapNhat"], rec["DonViXuLy"], None, status))
         self._keys = sorted((r["NgayCapNhat"], c) for c, r in self.records.items())
+
+    def _extra(self, rec: dict[str, Any], at: datetime) -> None:
+        """How it was filed, and for status 5 which documents are asked for and by when."""
+        x = self.extra_rng
+        rec["HinhThucNop"] = x.choices([1, 2, 3], weights=[6, 3, 1])[0]
+        if int(rec["TrangThaiHoSo"]) == 5:
+            rec["YeuCauBoSung"] = [{"Ten": d} for d in x.sample(DOCS, x.randint(1, 2))]
+            rec["HanBoSung"] = fmt(at + timedelta(days=x.choice([5, 7, 10])))
+
+    @staticmethod
+    def _step(at: str, unit: str, text: str | None, status: int) -> dict[str, Any]:
+        return {"ThoiGian": at, "DonVi": unit, "NoiDung": text or STATUS_TEXT[status], "TrangThai": status}
 
     def _reindex(self, code: str, old_ts: str | None, new_ts: str) -> None:
         if old_ts is not None:
@@ -157,6 +182,15 @@ class Upstream:
             rec = self.records[code]
             self.previous[code] = dict(rec)
             new = {**rec, **fields, "NgayCapNhat": fields.get("NgayCapNhat") or fmt(self.now())}
+            if int(new["TrangThaiHoSo"]) == 5 and "YeuCauBoSung" not in fields:
+                self._extra(new, self.now())
+            elif int(new["TrangThaiHoSo"]) != 5:
+                new.pop("YeuCauBoSung", None)
+                new.pop("HanBoSung", None)
+            if int(new["TrangThaiHoSo"]) != int(rec["TrangThaiHoSo"]):
+                self.steps.setdefault(code, []).append(
+                    self._step(new["NgayCapNhat"], str(new.get("DonViXuLy") or UNITS[0]), None,
+                               int(new["TrangThaiHoSo"])))
             self.records[code] = new
             self._reindex(code, rec["NgayCapNhat"], new["NgayCapNhat"])
             return new
@@ -174,6 +208,7 @@ class Upstream:
                    "NgayHenTra": fmt(now + timedelta(days=proc[4])), "NgayKetThucXuLy": "", "NgayTra": "",
                    "TrangThaiHoSo": 2, "DonViXuLy": UNITS[0], "NgayCapNhat": fmt(now), **fields}
             self.records[rec["MaHoSo"]] = rec
+            self.steps[rec["MaHoSo"]] = [self._step(rec["NgayTiepNhan"], UNITS[0], "Tiếp nhận hồ sơ", 2)]
             self._reindex(rec["MaHoSo"], None, rec["NgayCapNhat"])
             return rec
 
@@ -244,6 +279,7 @@ class Upstream:
         with self.lock:
             self.requests.append((str(name), dict(data)))
         handler = {"TraCuuHoSo": self._lookup, "LayDanhSachHoSoCapNhat": self._changed,
+                   "LayQuaTrinhXuLy": self._steps,
                    "DongBoDanhGia": self._push_ratings, "DongBoSoLieuXepHang": self._push_stats,
                    "LayDanhSachTTHC": self._procedures}.get(str(name))
         if handler is None:
@@ -254,6 +290,11 @@ class Upstream:
         with self.lock:
             rec = self.records.get(str(data.get("MaHoSo", "")).upper())
             return {"error_code": 0, "result": [dict(rec)] if rec else []}
+
+    def _steps(self, data: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            steps = self.steps.get(str(data.get("MaHoSo", "")).upper(), [])
+            return {"error_code": 0, "result": [dict(x) for x in steps]}
 
     def _changed(self, data: dict[str, Any]) -> dict[str, Any]:
         since = str(data.get("TuNgay") or "00000000000000")

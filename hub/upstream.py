@@ -25,6 +25,7 @@ CHANGED = "LayDanhSachHoSoCapNhat"
 PUSH_RATINGS = "DongBoDanhGia"
 PUSH_STATS = "DongBoSoLieuXepHang"
 PROCEDURES = "LayDanhSachTTHC"  # extension: the procedure catalogue
+STEPS = "LayQuaTrinhXuLy"
 
 
 class UpstreamError(Exception):
@@ -59,6 +60,7 @@ class Adapter(Protocol):
     def authenticate(self, timeout: float | None = None) -> None: ...
     def changed_since(self, since: str, page: int, size: int, timeout: float | None = None) -> Page: ...
     def fetch(self, code: str, timeout: float | None = None) -> dict[str, Any] | None: ...
+    def steps(self, code: str, timeout: float | None = None) -> list[dict[str, Any]]: ...
     def push(self, service: str, data: dict[str, Any], update: bool = False,
              timeout: float | None = None) -> int: ...
     def list_procedures(self, since: str, page: int, size: int, timeout: float | None = None) -> Page: ...
@@ -147,6 +149,15 @@ class RestAdapter:
                 if str(rec.get("MaHoSo", "")).strip().upper() == code.upper():
                     return rec
         return None
+
+    def steps(self, code: str, timeout: float | None = None) -> list[dict[str, Any]]:
+        """``LayQuaTrinhXuLy`` (an extension): the dossier's steps, oldest first."""
+        res = self.call(STEPS, {"MaHoSo": code}, timeout)
+        if isinstance(res, dict):
+            res = self._rename_in(res).get("DanhSach", [])
+        if not isinstance(res, list):
+            raise UpstreamDown(f"{STEPS} answered a {type(res).__name__}, not a list")
+        return [self._rename_in(x) for x in res if isinstance(x, dict)]
 
     def push(self, service: str, data: dict[str, Any], update: bool = False,
              timeout: float | None = None) -> int:

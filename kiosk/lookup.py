@@ -22,7 +22,7 @@ from edge.ui import Tap, UiLoop, UiThread, device_loop
 from edge.ui.keyboard import Keyboard, draw_field
 from edge.ui.text import blit_text
 from edge.ui.widgets import Button, hit_test
-from hub.codes import CodeError, parse
+from hub.codes import CodeError, agency_code, example, parse
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "scan_hint": "Giữ giấy hẹn cách máy quét khoảng 10 cm",
         "type": "Nhập mã hồ sơ",
         "type_title": "Nhập mã hồ sơ trên giấy hẹn",
-        "example": "Ví dụ: 000.17.22.H56-210531-0001",
+        "example": "Ví dụ: {code}, hoặc chỉ phần sau: {short}",
         "search": "Tra cứu",
         "back": "Quay lại",
         "searching": "Đang tra cứu hồ sơ, xin chờ trong giây lát…",
@@ -46,7 +46,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "due": "Ngày hẹn trả kết quả",
         "returned": "Ngày trả kết quả",
         "next": "Việc cần làm",
-        "overdue": "Hồ sơ đã quá thời hạn hẹn trả. Xin liên hệ cán bộ tại quầy để được giải thích và xin lỗi.",
+        "overdue": "Hồ sơ đã quá ngày hẹn trả kết quả. Theo quy định, cơ quan giải quyết hồ sơ phải gửi "
+                   "ông/bà Phiếu xin lỗi và hẹn lại ngày trả kết quả. Nếu chưa nhận được phiếu này, "
+                   "xin hỏi tại {counter}.",
+        "history": "Quá trình xử lý",
+        "docs_asked": "Giấy tờ cần bổ sung",
+        "docs_due": "Hạn nộp bổ sung",
+        "docs_step": "Xin mang giấy tờ cần bổ sung đến {counter}{by}. Thời gian chờ bổ sung không tính "
+                     "vào thời hạn giải quyết.",
+        "docs_by": " trước {t}",
+        "docs_unknown": "Xin xem thông báo yêu cầu bổ sung đã nhận, hoặc hỏi {counter} giấy tờ cần bổ sung. "
+                        "Thời gian chờ bổ sung không tính vào thời hạn giải quyết.",
+        "ask_counter": "quầy tiếp nhận và trả kết quả",
+        "overdue_step": "Xin quay lại nhận kết quả theo ngày hẹn mới ghi trên Phiếu xin lỗi và hẹn lại ngày "
+                         "trả kết quả.",
         "stale": "Hệ thống của tỉnh đang gián đoạn: thông tin cập nhật lúc {t}.",
         "done": "Xong",
         "lang": "English",
@@ -65,7 +78,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "scan_hint": "Keep the receipt about 10 cm from the reader",
         "type": "Type the dossier code",
         "type_title": "Type the dossier code printed on your receipt",
-        "example": "Example: 000.17.22.H56-210531-0001",
+        "example": "Example: {code}, or just the end: {short}",
         "search": "Look up",
         "back": "Back",
         "searching": "Looking up your dossier…",
@@ -78,7 +91,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "due": "Results due",
         "returned": "Results returned",
         "next": "What to do next",
-        "overdue": "This dossier is past its appointment date. Please ask a clerk at the counter.",
+        "overdue": "This dossier is past its appointment date. The rules require the agency handling it to "
+                   "send you a letter of apology with a new appointment date (Phiếu xin lỗi và hẹn lại ngày "
+                   "trả kết quả). If you have not received it, please ask at {counter}.",
+        "history": "What happened so far",
+        "docs_asked": "Documents to add",
+        "docs_due": "Documents due",
+        "docs_step": "Please bring the documents asked for to {counter}{by}. The waiting time does not count "
+                     "towards the processing time.",
+        "docs_by": " by {t}",
+        "docs_unknown": "Please see the request for documents you received, or ask {counter} which documents "
+                        "are needed. The waiting time does not count towards the processing time.",
+        "ask_counter": "the reception and results counter",
+        "overdue_step": "Please come back for the result on the new date given in the letter of apology.",
         "stale": "The provincial system is unreachable: information as of {t}.",
         "done": "Done",
         "lang": "Tiếng Việt",
@@ -137,8 +162,9 @@ class LookupController:
 
     def __init__(self, lookup_fn: Callable[[str, int], None], idle_timeout_s: float = 15,
                  return_counter: str | None = None, lang: str = "vi",
-                 today: Callable[[], Any] | None = None) -> None:
+                 today: Callable[[], Any] | None = None, agency: str | None = None) -> None:
         self.lookup_fn = lookup_fn
+        self.agency = agency          # this office's agency code: fills in a typed short form
         self.idle_timeout_s = idle_timeout_s
         self.return_counter = return_counter
         self.default_lang = self.lang = lang
@@ -158,11 +184,19 @@ class LookupController:
     def t(self, key: str, **kw: Any) -> str:
         return P.nfc(TEXTS[self.lang][key].format(**kw))
 
+    def example(self) -> str:
+        """'Ví dụ: <this office's code>, hoặc chỉ phần sau: <date-sequence>'."""
+        code = example(self.agency, self.today() if self.today else None)
+        return self.t("example", code=code, short=code.rsplit("-", 2)[-2] + "-" + code.rsplit("-", 1)[-1])
+
+    def _parse(self, text: str) -> str:
+        return parse(text, self.today() if self.today else None, agency=self.agency).code
+
     # ---------------------------------------------------------------- inputs
     def scanned(self, text: str) -> None:
         """A code from the reader: look it up from whichever screen is showing."""
         try:
-            code = parse(text, self.today() if self.today else None).code
+            code = self._parse(text)
         except CodeError as exc:
             self._error("bad_request", self.t("bad_request", detail=exc.message))
             return
@@ -181,7 +215,7 @@ class LookupController:
         """OK on the keyboard: check the code here first, so a typo is explained on the spot."""
         text = self.keyboard.text if self.keyboard else ""
         try:
-            code = parse(text, self.today() if self.today else None).code
+            code = self._parse(text)
         except CodeError as exc:
             self.typed_error = exc.message
             self._arm()
@@ -239,12 +273,43 @@ class LookupController:
             self._error("unavailable", self.t("unavailable"))
 
     # ---------------------------------------------------------------- views
+    def where(self) -> str:
+        """Where the citizen asks or brings things: upstream's place, the configured counter, else generic."""
+        d = self.dossier or {}
+        return d.get("return_place") or self.return_counter or self.t("ask_counter")
+
+    def overdue(self) -> bool:
+        """The overdue notice applies: never while waiting for documents (the clock is stopped)."""
+        d = self.dossier or {}
+        return bool(d.get("overdue")) and int(d.get("status", 0)) not in (3, 5, 7, 8, 9, 10)
+
     def status_lines(self) -> tuple[str, str]:
         """(plain meaning, next step) of the dossier on screen."""
         d = self.dossier or {}
-        meaning, step = STATUS_PLAIN.get(int(d.get("status", 0)), (d.get("status_text", ""), ""))
+        status = int(d.get("status", 0))
+        meaning, step = STATUS_PLAIN.get(status, (d.get("status_text", ""), ""))
+        if status == 5:
+            if d.get("docs_asked"):
+                by = self.t("docs_by", t=when(d["docs_due_at"], self.lang)) if d.get("docs_due_at") else ""
+                step = self.t("docs_step", counter=self.where(), by=by)
+            else:
+                step = self.t("docs_unknown", counter=self.where())
+            return P.nfc(meaning), P.nfc(step)
+        if self.overdue():
+            return P.nfc(meaning), self.t("overdue_step")
         counter = d.get("return_place") or self.return_counter or TEXTS["vi"]["return_counter"]
         return P.nfc(meaning), P.nfc(step.format(counter=counter))
+
+    def history_lines(self, n: int = 4) -> list[str]:
+        """The newest ``n`` steps of "what happened so far", oldest first, one line each."""
+        out = []
+        for h in ((self.dossier or {}).get("history") or [])[-n:]:
+            if not isinstance(h, dict):
+                continue
+            what = h.get("text") or h.get("status_text") or ""
+            unit = f" ({h['unit']})" if h.get("unit") else ""
+            out.append(P.nfc(f"{when(h.get('at'), self.lang)}: {what}{unit}"))
+        return out
 
     # ---------------------------------------------------------------- internals
     def _lookup(self, code: str) -> None:
@@ -335,7 +400,7 @@ def draw(surface: pygame.Surface, c: LookupController, office: str) -> list[Butt
         kb = c.keyboard
         top = blit_text(surface, c.t("type_title"), pygame.Rect(body.x, body.y, body.w, bh),
                         max(30, W // 26), INK, bold=True)
-        top = blit_text(surface, c.t("example"), pygame.Rect(body.x, top + 8, body.w, bh // 2),
+        top = blit_text(surface, c.example(), pygame.Rect(body.x, top + 8, body.w, bh // 2),
                         max(22, W // 40), GREY)
         field = pygame.Rect(body.x, top + m // 2, body.w, bh)
         draw_field(surface, field, kb.text if kb else "", "", size=max(30, bh * 2 // 5))
@@ -375,7 +440,7 @@ def _draw_result(surface: pygame.Surface, c: LookupController, body: pygame.Rect
     d = c.dossier or {}
     W = surface.get_width()
     status = int(d.get("status", 0))
-    overdue = bool(d.get("overdue"))
+    overdue = c.overdue()
     colour = _status_colour(status, overdue)
     meaning, step = c.status_lines()
     size = max(26, W // 26)
@@ -394,17 +459,29 @@ def _draw_result(surface: pygame.Surface, c: LookupController, body: pygame.Rect
             (c.t("due"), when(d.get("due_at"), c.lang))]
     if d.get("returned_at"):
         rows.append((c.t("returned"), when(d.get("returned_at"), c.lang)))
+    if status == 5 and d.get("docs_asked"):
+        rows.append((c.t("docs_asked"), d["docs_asked"]))
+        if d.get("docs_due_at"):
+            rows.append((c.t("docs_due"), when(d["docs_due_at"], c.lang)))
     label_w = body.w * 2 // 5
     for label, value in rows:
         lh = size * 2 + 10
         blit_text(surface, label, pygame.Rect(body.x, y, label_w - 10, lh), size, GREY, align="left", valign="top")
         y = max(y + size + 14, blit_text(surface, str(value), pygame.Rect(body.x + label_w, y, body.w - label_w, lh),
                                          size, INK, bold=True, align="left", valign="top")) + 6
+    history = c.history_lines()
+    if history:
+        small = max(20, size - 6)
+        y = blit_text(surface, c.t("history"), pygame.Rect(body.x, y + 6, body.w, small + 10), small, GREY,
+                      align="left", valign="top")
+        for line in history:
+            y = blit_text(surface, "• " + line, pygame.Rect(body.x + 10, y + 2, body.w - 10, small * 2 + 6), small,
+                          INK, align="left", valign="top")
     if overdue:
         box = pygame.Rect(body.x, y + 10, body.w, bh + bh // 3)
         pygame.draw.rect(surface, (255, 232, 232), box, border_radius=12)
         pygame.draw.rect(surface, RED, box, width=3, border_radius=12)
-        blit_text(surface, c.t("overdue"), box.inflate(-30, -16), size, RED, bold=True)
+        blit_text(surface, c.t("overdue", counter=c.where()), box.inflate(-30, -16), size, RED, bold=True)
         y = box.bottom + 6
     box = pygame.Rect(body.x, y + 14, body.w, min(bh * 4, max(bh * 2, body.bottom - bh - 30 - (y + 14) - (bh if d.get("stale") else 0))))
     pygame.draw.rect(surface, (255, 255, 255), box, border_radius=12)
@@ -432,7 +509,8 @@ class LookupKiosk:
         self.ctrl = LookupController(self._lookup, self.dev.idle_timeout_s,
                                      return_counter=getattr(hub, "return_counter", None),
                                      lang=getattr(ctx.cfg.office, "locale", "vi"),
-                                     today=lambda: ctx.clock.now().date())
+                                     today=lambda: ctx.clock.now().date(),
+                                     agency=agency_code(getattr(hub, "madonvi", None) or ctx.cfg.office.id))
         self.loop: UiLoop | None = None
         self.buttons: list[Button] = []
         self.screen_seq = 0

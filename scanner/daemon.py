@@ -13,6 +13,7 @@ from typing import Any
 from edge.daemon import DaemonContext
 from edge.protocol import Scan, rfc3339
 from scanner.base import Read, Reader, ReaderState, reader_class
+from scanner.decode import DecoderUnavailable
 from scanner.filefeed import feed_path
 from scanner.repeat import RepeatFilter
 
@@ -31,8 +32,12 @@ class ScannerDaemon:
             kwargs["default_path"] = feed_path(ctx.data_dir, self.device)
         self.reader: Reader | None = None
         self.config_error: str | None = None
+        self.missing_decoder = False
         try:
             self.reader = cls(self.device, self._on_read, self._on_state, **kwargs)
+        except DecoderUnavailable as exc:   # a camera reader without its decoder library
+            self.config_error, self.missing_decoder = str(exc), True
+            log.error("scanner %s cannot decode: %s", self.device.id, exc)
         except ValueError as exc:  # e.g. serial without `port`: say so on the status topic
             self.config_error = str(exc)
             log.error("scanner %s cannot start: %s", self.device.id, exc)
@@ -44,6 +49,10 @@ class ScannerDaemon:
     def start(self) -> None:
         self.bus.start()
         if self.reader is None:
+            if self.missing_decoder:
+                self.bus.set_status("error", {"reader": "error", "backend": self.device.backend,
+                                              "decoder": "missing", "reason": self.config_error})
+                return
             self.bus.set_status("error", {"reader": "error", "backend": self.device.backend,
                                           "reason": f"configuration: {self.config_error}"})
             return

@@ -116,9 +116,15 @@ class FileReader(Reader):
     def _watch_folder(self, stop: threading.Event) -> None:
         import cv2
 
-        from scanner.decode import make_decoder
+        from scanner.decode import DecoderUnavailable, make_decoder
 
-        decoder = self._decoder or make_decoder(getattr(self.device, "decoder", None))
+        try:
+            decoder = self._decoder or make_decoder(getattr(self.device, "decoder", None))
+        except DecoderUnavailable as exc:   # on the status until the package is installed and we restart
+            log.error("scanner %s cannot decode images: %s", self.device.id, exc)
+            self.set_state(ReaderState.ERROR, reason=str(exc), decoder="missing")
+            stop.wait()
+            return
         done = self.path / "done"
         done.mkdir(exist_ok=True)
         self.set_state(ReaderState.READY)

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from hub.codes import CodeError, is_code, normalize, parse
+from hub.codes import CodeError, agency_code, is_code, normalize, parse
 
 CODE = "000.17.22.H56-210531-0001"
 
@@ -65,3 +65,16 @@ def test_future_date_rejected_only_when_today_known() -> None:
         parse("H29-261130-0001", today=date(2026, 11, 21))
     assert exc.value.reason == "future_date"
     assert parse("H29-261121-0001", today=date(2026, 11, 21)).seq == 1
+
+
+def test_short_form_with_this_offices_agency() -> None:
+    got = parse("261116-0017", agency="000.17.22.H56")
+    assert got.code == "000.17.22.H56-261116-0017" and got.agency == "000.17.22.H56" and got.seq == 17
+    assert parse(" 261116–0017 ", agency="000.17.22.H56").code == "000.17.22.H56-261116-0017"
+    with pytest.raises(CodeError) as exc:
+        parse("261116-0017")                          # no agency: not a code
+    assert exc.value.reason == "format"
+    with pytest.raises(CodeError) as exc:
+        parse("12", date(2026, 11, 20), agency="000.A0.01.H26")
+    assert exc.value.reason == "ticket_number" and "000.A0.01.H26-261120-0001" in exc.value.message
+    assert agency_code("000.17.22.h56") == "000.17.22.H56" and agency_code("test-01 h99") == "TEST.01.H99"

@@ -74,3 +74,37 @@ def test_bad_records(bad: dict[str, object], match: str) -> None:
         Record.from_upstream(rec(**bad), TZ)
     with pytest.raises(RecordError):
         Record.from_upstream(["not", "a", "dict"], TZ)  # type: ignore[arg-type]
+
+
+def test_documents_asked_and_channel_when_upstream_gives_them(tmp_path) -> None:
+    r = Record.from_upstream(rec(TrangThaiHoSo=5, YeuCauBoSung=[{"Ten": "Tờ khai (bản chính)"}, "Bản sao CCCD"],
+                                 HanBoSung="20261125170000", HinhThucNop="2"), TZ)
+    assert r.docs_asked == "Tờ khai (bản chính); Bản sao CCCD" and r.channel == "online"
+    d = r.dossier(NOW, TZ, stale=False)
+    assert d["docs_asked"] == "Tờ khai (bản chính); Bản sao CCCD"
+    assert d["docs_due_at"] == "2026-11-25T17:00:00+07:00" and d["overdue"] is False
+    assert "docs_asked" not in Record.from_upstream(rec(YeuCauBoSung="x"), TZ).dossier(NOW, TZ, stale=False)
+    assert Record.from_upstream(rec(HinhThucNop="Trực tiếp"), TZ).channel == "counter"
+    assert Record.from_upstream(rec(HinhThucNop="?"), TZ).channel is None
+    assert Record.from_upstream(rec(), TZ).docs_asked is None
+
+
+def test_store_adds_new_columns_to_an_old_file(tmp_path) -> None:
+    import sqlite3
+
+    from hub.store import Store
+    path = tmp_path / "hub.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE dossiers (code TEXT PRIMARY KEY, updated TEXT NOT NULL, status INTEGER NOT NULL, "
+                "procedure TEXT, procedure_code TEXT, field TEXT, applicant TEXT, received TEXT, due TEXT, "
+                "finished TEXT, returned TEXT, unit TEXT, return_place TEXT, seen_at REAL NOT NULL)")
+    old.execute("INSERT INTO dossiers VALUES ('000.17.22.H56-261101-0001', '20261115101010', 4, 'p', 'c', 'f', "
+                "'a', NULL, NULL, NULL, NULL, NULL, NULL, 1.0)")
+    old.commit()
+    old.close()
+    store = Store(path)
+    got, _ = store.get("000.17.22.H56-261101-0001")
+    assert got.status == 4 and got.docs_asked is None
+    store.apply_page([Record.from_upstream(rec(TrangThaiHoSo=5, YeuCauBoSung="Tờ khai",
+                                               NgayCapNhat="20261116101010"), TZ)], 2.0, None)
+    assert store.get("000.17.22.H56-261101-0001")[0].docs_asked == "Tờ khai"

@@ -2,21 +2,28 @@
 
 Covers the fragile-paging cases UPSTREAM.md lists: an outage in the middle of a sync,
 records changing between pages, a block of records sharing one NgayCapNhat bigger than a
-page, duplicates, older versions after newer, expired sessions, a renamed dialect.
+page, duplicates, older versions after newer, expired sessions, a renamed dialect, and a
+lagging gateway that serves older copies until the end (with lookups checked against it).
 """
 from __future__ import annotations
 
+import random
+import threading
 from collections import Counter
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.dossier import EPOCH
+from edge.clock import Clock
+from hub.dossier import EPOCH, iso
+from hub.lookup import HubLookupRequest, LookupService
 from hub.simulator import SimulatorServer, Upstream
 from hub.store import Store
-from hub.sync import Syncer
+from hub.sync import Health, Syncer
 from hub.upstream import RestAdapter, UpstreamDown, UpstreamInvalid
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -84,8 +91,11 @@ def test_outage_mid_sync_resumes_from_durable_cursor(sim: SimulatorServer, tmp_p
     store2 = Store(tmp_path / "hub.sqlite")
     syncer2 = Syncer(store2, adapter_for(sim), TZ, page_size=50, timeout=2)
     first_request = len(up.requests)
+    start = syncer2.start()
     res = syncer2.run()
-    assert up.requests[first_request][1]["TuNgay"] == cursor      # resumed, not restarted
+    # resumed, not restarted: from the cursor, less the lag window a lagging gateway may hide
+    window = datetime.strptime(cursor, "%Y%m%d%H%M%S") - timedelta(seconds=syncer2.lag_window_s)
+    assert up.requests[first_request][1]["TuNgay"] == start == window.strftime("%Y%m%d%H%M%S")
     assert store2.all_versions() == up.versions()                # nothing lost
     # each record written once, each change once: 300 inserts + 5 updates of records already
     # cached (the 5 changed before they were first read arrive in their new version)
@@ -125,17 +135,116 @@ def test_duplicates_and_older_versions_never_win(sim: SimulatorServer, tmp_path:
     changed = up.change_random(40)
     up.faults.duplicate_rate, up.faults.stale_rate = 0.3, 0.5
     store.set_state(cursor=EPOCH)     # re-read everything through the faulty gateway
+    behind_seen = 0
     for _ in range(3):
-        syncer.run()
+        behind_seen += syncer.run().behind_seen
         cached = store.all_versions()
         assert all(cached[c] <= v for c, v in up.versions().items())   # never newer than upstream
-    fresh = up.versions()
-    got_new = [c for c in changed if cached[c] == fresh[c]]
-    assert got_new   # some new versions arrived despite the stale copies
-    up.faults.duplicate_rate = up.faults.stale_rate = 0.0
-    store.set_state(cursor=EPOCH)
-    syncer.run()
+    assert behind_seen > 0            # the gateway did serve copies older than it listed
+    # with the faults still on, the older copies are caught (fetched on their own, or the
+    # window asked again): the cache converges to upstream's newest
+    assert up.faults.stale_rate == 0.5 and up.faults.duplicate_rate == 0.3
     assert store.all_versions() == up.versions()
+    assert all(store.get(c)[0].status == int(up.records[c]["TrangThaiHoSo"]) for c in changed)
+
+
+class Lookups:
+    """LookupService answering real requests against the same store and gateway as the sync."""
+
+    def __init__(self, store: Store, server: SimulatorServer) -> None:
+        self.health = Health(Clock(TZ))
+        self.replies: dict[str, dict[str, Any]] = {}
+        self.done = threading.Condition()
+        self.svc = LookupService(store, adapter_for(server), self.health, Clock(TZ), TZ, publish=self._publish,
+                                 rate_per_min=100_000, timeout=2, fresh_s=3600, lag_window_s=300)
+        self.n = 0
+
+    def _publish(self, topic: str, reply: dict[str, Any]) -> None:
+        with self.done:
+            self.replies[reply["id"]] = reply
+            self.done.notify_all()
+
+    def ask(self, code: str) -> dict[str, Any]:
+        self.n += 1
+        req = HubLookupRequest(id=f"q{self.n}", code=code, reply_to="motcua/test/reply/t")
+        reply = self.svc.handle(req, "t")
+        if reply is None:
+            with self.done:
+                assert self.done.wait_for(lambda: req.id in self.replies, 10)
+                reply = self.replies[req.id]
+        return reply
+
+
+@contextmanager
+def synced_gateway(tmp_path: Path, dossiers: int, seed: int) -> Iterator[tuple[Upstream, Store, Syncer, Lookups]]:
+    """A simulator over HTTP, a store synced once from it, and lookups on the same store."""
+    up = Upstream(dossiers, seed=seed, agency="000.17.22.H56")
+    server = SimulatorServer(up).start()
+    try:
+        store, syncer = make(server, tmp_path, page=50)
+        looks = Lookups(store, server)
+        syncer.run()
+        yield up, store, syncer, looks
+    finally:
+        server.stop()
+
+
+def test_lagging_gateway_never_shows_an_old_status_as_fresh(tmp_path: Path) -> None:
+    """Older copies served throughout, with outages and 700+ changes: nothing stays behind."""
+    with synced_gateway(tmp_path, 600, 11) as (up, store, syncer, looks):
+        looks.health.ok(synced=True)
+        up.faults.stale_rate, up.faults.duplicate_rate = 0.5, 0.2
+        rng = random.Random(5)
+        changes, fresh_answers, stale_answers, behind_seen = 0, 0, 0, 0
+        codes = sorted(up.records)
+
+        def check_lookups(sample: list[str]) -> None:
+            nonlocal fresh_answers, stale_answers
+            for code in sample:
+                rep = looks.ask(code)
+                assert rep["ok"], rep
+                d, newest = rep["dossier"], up.records[code]
+                if d["stale"]:
+                    stale_answers += 1
+                    continue
+                fresh_answers += 1   # answered as current: must be upstream's newest
+                assert d["status"] == int(newest["TrangThaiHoSo"]), (code, d["updated_at"], d["status"], newest["NgayCapNhat"], up.previous.get(code, {}).get("NgayCapNhat"), store.newest, store.check(code), store.cursor, rnd)
+                assert d["updated_at"] == iso(newest["NgayCapNhat"], TZ), (code, d, newest)
+
+        for rnd in range(30):
+            up.advance(20)
+            touched = up.change_random(20)
+            for code in touched[:5]:       # changed twice between syncs: the older copy looks plausible
+                up.advance(1)
+                up.change(code, TrangThaiHoSo=9, NgayKetThucXuLy=up.records[code]["NgayCapNhat"])
+            changes += len(touched) + 5
+            if rnd % 6 == 3:               # an outage in the middle of the run
+                asked = len(up.requests)
+
+                def hook(page: int, data: dict[str, Any], asked: int = asked) -> None:
+                    if sum(1 for s, _ in up.requests[asked:] if s == "LayDanhSachHoSoCapNhat") == 1:
+                        up.faults.down = "drop"
+                up.page_hooks.append(hook)
+                with pytest.raises(UpstreamDown) as exc:
+                    syncer.run()
+                looks.health.down(exc.value)
+                check_lookups(touched[:10])          # from the cache, all marked stale
+                up.page_hooks.clear()
+                up.faults.down = ""
+            behind_seen += syncer.run().behind_seen
+            looks.health.ok(synced=True)
+            check_lookups(touched[:10] + rng.sample(codes, 10))
+        assert changes >= 730 and behind_seen > 0
+        # after the last change the regular syncs go on, the gateway still lagging
+        for runs in range(1, 31):
+            syncer.run()
+            if store.all_versions() == up.versions():
+                break
+        assert up.faults.stale_rate == 0.5          # the fault was on until the end
+        assert store.all_versions() == up.versions(), runs
+        assert store.behind() == {}
+        check_lookups(codes)
+        assert fresh_answers > 600 and stale_answers > 0
 
 
 def test_expired_sessions_reauthenticate(sim: SimulatorServer, tmp_path: Path) -> None:
@@ -202,3 +311,33 @@ def test_full_resync_restores_a_damaged_cache(sim: SimulatorServer, tmp_path: Pa
     missing = 300 - store.count()
     res = syncer.run(full=True)
     assert res.applied == missing and store.all_versions() == sim.upstream.versions()
+
+
+def test_a_record_never_served_right_holds_the_cursor_a_day_then_stays_behind(tmp_path: Path) -> None:
+    """TraCuuHoSo refused and the listing always stale for one dossier: never fresh, never stuck."""
+    with synced_gateway(tmp_path, 120, 5) as (up, store, syncer, looks):
+        code, other = [c for c in sorted(up.records) if int(up.records[c]["TrangThaiHoSo"]) == 4][:2]
+        up.advance(3600)
+        up.change(code, TrangThaiHoSo=9)
+        up.advance(5)
+        later = up.change(other, TrangThaiHoSo=10)                  # in the same page, after it
+        del up.previous[later["MaHoSo"]]                              # only the first one is served old
+        up.faults.stale_rate, up.faults.invalid_services = 1.0, ("TraCuuHoSo",)
+        res = syncer.run()
+        assert res.behind_seen >= 1 and res.still_behind == 1
+        floor = store.floor(code)
+        assert floor is not None and store.cursor <= floor < later["NgayCapNhat"]   # held, not past it
+        assert store.get(code)[0].updated < up.records[code]["NgayCapNhat"]
+        looks.health.ok(synced=True)
+        rep = looks.ask(code)
+        assert rep["ok"] and rep["dossier"]["stale"] is True and rep["dossier"]["status"] != 9
+        # a day later (upstream time) the floor stops holding the cursor; the dossier stays behind
+        up.advance(2 * 86400)
+        newer = up.add()
+        syncer.run()
+        assert store.cursor >= newer["NgayCapNhat"] and store.behind() == {code: floor}
+        assert looks.ask(code)["dossier"]["stale"] is True
+        # the gateway mends: the newest copy arrives and the dossier is current again
+        up.faults.stale_rate, up.faults.invalid_services = 0.0, ()
+        assert looks.ask(code)["dossier"] == {**looks.ask(code)["dossier"], "status": 9, "stale": False}
+        assert store.behind() == {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 from edge import protocol as P
 from edge.bus import wait_until
 from edge.ui import Tap, save_screenshot
-from kiosk.lookup import LookupController, create_lookup, when
+from kiosk.lookup import TEXTS, LookupController, create_lookup, when
 
 CODE = "000.17.22.H56-210531-0001"
 URL = f"https://dichvucong.example.gov.vn/tra-cuu?MHS={CODE}"
@@ -90,6 +90,72 @@ def test_controller_errors_in_plain_vietnamese() -> None:
     assert c.error_code == "internal"  # a malformed reply never shows garbage
 
 
+def test_overdue_notice_says_what_the_agency_owes() -> None:
+    c = LookupController(lambda code, seq: None, 15, return_counter="Quầy 5")
+    c.dossier = dossier(overdue=True)
+    assert c.overdue()
+    vi = c.t("overdue", counter=c.where())
+    # the agency apologises to the citizen, in writing, with a new date; and where to ask
+    assert "cơ quan giải quyết hồ sơ phải gửi ông/bà Phiếu xin lỗi và hẹn lại ngày trả kết quả" in vi
+    assert "xin hỏi tại Quầy 5" in vi
+    c.lang = "en"
+    en = c.t("overdue", counter=c.where())
+    assert "agency handling it to send you a letter of apology with a new appointment date" in en
+    c.lang = "vi"
+    assert c.status_lines()[1] == ("Xin quay lại nhận kết quả theo ngày hẹn mới ghi trên Phiếu xin lỗi "
+                                   "và hẹn lại ngày trả kết quả.")   # not "come back on the date": it has passed
+    # no text on the kiosk can be read as the citizen apologising
+    for lang in TEXTS:
+        for key, text in TEXTS[lang].items():
+            assert "để được giải thích và xin lỗi" not in text, key
+            assert text.count("xin lỗi") == text.count("Phiếu xin lỗi"), key
+    # without a configured counter, upstream's place, else the reception and results counter
+    c2 = LookupController(lambda code, seq: None, 15)
+    c2.dossier = dossier(overdue=True)
+    assert c2.where() == "quầy tiếp nhận và trả kết quả"
+    c2.dossier = dossier(overdue=True, return_place="Bộ phận một cửa, tầng 1")
+    assert c2.where() == "Bộ phận một cửa, tầng 1"
+
+
+def test_waiting_for_documents_says_which_and_by_when_never_overdue() -> None:
+    c = LookupController(lambda code, seq: None, 15, return_counter="Quầy 2")
+    c.dossier = dossier(status=5, status_text="Yêu cầu bổ sung giấy tờ", overdue=True,
+                        docs_asked="Tờ khai (bản chính)", docs_due_at="2021-06-10T17:00:00+07:00")
+    assert not c.overdue()            # the clock is stopped: no overdue notice beside that
+    meaning, step = c.status_lines()
+    assert meaning == "Hồ sơ cần bổ sung thêm giấy tờ."
+    assert step == ("Xin mang giấy tờ cần bổ sung đến Quầy 2 trước 17:00 ngày 10/06/2021. "
+                    "Thời gian chờ bổ sung không tính vào thời hạn giải quyết.")
+    assert "quá" not in step
+    c.dossier = dossier(status=5, status_text="Yêu cầu bổ sung giấy tờ")
+    _, step = c.status_lines()
+    assert "hỏi Quầy 2 giấy tờ cần bổ sung" in step
+    c.lang = "en"
+    c.dossier = dossier(status=5, status_text="Yêu cầu bổ sung giấy tờ", docs_asked="Form", docs_due_at=None)
+    assert c.status_lines()[1].startswith("Please bring the documents asked for to Quầy 2.")
+    for status in (3, 7, 8, 9, 10):
+        c.dossier = dossier(status=status, status_text="x", overdue=True)
+        assert not c.overdue()
+
+
+def test_typed_short_form_gets_this_offices_agency_code() -> None:
+    sent: list[tuple[str, int]] = []
+    c = LookupController(lambda code, seq: sent.append((code, seq)), 15, agency="000.17.22.H56",
+                         today=lambda: date(2026, 11, 20))
+    assert c.example() == "Ví dụ: 000.17.22.H56-261120-0001, hoặc chỉ phần sau: 261120-0001"
+    c.scanned("261116-0017")
+    assert sent[-1][0] == "000.17.22.H56-261116-0017"
+    c.scanned("000.A0.01.H26-210212-9090")      # a full code of another agency stays as it is
+    assert sent[-1][0] == "000.A0.01.H26-210212-9090"
+    c.scanned("261121-0001")                     # dated after today: refused, with this office's example
+    assert c.screen == "error" and "21/11/2026" in c.error_text
+    c.scanned("17")
+    assert "000.17.22.H56-261120-0001" in c.error_text
+    plain = LookupController(lambda code, seq: sent.append((code, seq)), 15)
+    plain.scanned("261116-0017")                 # no agency known: the short form is not a code
+    assert plain.screen == "error" and plain.error_code == "bad_request"
+
+
 def test_when_formats_office_time() -> None:
     assert when("2021-05-31T08:15:02+07:00") == "08:15 ngày 31/05/2021"
     assert when("2021-05-31T08:15:02+07:00", time_too=False) == "31/05/2021"
@@ -159,7 +225,11 @@ def button(k: Any, action: str) -> tuple[int, int]:
 
 def test_scan_to_result_and_screens(office: Any, kiosk: Any, tmp_path: Path) -> None:
     hub = Hub(office)
-    hub.answers[CODE] = dossier()
+    hub.answers[CODE] = dossier(history=[
+        {"at": "2021-05-31T08:15:02+07:00", "status": 2, "status_text": "Được tiếp nhận", "unit": "Bộ phận một cửa",
+         "text": "Tiếp nhận hồ sơ"},
+        {"at": "2021-05-31T14:02:00+07:00", "status": 4, "status_text": "Đang xử lý",
+         "unit": "Công chức Tư pháp - Hộ tịch", "text": None}])
     scanner = office.client("admin")
     c = kiosk.ctrl
     p = shot(kiosk, "scan", tmp_path)
@@ -174,6 +244,8 @@ def test_scan_to_result_and_screens(office: Any, kiosk: Any, tmp_path: Path) -> 
     assert wait_until(lambda: c.screen == "result", 5)
     assert hub.requests == [CODE]
     assert c.dossier["procedure"] == "Đăng ký khai sinh"
+    assert c.history_lines() == ["08:15 ngày 31/05/2021: Tiếp nhận hồ sơ (Bộ phận một cửa)",
+                                 "14:02 ngày 31/05/2021: Đang xử lý (Công chức Tư pháp - Hộ tịch)"]
     shot(kiosk, "result-processing", tmp_path)
 
     hub.answers[CODE] = dossier(status=9, status_text="Đã xử lý xong")
@@ -181,10 +253,20 @@ def test_scan_to_result_and_screens(office: Any, kiosk: Any, tmp_path: Path) -> 
     assert wait_until(lambda: c.screen == "result" and c.dossier["status"] == 9, 5)
     shot(kiosk, "result-ready", tmp_path)
 
-    hub.answers[CODE] = dossier(status=5, status_text="Yêu cầu bổ sung giấy tờ", overdue=True, stale=True)
+    hub.answers[CODE] = dossier(overdue=True, stale=True)
+    scan(CODE)
+    assert wait_until(lambda: c.screen == "result" and c.dossier["overdue"] and c.dossier["stale"], 5)
+    assert c.overdue()
+    shot(kiosk, "result-overdue-stale", tmp_path)
+
+    # waiting for documents: what and by when; no overdue notice even if a hub sent the flag
+    hub.answers[CODE] = dossier(status=5, status_text="Yêu cầu bổ sung giấy tờ", overdue=True,
+                                docs_asked="Bản sao chứng thực Giấy chứng nhận quyền sử dụng đất; Tờ khai (bản chính)",
+                                docs_due_at="2021-06-10T17:00:00+07:00")
     scan(CODE)
     assert wait_until(lambda: c.screen == "result" and c.dossier["status"] == 5, 5)
-    shot(kiosk, "result-overdue-stale", tmp_path)
+    assert not c.overdue()
+    shot(kiosk, "result-needs-documents", tmp_path)
 
     scan("000.99.99.H99-210101-0007")
     assert wait_until(lambda: c.screen == "error" and c.error_code == "not_found", 5)
@@ -225,6 +307,20 @@ def test_typing_a_code_on_the_keyboard(office: Any, kiosk: Any, tmp_path: Path) 
     assert wait_until(lambda: c.screen == "result", 5)
     assert hub.requests == [CODE]
     shot(kiosk, "result-returned", tmp_path)
+    tap(kiosk, button(kiosk, "home"))
+    assert wait_until(lambda: c.screen == "scan", 5)
+    # the short form on the receipt, typed: this office's agency code is filled in
+    short = f"{c.agency}-210531-0002"
+    hub.answers[short] = dossier(code=short)
+    tap(kiosk, button(kiosk, "keyboard"))
+    assert wait_until(lambda: c.screen == "keyboard" and kb.text == "", 5)
+    for ch in "210531-0002":
+        tap(kiosk, kb.key_at(f"char:{ch}").center)
+    assert wait_until(lambda: kb.text == "210531-0002", 5)
+    shot(kiosk, "keyboard-short", tmp_path)
+    tap(kiosk, kb.key_at("enter").center)
+    assert wait_until(lambda: c.screen == "result" and c.dossier["code"] == short, 5)
+    assert hub.requests[-1] == short
     tap(kiosk, button(kiosk, "home"))
     assert wait_until(lambda: c.screen == "scan", 5)
     tap(kiosk, button(kiosk, "lang"))

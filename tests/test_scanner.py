@@ -330,3 +330,30 @@ def test_daemon_with_a_config_error_says_so(office: Any) -> None:
         d.stop()
     err = next(s for s in status if s.get("state") == "error")
     assert "needs `port`" in err["detail"]["reason"]
+
+
+def test_daemon_without_the_decoder_library_says_so(office: Any, monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """A plain install missing zxing-cpp: the camera reader reports it on its status, no ModuleNotFoundError."""
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)     # `import zxingcpp` now fails as if not installed
+    status: list[dict[str, Any]] = []
+    watcher = office.client("admin")
+    watcher.subscribe(office.topics.device_status("scanner-1"), lambda t, p: status.append(json.loads(p)))
+    dev = ScannerDevice(id="scanner-1", kind="scanner", backend="camera", source=str(tmp_path / "none.avi"))
+    d = create(office.ctx("scanner-1", "scanner", device=dev))
+    d.start()
+    try:
+        assert wait_until(lambda: any(s.get("state") == "error" for s in status), 10)
+        assert d.healthy()
+    finally:
+        d.stop()
+    err = next(s for s in status if s.get("state") == "error")
+    assert err["detail"]["decoder"] == "missing" and "zxing-cpp" in err["detail"]["reason"]
+    # the image-folder backend says the same on its state, and its thread stays up
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    col = Collector()
+    reader = FileReader(ScannerDevice(id="s", kind="scanner", backend="file", path=str(inbox)),
+                        col.on_read, col.on_state)
+    run_reader(reader, lambda: any(s == ReaderState.ERROR for s, _ in col.states))
+    assert "zxing-cpp" in next(d for s, d in col.states if s == ReaderState.ERROR)["reason"]

@@ -170,7 +170,7 @@ class ScannerDevice(DeviceBase):
     baudrate: int = Field(9600, description="Serial speed")
     source: str | None = Field(None, description="Camera: device index, RTSP URL or video file")
     repeat_window_s: float = Field(2, ge=0, description="Repeats of one code within this window are dropped")
-    decoder: Literal["zxingcpp+pyzbar+deskew", "zxingcpp+deskew", "pyzbar+deskew", "zxingcpp", "pyzbar", "zxingcpp+pyzbar"] | None = Field(
+    decoder: Literal["zxingcpp+regions", "zxingcpp+pyzbar+deskew", "zxingcpp+deskew", "pyzbar+deskew", "zxingcpp", "pyzbar", "zxingcpp+pyzbar"] | None = Field(
         None, description="Camera and image-folder backends: barcode decoder (default from bench/decode.py, see docs/scanners.md)")
 
 

@@ -239,6 +239,7 @@ class Hub(Strict):
     service_names: dict[str, str] = Field(default_factory=dict, description="Renamed upstream services: our name -> theirs")
     sync_interval_s: float = Field(30, ge=1, le=3600, description="Seconds between incremental syncs")
     page_size: int = Field(500, ge=1, le=5000, description="Records per upstream page")
+    lag_window_s: float = Field(300, ge=0, le=86400, description="How far behind (upstream time) a lagging gateway may serve old copies: each sync asks that window again and lookups confirm dossiers changed within it")
     timeout_s: float = Field(5, gt=0, le=60, description="Timeout of one upstream call")
     lookup_timeout_s: float = Field(0.5, gt=0, le=10, description="Time a lookup waits for upstream before answering from the cache")
     lookup_rate_per_min: int = Field(30, ge=1, description="Lookups allowed per device per minute")

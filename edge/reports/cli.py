@@ -1,4 +1,4 @@
-"""`motcua report CONFIG --data DIR (--day D | --week D | --month YYYY-MM) [--out DIR]`."""
+"""`motcua report CONFIG --data DIR (--day D | --week D | --month YYYY-MM | --half YYYY-H1 | --year YYYY | --from D --to D) [--out DIR]`."""
 from __future__ import annotations
 
 import argparse
@@ -9,8 +9,9 @@ from datetime import date
 from pathlib import Path
 
 from edge.config import ConfigError, load
+from edge.reports.dossiers import add_dossiers, write_charts as dossier_charts
 from edge.reports.presence import presence_table
-from edge.reports.stats import Period, build, open_readonly
+from edge.reports.stats import Period, Report, build, open_readonly
 from edge.reports.write import write_all
 
 log = logging.getLogger(__name__)
@@ -21,22 +22,42 @@ def parse_period(args: argparse.Namespace) -> Period:
         return Period.day(date.fromisoformat(args.day))
     if args.week:
         return Period.week(date.fromisoformat(args.week))
+    if getattr(args, "half", None):
+        year, half = args.half.upper().split("-H")
+        return Period.half(int(year), int(half))
+    if getattr(args, "year", None):
+        return Period.year(int(args.year))
+    if getattr(args, "start", None):
+        if not args.end:
+            raise ValueError("--from needs --to")
+        return Period.span(date.fromisoformat(args.start), date.fromisoformat(args.end))
     year, month = (int(x) for x in args.month.split("-"))
     return Period.month(year, month)
 
 
 def make_report(cfg, data: Path, period: Period, out: Path) -> list[Path]:
-    """Build and write one period's report; returns the files written."""
-    conn = open_readonly(data / "engine" / "engine.db")
-    try:
-        report = build(conn, period, cfg.office.name, {s.code: s.name for s in cfg.services},
-                       {c.number: c.label for c in cfg.counters})
-    finally:
-        conn.close()
+    """Build and write one period's report; returns the files written.
+
+    With the hub's file (DATA/hub/hub.sqlite) the dossier figures per field are added; an
+    office with a hub but no engine data yet gets a report of the dossiers alone.
+    """
+    hub_db = data / "hub" / "hub.sqlite"
+    engine_db = data / "engine" / "engine.db"
+    if engine_db.exists() or not hub_db.exists():
+        conn = open_readonly(engine_db)
+        try:
+            report = build(conn, period, cfg.office.name, {s.code: s.name for s in cfg.services},
+                           {c.number: c.label for c in cfg.counters})
+        finally:
+            conn.close()
+    else:
+        report = Report(cfg.office.name, period, [], {})
     absences = presence_table(cfg, data, period)  # counter cameras' desk absences
     if absences is not None:
         report.tables.append(absences)
-    return write_all(report, out)
+    add_dossiers(report, hub_db)
+    files = write_all(report, out)
+    return files + dossier_charts(report, out)
 
 
 def cli_main(argv: list[str]) -> int:
@@ -49,6 +70,10 @@ def cli_main(argv: list[str]) -> int:
     g.add_argument("--day", help="YYYY-MM-DD")
     g.add_argument("--week", help="any YYYY-MM-DD of the ISO week (Monday to Sunday)")
     g.add_argument("--month", help="YYYY-MM")
+    g.add_argument("--half", help="YYYY-H1 (January-June) or YYYY-H2 (July-December)")
+    g.add_argument("--year", help="YYYY")
+    g.add_argument("--from", dest="start", help="YYYY-MM-DD: any period, with --to")
+    ap.add_argument("--to", dest="end", help="YYYY-MM-DD, the last day of a --from period")
     ap.add_argument("--out", default=None, help="output folder (default DATA/reports)")
     ap.add_argument("--clock", default=None, help="--auto: simulated office clock START[xSPEED]")
     args = ap.parse_args(argv)

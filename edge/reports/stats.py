@@ -22,7 +22,7 @@ LEVEL_VI = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng", "un
 
 @dataclass(frozen=True)
 class Period:
-    kind: str  # day | week | month
+    kind: str  # day | week | month | half | year | span
     start: date
     end: date  # inclusive
 
@@ -33,6 +33,12 @@ class Period:
         if self.kind == "week":
             y, w, _ = self.start.isocalendar()
             return f"{y}-W{w:02d}"
+        if self.kind == "half":
+            return f"{self.start.year}-H{1 if self.start.month == 1 else 2}"
+        if self.kind == "year":
+            return f"{self.start.year}"
+        if self.kind == "span":
+            return f"{self.start.isoformat()}_{self.end.isoformat()}"
         return f"{self.start:%Y-%m}"
 
     @property
@@ -41,6 +47,12 @@ class Period:
             return f"Ngày {self.start:%d/%m/%Y}"
         if self.kind == "week":
             return f"Tuần {self.start:%d/%m} – {self.end:%d/%m/%Y}"
+        if self.kind == "half":
+            return f"{'6 tháng đầu năm' if self.start.month == 1 else '6 tháng cuối năm'} {self.start.year}"
+        if self.kind == "year":
+            return f"Năm {self.start.year}"
+        if self.kind == "span":
+            return f"Từ {self.start:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
         return f"Tháng {self.start:%m/%Y}"
 
     @classmethod
@@ -56,6 +68,23 @@ class Period:
     def month(cls, year: int, month: int) -> "Period":
         last = calendar.monthrange(year, month)[1]
         return cls("month", date(year, month, 1), date(year, month, last))
+
+    @classmethod
+    def half(cls, year: int, half: int) -> "Period":
+        """The six-monthly report: H1 is January-June, H2 July-December."""
+        if half not in (1, 2):
+            raise ValueError(f"half {half} is not 1 or 2")
+        return cls("half", date(year, 1 if half == 1 else 7, 1), date(year, 6, 30) if half == 1 else date(year, 12, 31))
+
+    @classmethod
+    def year(cls, year: int) -> "Period":
+        return cls("year", date(year, 1, 1), date(year, 12, 31))
+
+    @classmethod
+    def span(cls, start: date, end: date) -> "Period":
+        if end < start:
+            raise ValueError(f"{end} is before {start}")
+        return cls("span", start, end)
 
 
 @dataclass
@@ -74,7 +103,8 @@ class Report:
     summary: dict[str, Any]
 
     def table(self, name: str) -> Table:
-        return next(t for t in self.tables if t.name == name)
+        """The table called ``name`` (an empty one when this report has none: e.g. no engine data)."""
+        return next((t for t in self.tables if t.name == name), Table(name, "", []))
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
