@@ -49,6 +49,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("central-web",): "central.daemon:web_main",
     ("staff",): "edge.staff:cli_main",
     ("camera", "clip"): "scanner.camera.clip:cli_main",
+    ("i18n",): "edge.i18n.tool:cli_main",
 }
 
 

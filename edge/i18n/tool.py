@@ -216,6 +216,9 @@ def unmarked(root: Path = ROOT, modules: tuple[str, ...] = CONVERTED) -> list[tu
     files: list[Path] = []
     for m in modules:
         p = root / m
+        if not p.exists():
+            out.append((m, "(không có tệp này / no such file: update CONVERTED)"))
+            continue
         files += sorted(p.rglob("*.py")) if p.is_dir() else [p]
     for f in files:
         tree = ast.parse(f.read_text(encoding="utf-8"), str(f))
