@@ -126,6 +126,21 @@ def test_an_office_po_overrides_texts_without_touching_the_code(tmp_path: Path, 
         assert i18n.t("Cảm ơn ông/bà!") == "Cảm ơn ông/bà!"  # an unreadable file: shipped texts, logged
 
 
+def test_the_office_chooses_its_form_of_address(tmp_path: Path) -> None:
+    (tmp_path / "motcua.vi.po").write_text(OVERRIDE.replace("{so}", "{number}"), encoding="utf-8")
+    assert tool.cli_main(["address", "quý khách", "--office", str(tmp_path)]) == 0
+    i18n.use_office_dir(tmp_path)
+    assert i18n.t("Mời ông/bà đánh giá mức độ hài lòng") == "Mời quý khách đánh giá mức độ hài lòng"
+    assert i18n.t("Ông/bà chưa hài lòng vì điều gì? (chọn một hoặc nhiều)").startswith("Quý khách chưa hài lòng")
+    assert i18n.t("Cán bộ: {name}", "vi", name="Lan") == "Đồng chí Lan"  # the office's other texts kept
+    assert i18n.t("Cảm ơn ông/bà!") == "Cảm ơn quý khách đã đến phường!"  # its own sentence has no "ông/bà"
+    assert i18n.t("Mời ông/bà đánh giá mức độ hài lòng", "en") == "Please rate our service"
+    tool.set_address(tmp_path, "anh/chị")  # a second choice replaces the first
+    i18n.use_office_dir(tmp_path)
+    assert i18n.t("Ý kiến của ông/bà (không bắt buộc)") == "Ý kiến của anh/chị (không bắt buộc)"
+    assert tool.check(office=tmp_path) == []
+
+
 def test_wire_errors_stay_vietnamese_and_follow_the_office(tmp_path: Path) -> None:
     reply = P.error_reply("r-1", "counter_closed")
     assert reply["error"]["message"] == "Quầy đang đóng."

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from edge.i18n import DOMAIN, LOCALES, SOURCE_LOCALE, override_path, po_path
+from edge.i18n import DOMAIN, LOCALES, SOURCE_LOCALE, nfc, override_path, po_path
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +240,48 @@ def unmarked(root: Path = ROOT, modules: tuple[str, ...] = CONVERTED) -> list[tu
     return out
 
 
+#: The citizens' form of address in the shipped Vietnamese texts (docs/style.md).
+CITIZEN_ADDRESS = "ông/bà"
+ADDRESS_NOTE = "form of address: motcua i18n address"
+
+
+def set_address(office: Path, address: str, locale: str = SOURCE_LOCALE) -> int:
+    """Write the office's own .po so every text to citizens says `address` instead of "ông/bà".
+
+    Other messages the office overrides are kept; returns how many texts it rewrote.
+    """
+    from babel.messages.catalog import Catalog
+
+    path = override_path(office, locale)
+    own = _read(path, locale) if path.is_file() else Catalog(locale=locale, domain=DOMAIN, charset="utf-8")
+    changed = 0
+    for m in _read(po_path(locale), locale):
+        strings = [m.string] if isinstance(m.string, str) else list(m.string)
+        if not m.id or not any(CITIZEN_ADDRESS in s.lower() for s in strings):
+            continue
+        prev = own.get(m.id, context=m.context)
+        base = m.string
+        if prev is not None and ADDRESS_NOTE not in prev.auto_comments:  # the office's own sentence
+            mine = [prev.string] if isinstance(prev.string, str) else list(prev.string)
+            if not any(CITIZEN_ADDRESS in s.lower() for s in mine):
+                continue  # it already says what the office wants
+            base = prev.string
+        new = tuple(_readdress(s, address) for s in base) if isinstance(base, tuple) else _readdress(base, address)
+        if prev is not None:
+            prev.string = new
+        else:
+            own.add(m.id, new, context=m.context, auto_comments=[ADDRESS_NOTE])
+        changed += 1
+    _write(own, path)
+    return changed
+
+
+def _readdress(text: str, address: str) -> str:
+    out = re.sub(re.escape(CITIZEN_ADDRESS), address, text, flags=re.IGNORECASE)
+    # a sentence that began with the address begins with a capital again
+    return re.sub(r"(^|[.!?]\s+)" + re.escape(address), lambda mt: mt.group(1) + address[:1].upper() + address[1:], out)
+
+
 def cli_main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="motcua i18n", description="the message catalogues (edge/i18n)")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -248,7 +290,14 @@ def cli_main(argv: list[str]) -> int:
     sub.add_parser("update", help="bring every locale's .po to the texts of the code")
     c = sub.add_parser("check", help="fail when a text lacks a translation (and check an office's own .po)")
     c.add_argument("--office", type=Path, default=None, help="the office's config folder (motcua.<locale>.po)")
+    a = sub.add_parser("address", help="the office's form of address to citizens (default \"ông/bà\")")
+    a.add_argument("words", help="e.g. \"quý khách\"")
+    a.add_argument("--office", type=Path, required=True, help="the office's config folder")
     args = ap.parse_args(argv)
+    if args.cmd == "address":
+        n = set_address(args.office, nfc(args.words.strip()))
+        print(f"{override_path(args.office, SOURCE_LOCALE)}: {n} câu / text(s)")
+        return 0
     if args.cmd == "extract":
         text = _write(_template(extract(), None), args.output)
         if args.output is None:
