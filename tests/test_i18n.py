@@ -83,6 +83,29 @@ def test_the_check_fails_on_a_text_missing_untranslated_or_unmarked(tmp_path: Pa
     assert any("'Cán bộ: {name}'" in p and "placeholders" in p for p in probs), probs
 
 
+def test_update_adds_new_texts_drops_gone_ones_and_keeps_translations(tmp_path: Path) -> None:
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALE_DIR, locales)
+    code = tmp_path / "code"
+    (code / "kiosk").mkdir(parents=True)
+    (code / "kiosk" / "a.py").write_text('from edge.i18n import t, nt\nA = t("Quầy tạm nghỉ")\n'
+                                         'B = t("Một câu mới")\nC = nt("{n} người", "{n} người", 3)\n',
+                                         encoding="utf-8")
+    report = tool.update(code, locales)
+    assert report["vi"][0] == 2 and report["en"][0] == 2 and report["en"][1] > 100
+    vi = {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in tool._read(i18n.po_path("vi", locales), "vi") if m.id}
+    en = {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in tool._read(i18n.po_path("en", locales), "en") if m.id}
+    assert set(vi) == set(en) == {"Quầy tạm nghỉ", "Một câu mới", "{n} người"}
+    assert vi["Một câu mới"] == "Một câu mới" and en["Một câu mới"] == ""
+    assert en["Quầy tạm nghỉ"] == "Counter closed"  # kept
+    assert en["{n} người"] == ("", "")
+    problems = tool.check(code, locale_dir=locales)
+    assert any("'Một câu mới'" in p and "untranslated (en)" in p for p in problems), problems
+    before = i18n.po_path("en", locales).read_bytes()
+    assert tool.update(code, locales) == {"vi": (0, 0), "en": (0, 0)}
+    assert i18n.po_path("en", locales).read_bytes() == before  # a second run changes nothing
+
+
 def test_translations_plurals_and_formatting() -> None:
     assert i18n.t("Quầy tạm nghỉ", "en") == "Counter closed"
     assert i18n.t("Quầy tạm nghỉ") == "Quầy tạm nghỉ"

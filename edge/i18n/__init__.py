@@ -35,9 +35,9 @@ LOCALE_DIR = Path(__file__).parent / "locales"
 Key = tuple[str | None, str]  # (msgctxt, msgid)
 
 
-def po_path(locale: str) -> Path:
+def po_path(locale: str, base: Path = LOCALE_DIR) -> Path:
     """The shipped catalogue of one locale."""
-    return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return Path(base) / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def override_path(office_dir: Path, locale: str) -> Path:

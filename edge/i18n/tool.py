@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from edge.i18n import DOMAIN, LOCALES, SOURCE_LOCALE, nfc, override_path, po_path
+from edge.i18n import DOMAIN, LOCALE_DIR, LOCALES, SOURCE_LOCALE, nfc, override_path, po_path
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +122,12 @@ def _read(path: Path, locale: str):
         return read_po(fh, locale=locale, domain=DOMAIN)
 
 
-def update(root: Path = ROOT) -> dict[str, tuple[int, int]]:
+def update(root: Path = ROOT, locale_dir: Path = LOCALE_DIR) -> dict[str, tuple[int, int]]:
     """Rewrite each locale's .po to the code's texts; (added, dropped) per locale."""
     entries = extract(root)
     report: dict[str, tuple[int, int]] = {}
     for locale in LOCALES:
-        path = po_path(locale)
+        path = po_path(locale, locale_dir)
         old = {(m.context, m.id if isinstance(m.id, str) else m.id[0]): m
                for m in (_read(path, locale) if path.is_file() else []) if m.id}
         cat = _template(entries, locale)
@@ -153,7 +153,7 @@ def placeholders(text: str) -> set[str]:
     return {a or b for a, b in _PLACEHOLDER.findall(text)}
 
 
-def _problems_of(cat, locale: str, where: str, known: dict | None) -> list[str]:
+def _problems_of(cat, locale: str, where: str, known: dict | None, shipped: bool = True) -> list[str]:
     out = []
     for m in cat:
         if not m.id:
@@ -168,7 +168,7 @@ def _problems_of(cat, locale: str, where: str, known: dict | None) -> list[str]:
         if m.fuzzy:
             out.append(f"{label}: bản dịch còn đánh dấu fuzzy / translation marked fuzzy")
         if not all(strings):
-            if known is None or where.endswith(po_path(locale).name):
+            if shipped:  # an office's file may leave a msgstr empty: the shipped text stays
                 out.append(f"{label}: chưa dịch sang {locale} / untranslated ({locale})")
             continue
         for s in strings:
@@ -180,12 +180,12 @@ def _problems_of(cat, locale: str, where: str, known: dict | None) -> list[str]:
     return out
 
 
-def check(root: Path = ROOT, office: Path | None = None) -> list[str]:
+def check(root: Path = ROOT, office: Path | None = None, locale_dir: Path = LOCALE_DIR) -> list[str]:
     """Every problem of the catalogues against the code (empty when all is well)."""
     entries = extract(root)
     problems: list[str] = []
     for locale in LOCALES:
-        path = po_path(locale)
+        path = po_path(locale, locale_dir)
         if not path.is_file():
             problems.append(f"{path}: thiếu tệp / missing")
             continue
@@ -198,7 +198,7 @@ def check(root: Path = ROOT, office: Path | None = None) -> list[str]:
         if office is not None and override_path(office, locale).is_file():
             opath = override_path(office, locale)
             try:
-                problems += _problems_of(_read(opath, locale), locale, str(opath), entries)
+                problems += _problems_of(_read(opath, locale), locale, str(opath), entries, shipped=False)
             except Exception as exc:  # noqa: BLE001 - report any parse error as a problem
                 problems.append(f"{opath}: không đọc được / unreadable: {exc}")
     problems += [f"{p}: chữ cho người đọc chưa qua danh mục / text not in the catalogue: {s!r}"
