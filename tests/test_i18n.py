@@ -19,7 +19,7 @@ from edge.config.messages import explain
 from edge.i18n import tool
 from edge.ui import save_screenshot
 from edge.ui import text as ui_text
-from kiosk.tablet.screens import Screen, TabletScreens
+from kiosk.tablet.screens import DEFAULT_REASONS, Screen, TabletScreens
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = Path(os.environ.get("MOTCUA_SCREENSHOTS", ROOT / "docs" / "screenshots"))
@@ -231,6 +231,24 @@ def test_every_tablet_screen_fits_in_both_locales(locale: str, caplog) -> None:
                 save_screenshot(surface, SHOTS / (f"tablet-{name}.png" if locale == "vi" else f"tablet-{name}-en.png"))
     assert seen == ["rest", "rest-none", "paused", "closed", "rate", "reasons", "comment", "thanks"]
     assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_default_reasons_show_in_the_chosen_language_and_are_sent_in_vietnamese() -> None:
+    from edge.config.devices import TabletDevice
+
+    defaults = TabletDevice(id="tablet-1", kind="tablet", counter=1).reasons
+    assert set(defaults) <= set(DEFAULT_REASONS)  # the config's defaults are all in the catalogue
+    pygame.display.init()
+    sent = []
+    s = TabletScreens((1024, 600), 3, "Quầy 3", defaults + ["Phòng chờ nóng"], 20, sent.append,
+                      lambda d, fn: None, locale="en")
+    s.on_done("t-1", "2023")
+    s.tap(next(b.rect.center for b in s.buttons if b.value == "level:unsatisfied"))
+    labels = [b.label for b in s.buttons if str(b.value).startswith("reason:")]
+    assert labels == ["Slow", "Wrong guidance", "Attitude", "Asked for extra papers", "Other", "Phòng chờ nóng"]
+    s.tap(next(b.rect.center for b in s.buttons if b.value == "reason:0"))
+    s.tap(next(b.rect.center for b in s.buttons if b.value == "send"))
+    assert sent and sent[0]["reasons"] == ["Chậm"]
 
 
 def test_the_screen_audit_catches_an_overlong_office_text(tmp_path: Path, caplog) -> None:

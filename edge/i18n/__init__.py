@@ -79,6 +79,7 @@ class Catalogue:
         self.locale = locale
         self.messages = messages
         self.plural: Callable[[int], int] = gettext.c2py(plural_expr)
+        self._warned: set[str] = set()  # each missing text is logged once
 
     def _lookup(self, ctx: str | None, msgid: str) -> str:
         hit = self.messages.get((ctx, msgid))
@@ -86,17 +87,21 @@ class Catalogue:
             hit = self.messages.get((ctx, nfc(msgid)))
         if isinstance(hit, str):
             return hit
-        if hit is None and self.locale != SOURCE_LOCALE:
-            log.warning("no %s translation of %r", self.locale, msgid)
+        if hit is None:
+            self._missing(msgid)
         return msgid
+
+    def _missing(self, msgid: str) -> None:
+        if self.locale != SOURCE_LOCALE and msgid not in self._warned:
+            self._warned.add(msgid)
+            log.warning("no %s translation of %r", self.locale, msgid)
 
     def _nlookup(self, ctx: str | None, singular: str, plural: str, n: int) -> str:
         hit = self.messages.get((ctx, nfc(singular)))
         if isinstance(hit, tuple):
             i = self.plural(n)
             return hit[i] if i < len(hit) else hit[-1]
-        if self.locale != SOURCE_LOCALE:
-            log.warning("no %s translation of %r", self.locale, singular)
+        self._missing(singular)
         return singular if n == 1 else plural
 
     def gettext(self, message: str) -> str:

@@ -26,6 +26,10 @@ BG = (244, 246, 250)
 INK = (20, 30, 45)
 BLUE = (0, 94, 160)
 LEVEL_COLOURS = {"very_satisfied": (27, 120, 50), "satisfied": (90, 150, 40), "unsatisfied": (190, 40, 40)}
+#: The default reasons of edge.config.devices.TabletDevice, marked for the catalogue so the
+#: English screen shows them in English; an office's own reasons show as written. The
+#: rating sent keeps the Vietnamese reason.
+DEFAULT_REASONS = (N_("Chậm"), N_("Hướng dẫn sai"), N_("Thái độ"), N_("Đòi thêm giấy tờ"), N_("Khác"))
 LEVEL_TEXTS = {"very_satisfied": N_("Rất hài lòng"), "satisfied": N_("Hài lòng"), "unsatisfied": N_("Không hài lòng")}
 THANKS_S = 4.0
 
@@ -186,7 +190,8 @@ class TabletScreens:
             for i, r in enumerate(self.reasons):
                 x = gap + (i % cols) * (cw + gap)
                 y = top + (i // cols) * (ch + gap)
-                self.buttons.append(Button(pygame.Rect(x, y, cw, ch), ("✓ " if r in chosen else "") + r,
+                label = t(r, self.locale) if r in DEFAULT_REASONS else r
+                self.buttons.append(Button(pygame.Rect(x, y, cw, ch), ("✓ " if r in chosen else "") + label,
                                            f"reason:{i}", bg=(190, 40, 40) if r in chosen else (120, 130, 150),
                                            size=28))
             by = h - 100
