@@ -58,6 +58,15 @@ def test_catalogues_are_complete_for_the_code() -> None:
         assert (None, P.ERROR_MESSAGES[code]) in texts, code
 
 
+def test_the_wheel_carries_the_catalogues() -> None:
+    """pyproject's package data names the .po files the daemons read (no .mo is built)."""
+    import tomllib
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    shipped = {p for pattern in data["edge.i18n"] for p in i18n.LOCALE_DIR.parent.glob(pattern)}
+    assert shipped == {i18n.po_path(loc) for loc in i18n.LOCALES}
+
+
 def test_the_check_fails_on_a_text_missing_untranslated_or_unmarked(tmp_path: Path) -> None:
     pkg = tmp_path / "kiosk"
     pkg.mkdir()
