@@ -14,7 +14,7 @@ from jinja2 import Environment
 
 from edge import i18n
 from edge import protocol as P
-from edge.config import load
+from edge.config import check, load
 from edge.config.messages import explain
 from edge.i18n import tool
 from edge.ui import save_screenshot
@@ -146,6 +146,12 @@ def test_an_office_po_overrides_texts_without_touching_the_code(tmp_path: Path, 
     assert "does not format" in caplog.text
     problems = tool.check(office=cfg_dir)
     assert len(problems) == 1 and "motcua.vi.po: 'Số {number}'" in problems[0] and "['so']" in problems[0], problems
+
+    cfg, errors, warns = check(cfg_dir / "office.toml")  # `motcua config check` says it too
+    assert cfg is not None and not errors
+    assert [str(w) for w in warns if w.field == "(texts)"] == [
+        f"{cfg_dir / 'motcua.vi.po'}: (texts): CẢNH BÁO / WARNING: 'Số {{number}}': chỗ điền ['so'] không có "
+        "trong nguồn / placeholders not in the source"]
 
     (cfg_dir / "motcua.vi.po").write_text(OVERRIDE.replace("msgid \"Số {number}\"", "msgid \"Không có câu này\"")
                                           .replace("{so}", "{number}"), encoding="utf-8")

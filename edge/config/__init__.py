@@ -125,7 +125,12 @@ def check(path: str | FsPath, simulate: bool = False) -> tuple[OfficeConfig | No
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ConfigIssue(str(path), None, "(file)", f"không đọc được tệp: {exc}",
                                   f"cannot read: {exc}")], []
-    return check_text(text, str(path), simulate)
+    cfg, errors, warns = check_text(text, str(path), simulate)
+    from edge.i18n.tool import office_problems  # the office's own texts beside its TOML
+
+    warns += [ConfigIssue(str(po), None, "(texts)", problem, "", True)
+              for po, problem in office_problems(path.resolve().parent)]
+    return cfg, errors, warns
 
 
 def check_text(text: str, filename: str = "<config>",

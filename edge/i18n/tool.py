@@ -206,6 +206,23 @@ def check(root: Path = ROOT, office: Path | None = None, locale_dir: Path = LOCA
     return problems
 
 
+def office_problems(office: Path) -> list[tuple[Path, str]]:
+    """(file, problem) of an office's own .po files against the shipped catalogues (no code read)."""
+    out: list[tuple[Path, str]] = []
+    for locale in LOCALES:
+        opath = override_path(office, locale)
+        if not opath.is_file():
+            continue
+        known = {(m.context, m.id if isinstance(m.id, str) else m.id[0]): m
+                 for m in _read(po_path(locale), locale) if m.id}
+        try:
+            out += [(opath, p.split(": ", 1)[1]) for p in
+                    _problems_of(_read(opath, locale), locale, str(opath), known, shipped=False)]
+        except Exception as exc:  # noqa: BLE001 - any parse error is the office's to fix
+            out.append((opath, f"không đọc được / unreadable: {exc}"))
+    return out
+
+
 def _has_vietnamese(s: str) -> bool:
     return any(ord(c) > 127 and unicodedata.category(c).startswith("L") for c in s)
 
