@@ -50,6 +50,7 @@ TOOLS: dict[tuple[str, ...], str] = {
     ("staff",): "edge.staff:cli_main",
     ("camera", "clip"): "scanner.camera.clip:cli_main",
     ("catalogue",): "hub.catalogue_import:cli_main",
+    ("i18n",): "edge.i18n.tool:cli_main",
 }
 
 

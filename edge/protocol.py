@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from edge.i18n import N_, t
+
 VERSION = "v1"
 ROOT = f"motcua/{VERSION}"
 MAX_PAYLOAD = 64 * 1024
@@ -42,19 +44,20 @@ ERROR_CODES: tuple[str, ...] = (
     "not_serving", "counter_closed", "not_found", "rate_limited", "unavailable", "internal",
 )
 
-#: Default Vietnamese sentence for each error code; a responder may say something more precise.
+#: Default Vietnamese sentence for each error code (a catalogue msgid: the wire gets `t(...)`, the
+#: office's own wording if it has one); a responder may say something more precise.
 ERROR_MESSAGES: dict[str, str] = {
-    "bad_request": "Yêu cầu không hợp lệ.",
-    "unknown_service": "Dịch vụ này không có tại bộ phận một cửa.",
-    "unknown_counter": "Không có quầy này.",
-    "service_closed": "Dịch vụ hiện không nhận lấy số.",
-    "quota_reached": "Đã hết số thứ tự của dịch vụ này trong ngày hôm nay.",
-    "not_serving": "Quầy chưa gọi số nào.",
-    "counter_closed": "Quầy đang đóng.",
-    "not_found": "Không tìm thấy.",
-    "rate_limited": "Thao tác quá nhanh, vui lòng thử lại sau ít giây.",
-    "unavailable": "Hệ thống tạm thời không phục vụ được, vui lòng thử lại sau.",
-    "internal": "Có lỗi trong hệ thống, vui lòng báo cán bộ.",
+    "bad_request": N_("Yêu cầu không hợp lệ."),
+    "unknown_service": N_("Dịch vụ này không có tại bộ phận một cửa."),
+    "unknown_counter": N_("Không có quầy này."),
+    "service_closed": N_("Dịch vụ hiện không nhận lấy số."),
+    "quota_reached": N_("Đã hết số thứ tự của dịch vụ này trong ngày hôm nay."),
+    "not_serving": N_("Quầy chưa gọi số nào."),
+    "counter_closed": N_("Quầy đang đóng."),
+    "not_found": N_("Không tìm thấy."),
+    "rate_limited": N_("Thao tác quá nhanh, vui lòng thử lại sau ít giây."),
+    "unavailable": N_("Hệ thống tạm thời không phục vụ được, vui lòng thử lại sau."),
+    "internal": N_("Có lỗi trong hệ thống, vui lòng báo cán bộ."),
 }
 
 
@@ -734,7 +737,7 @@ def error_reply(req_id: str, code: str, message: str | None = None) -> dict[str,
     if code not in ERROR_CODES:
         raise ValueError(f"unknown error code {code!r}")
     return {"id": req_id, "ok": False,
-            "error": {"code": code, "message": nfc(message or ERROR_MESSAGES[code])}}
+            "error": {"code": code, "message": nfc(message or t(ERROR_MESSAGES[code]))}}
 
 
 def dumps(payload: dict[str, Any] | Payload) -> bytes:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from edge import i18n
 from edge.config import devices as _devices
 from edge.config import model as _model
 from edge.config.devices import DEVICE_KIND_TAGS, Device
@@ -103,7 +104,9 @@ def load(path: str | FsPath, simulate: bool = False) -> OfficeConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(str(path), None, "(file)", f"không đọc được tệp: {exc}",
                                        f"cannot read: {exc}")]) from None
-    return loads(text, str(path), simulate)
+    cfg = loads(text, str(path), simulate)
+    i18n.use_office_dir(path.resolve().parent)  # the office's own texts (motcua.<locale>.po) live beside its TOML
+    return cfg
 
 
 def loads(text: str, filename: str = "<config>", simulate: bool = False) -> OfficeConfig:
@@ -122,7 +125,12 @@ def check(path: str | FsPath, simulate: bool = False) -> tuple[OfficeConfig | No
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ConfigIssue(str(path), None, "(file)", f"không đọc được tệp: {exc}",
                                   f"cannot read: {exc}")], []
-    return check_text(text, str(path), simulate)
+    cfg, errors, warns = check_text(text, str(path), simulate)
+    from edge.i18n.tool import office_problems  # the office's own texts beside its TOML
+
+    warns += [ConfigIssue(str(po), None, "(texts)", problem, "", True)
+              for po, problem in office_problems(path.resolve().parent)]
+    return cfg, errors, warns
 
 
 def check_text(text: str, filename: str = "<config>",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from edge.i18n import N_, nt, t
+
 SEP = " ||| "
 
 
@@ -17,22 +19,42 @@ def bilingual(vi: str, en: str) -> ValueError:
     return ValueError(f"{vi}{SEP}{en}")
 
 
+def said(msgid: str, **fmt: Any) -> ValueError:
+    """A validator error from the catalogue: `msgid` (Vietnamese source) in both languages."""
+    return bilingual(*both(msgid, **fmt))
+
+
+def both(msgid: str, **fmt: Any) -> tuple[str, str]:
+    """(Vietnamese, English) of one catalogue text."""
+    return t(msgid, "vi", **fmt), t(msgid, "en", **fmt)
+
+
 #: Vietnamese for the English messages of validators written before `bilingual` (devices.py),
 #: matched by their start; {0} is the rest of the English message.
 _VALIDATOR_VI = (
-    ("an LED board needs the `counter`", "bảng LED cần counter = <số quầy> mà nó hiển thị"),
-    ("a keypad needs the `counter`", "bàn phím cần counter = <số quầy> mà nó điều khiển"),
-    ("backend 'serial' needs `port`", "backend \"serial\" cần port = \"/dev/...\" (cổng nối tiếp, ví dụ /dev/ttyUSB0)"),
-    ("backend 'evdev' needs `path`", "backend \"evdev\" cần path = \"/dev/input/by-id/...\" hoặc usb = \"vendor:product\""),
-    ("template ", "mẫu khung (template) không dùng được: cần {text} và chỉ các trường {address} {counter} {text} {blink} {xor}"),
-    ("keymap ", "keymap có hành động không có; dùng next, recall, skip, finish, pause, resume, open, close, "
-                "transfer, transfer:MÃ, service:MÃ"),
+    ("an LED board needs the `counter`", N_("bảng LED cần counter = <số quầy> mà nó hiển thị")),
+    ("a keypad needs the `counter`", N_("bàn phím cần counter = <số quầy> mà nó điều khiển")),
+    ("backend 'serial' needs `port`",
+     N_("backend \"serial\" cần port = \"/dev/...\" (cổng nối tiếp, ví dụ /dev/ttyUSB0)")),
+    ("backend 'evdev' needs `path`",
+     N_("backend \"evdev\" cần path = \"/dev/input/by-id/...\" hoặc usb = \"vendor:product\"")),
+    ("template ", N_("mẫu khung (template) không dùng được: cần {text} và chỉ các trường {address} {counter} {text} "
+                     "{blink} {xor}")),
+    ("keymap ", N_("keymap có hành động không có; dùng next, recall, skip, finish, pause, resume, open, close, "
+                   "transfer, transfer:MÃ, service:MÃ")),
 )
 
 
 def _choices(ctx: dict[str, Any], key: str) -> str:
     raw = str(ctx.get(key, ""))
     return ", ".join(p.strip().strip("'\"") for p in raw.replace(" or ", ", ").split(",") if p.strip())
+
+
+#: pydantic's bound errors: (its ctx key, our sentence).
+_BOUNDS = {"greater_than_equal": ("ge", N_("{value} không được: phải từ {limit} trở lên")),
+           "greater_than": ("gt", N_("{value} không được: phải lớn hơn {limit}")),
+           "less_than_equal": ("le", N_("{value} không được: phải không quá {limit}")),
+           "less_than": ("lt", N_("{value} không được: phải nhỏ hơn {limit}"))}
 
 
 def explain(err: dict[str, Any], known_keys: frozenset[str] = frozenset()) -> tuple[str, str]:
@@ -46,67 +68,52 @@ def explain(err: dict[str, Any], known_keys: frozenset[str] = frozenset()) -> tu
             vi, en = text.split(SEP, 1)
             return vi, en
         vi = next((v for en, v in _VALIDATOR_VI if text.startswith(en)), None)
-        return (vi, text) if vi else (f"giá trị không hợp lệ ({text})", text)
+        return (t(vi), text) if vi else (t("giá trị không hợp lệ ({error})", error=text), text)
     if kind == "extra_forbidden":
         guess = difflib.get_close_matches(key, sorted(known_keys), n=1, cutoff=0.6)
         if guess:
-            return (f"không có thiết lập \"{key}\"; có phải ý bạn là \"{guess[0]}\"?",
-                    f"unknown setting; did you mean \"{guess[0]}\"?")
-        return (f"không có thiết lập \"{key}\" (kiểm tra chính tả, hoặc xóa dòng này)",
-                "unknown setting (check the spelling or remove the line)")
+            return both("không có thiết lập \"{key}\"; có phải ý bạn là \"{guess}\"?", key=key, guess=guess[0])
+        return both("không có thiết lập \"{key}\" (kiểm tra chính tả, hoặc xóa dòng này)", key=key)
     if kind == "missing":
-        return (f"thiếu thiết lập bắt buộc: thêm dòng {key} = ...",
-                f"required setting is missing: add {key} = ...")
+        return both("thiếu thiết lập bắt buộc: thêm dòng {key} = ...", key=key)
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return (f"phải là số nguyên, viết không có dấu ngoặc kép, ví dụ {key} = 200",
-                f"must be a whole number without quotes, e.g. {key} = 200")
+        return both("phải là số nguyên, viết không có dấu ngoặc kép, ví dụ {key} = 200", key=key)
     if kind in ("float_type", "float_parsing"):
-        return (f"phải là một số, ví dụ {key} = 1.5", f"must be a number, e.g. {key} = 1.5")
+        return both("phải là một số, ví dụ {key} = 1.5", key=key)
     if kind in ("bool_type", "bool_parsing"):
-        return ("viết true hoặc false (không có dấu ngoặc kép)", "write true or false (no quotes)")
+        return both("viết true hoặc false (không có dấu ngoặc kép)")
     if kind == "string_type":
-        return (f"phải là chữ trong dấu ngoặc kép, ví dụ {key} = \"...\"",
-                f"must be text in double quotes, e.g. {key} = \"...\"")
+        return both("phải là chữ trong dấu ngoặc kép, ví dụ {key} = \"...\"", key=key)
     if kind in ("list_type", "tuple_type"):
-        return (f"phải là một danh sách trong ngoặc vuông, ví dụ {key} = [\"HT\", \"DD\"]",
-                f"must be a list in square brackets, e.g. {key} = [\"HT\", \"DD\"]")
+        return both("phải là một danh sách trong ngoặc vuông, ví dụ {key} = [\"HT\", \"DD\"]", key=key)
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return (f"phải là một bảng [{key}] với các thiết lập bên dưới", f"must be a table [{key}] of settings")
+        return both("phải là một bảng [{key}] với các thiết lập bên dưới", key=key)
     if kind == "too_short":
-        return (f"cần ít nhất {ctx.get('min_length', 1)} mục", f"needs at least {ctx.get('min_length', 1)} item(s)")
+        n = int(ctx.get("min_length", 1))
+        return tuple(nt("cần ít nhất {n} mục", "cần ít nhất {n} mục", n, lang) for lang in ("vi", "en"))  # type: ignore[return-value]
     if kind == "too_long":
-        return (f"nhiều nhất {ctx.get('max_length')} mục", f"at most {ctx.get('max_length')} item(s)")
+        n = int(ctx.get("max_length") or 0)
+        return tuple(nt("nhiều nhất {n} mục", "nhiều nhất {n} mục", n, lang) for lang in ("vi", "en"))  # type: ignore[return-value]
     if kind == "string_too_short":
-        return ("không được để trống", "must not be empty")
+        return both("không được để trống")
     if kind == "string_too_long":
-        return (f"dài quá {ctx.get('max_length')} ký tự; hãy viết ngắn lại",
-                f"longer than {ctx.get('max_length')} characters; shorten it")
+        return both("dài quá {n} ký tự; hãy viết ngắn lại", n=ctx.get("max_length"))
     if kind == "string_pattern_mismatch":
-        return (f"\"{val}\" không đúng dạng (mẫu {ctx.get('pattern')}): chỉ dùng chữ không dấu, số và . _ -",
-                f"{val!r} does not match {ctx.get('pattern')}: use unaccented letters, digits and . _ -")
+        return both("\"{value}\" không đúng dạng (mẫu {pattern}): chỉ dùng chữ không dấu, số và . _ -",
+                    value=val, pattern=ctx.get("pattern"))
     if kind == "literal_error":
-        opts = _choices(ctx, "expected")
-        return (f"\"{val}\" không phải giá trị cho phép; viết một trong: {opts}",
-                f"{val!r} is not allowed; write one of: {opts}")
+        return both("\"{value}\" không phải giá trị cho phép; viết một trong: {choices}",
+                    value=val, choices=_choices(ctx, "expected"))
     if kind == "union_tag_invalid":
-        opts = _choices(ctx, "expected_tags")
-        return (f"loại thiết bị \"{ctx.get('tag')}\" không có; viết một trong: {opts}",
-                f"no device kind {ctx.get('tag')!r}; write one of: {opts}")
+        return both("loại thiết bị \"{kind}\" không có; viết một trong: {choices}",
+                    kind=ctx.get("tag"), choices=_choices(ctx, "expected_tags"))
     if kind == "union_tag_not_found":
-        return ("thiếu kind: thêm kind = \"printer\" (hoặc loại thiết bị khác)",
-                "kind is missing: add kind = \"printer\" (or another device kind)")
-    bounds = {"greater_than_equal": ("ge", "từ {} trở lên", "at least {}"),
-              "greater_than": ("gt", "lớn hơn {}", "greater than {}"),
-              "less_than_equal": ("le", "không quá {}", "at most {}"),
-              "less_than": ("lt", "nhỏ hơn {}", "less than {}")}
-    if kind in bounds:
-        k, vi, en = bounds[kind]
-        limit = ctx.get(k)
-        return (f"{val} không được: phải {vi.format(limit)}", f"{val} is out of range: must be {en.format(limit)}")
+        return both("thiếu kind: thêm kind = \"printer\" (hoặc loại thiết bị khác)")
+    if kind in _BOUNDS:
+        k, msgid = _BOUNDS[kind]
+        return both(msgid, value=val, limit=ctx.get(k))
     if kind.startswith(("date_", "datetime_")):
-        return (f"\"{val}\" không phải ngày có thật; viết YYYY-MM-DD, ví dụ 2026-09-02",
-                f"{val!r} is not a real date; write YYYY-MM-DD, e.g. 2026-09-02")
+        return both("\"{value}\" không phải ngày có thật; viết YYYY-MM-DD, ví dụ 2026-09-02", value=val)
     if kind.startswith("time_"):
-        return (f"\"{val}\" không phải giờ hợp lệ; viết HH:MM, ví dụ 07:30",
-                f"{val!r} is not a valid time; write HH:MM, e.g. 07:30")
-    return (f"giá trị không hợp lệ ({msg})", msg)
+        return both("\"{value}\" không phải giờ hợp lệ; viết HH:MM, ví dụ 07:30", value=val)
+    return (t("giá trị không hợp lệ ({error})", error=msg), msg)

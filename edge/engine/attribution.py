@@ -16,6 +16,7 @@ from pathlib import Path
 from edge import protocol as P
 from edge.config.model import Counter
 from edge.engine.errors import EngineError
+from edge.i18n import nt, t
 from edge.staff import Locked, Staff, StaffStore, claim_key, claim_ok
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,9 @@ class Attribution:
 
     def _permitted(self, staff: Staff | None, counter: Counter) -> Staff:
         if staff is None or staff.disabled:
-            raise EngineError("bad_request", "Tài khoản cán bộ không hợp lệ hoặc đã bị khóa.")
+            raise EngineError("bad_request", t("Tài khoản cán bộ không hợp lệ hoặc đã bị khóa."))
         if not staff.may_open(counter.number):
-            raise EngineError("bad_request", f"Cán bộ {staff.name} không được làm việc tại {counter.label}.")
+            raise EngineError("bad_request", t("Cán bộ {name} không được làm việc tại {counter}.", name=staff.name, counter=counter.label))
         return staff
 
     def opener(self, req: P.CounterCommand, counter: Counter) -> tuple[str | None, str | None]:
@@ -54,15 +55,17 @@ class Attribution:
         store = self.store()
         if req.staff_code is not None:
             if store is None:
-                raise EngineError("bad_request", "Văn phòng chưa có tài khoản cán bộ để đăng nhập bằng mã.")
+                raise EngineError("bad_request", t("Văn phòng chưa có tài khoản cán bộ để đăng nhập bằng mã."))
             if not req.pin:
-                raise EngineError("bad_request", "Thiếu mã PIN.")
+                raise EngineError("bad_request", t("Thiếu mã PIN."))
             try:
                 staff = store.check_pin(req.staff_code, req.pin)
             except Locked as exc:
-                raise EngineError("rate_limited", f"Nhập sai nhiều lần. Thử lại sau {max(1, exc.seconds // 60)} phút.") from None
+                minutes = max(1, exc.seconds // 60)
+                raise EngineError("rate_limited", nt("Nhập sai nhiều lần. Thử lại sau {n} phút.",
+                                                     "Nhập sai nhiều lần. Thử lại sau {n} phút.", minutes)) from None
             if staff is None:
-                raise EngineError("bad_request", "Mã cán bộ hoặc mã PIN không đúng.")
+                raise EngineError("bad_request", t("Mã cán bộ hoặc mã PIN không đúng."))
             staff = self._permitted(staff, counter)
             return staff.login, staff.name
         if req.staff_login is not None:
@@ -82,6 +85,6 @@ class Attribution:
         if self._key is None or not claim_ok(self._key, req.id, counter.number, req.staff_login,
                                              req.staff_ts, req.staff_sig):
             log.warning("counter %d: unsigned or stale claim to be %s refused", counter.number, req.staff_login)
-            raise EngineError("bad_request", "Lệnh nhân danh cán bộ không có chữ ký hợp lệ của bàn làm việc.")
+            raise EngineError("bad_request", t("Lệnh nhân danh cán bộ không có chữ ký hợp lệ của bàn làm việc."))
         staff = self._permitted(store.get(req.staff_login), counter)
         return staff.login, staff.name

@@ -24,6 +24,7 @@ from edge.engine import store
 from edge.engine.attribution import Attribution
 from edge.engine.errors import EngineError
 from edge.engine.queue import Effects, QueueEngine
+from edge.i18n import t
 from edge.limits import RateLimiter, clean_text
 
 log = logging.getLogger(__name__)
@@ -202,7 +203,7 @@ class Engine:
                         continue
                     if kind == "issue" and not self._may_issue(req):
                         replies.append((req.reply_to, P.error_reply(
-                            req.id, "rate_limited", "Máy cấp số đang nhận quá nhiều yêu cầu; xin chờ ít phút.")))
+                            req.id, "rate_limited", t("Máy cấp số đang nhận quá nhiều yêu cầu; xin chờ ít phút rồi lấy số lại."))))
                         continue
                     try:
                         with store.savepoint(self.conn):
@@ -265,8 +266,8 @@ class Engine:
             self._behind = True
             self.bus.set_status("error", {"db": str(self.db_path), "problem": "clock_behind",
                                           "stored_day": stored, "clock_day": today})
-        return (f"Đồng hồ của hệ thống ({today}) chậm hơn ngày làm việc đã lưu ({stored}); "
-                "xin báo kỹ thuật viên chỉnh lại giờ.")
+        return t("Đồng hồ của hệ thống ({today}) chậm hơn ngày làm việc đã lưu ({stored}); "
+                 "xin báo kỹ thuật viên chỉnh lại giờ.", today=today, stored=stored)
 
     def _dispatch(self, kind: str, req: Any, topic: str, now) -> tuple[dict[str, Any], Effects, list]:
         if kind == "issue":
@@ -277,14 +278,17 @@ class Engine:
             try:
                 number = int(raw or "")
             except ValueError:
-                raise EngineError("unknown_counter", f"Không có quầy {raw!r}.") from None
+                raise EngineError("unknown_counter", t("Không có quầy \"{counter}\".", counter=raw)) from None
             fields, fx = self.q.command(number, req, now)
             return fields, fx, []
         if kind == "rating":
             tablet = self.cfg.device(role_of(self.bus.requester(req.reply_to)))
             if tablet is not None and tablet.kind == "tablet" and tablet.counter != req.counter:
-                where = f"thuộc quầy {tablet.counter}" if tablet.counter is not None else "chưa được gán quầy"
-                raise EngineError("bad_request", f"Máy đánh giá này {where}, không đánh giá được quầy {req.counter}.")
+                if tablet.counter is None:
+                    raise EngineError("bad_request", t("Máy đánh giá này chưa được gán quầy, không đánh giá được "
+                                                       "quầy {counter}.", counter=req.counter))
+                raise EngineError("bad_request", t("Máy đánh giá này thuộc quầy {own}, không đánh giá được quầy "
+                                                   "{counter}.", own=tablet.counter, counter=req.counter))
             key = store.request_key(self.bus.requester(req.reply_to), topic, req.id)
             fields = _ratings.submit(self.conn, req, now, key)
             event = _ratings.event(self.conn, fields["rating_id"], now)
@@ -296,19 +300,19 @@ class Engine:
     def _admin(self, req: AdminRequest, now) -> tuple[dict[str, Any], Effects, list]:
         if req.action == "cancel":
             if not req.ticket_id:
-                raise EngineError("bad_request", "Thiếu mã vé cần hủy.")
+                raise EngineError("bad_request", t("Thiếu mã vé cần hủy."))
             fields, fx = self.q.cancel(req.ticket_id, now)
             return fields, fx, []
         if req.action == "reload":
             path = self.ctx.config_path
             if path is None:
-                raise EngineError("unavailable", "Không biết tệp cấu hình để nạp lại.")
+                raise EngineError("unavailable", t("Không biết tệp cấu hình để nạp lại."))
             try:
                 cfg = load(path)
             except ConfigError as exc:
-                raise EngineError("bad_request", f"Cấu hình lỗi: {exc}") from None
+                raise EngineError("bad_request", t("Cấu hình lỗi: {error}", error=exc)) from None
             if cfg.office.id != self.cfg.office.id:
-                raise EngineError("bad_request", "Mã cơ quan trong cấu hình mới khác cấu hình đang chạy.")
+                raise EngineError("bad_request", t("Mã cơ quan trong cấu hình mới khác cấu hình đang chạy."))
             for c in cfg.counters:
                 self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
             self.cfg = self.q.cfg = self.rq.cfg = cfg

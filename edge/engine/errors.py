@@ -1,6 +1,7 @@
 """The one exception engine operations raise for a request they refuse."""
 from __future__ import annotations
 
+from edge.i18n import t
 from edge.protocol import ERROR_CODES, ERROR_MESSAGES
 
 
@@ -11,5 +12,5 @@ class EngineError(Exception):
         if code not in ERROR_CODES:
             raise ValueError(f"unknown error code {code!r}")
         self.code = code
-        self.message = message or ERROR_MESSAGES[code]
+        self.message = message or t(ERROR_MESSAGES[code])
         super().__init__(f"{code}: {self.message}")

@@ -17,6 +17,7 @@ from edge.config import OfficeConfig
 from edge.config.model import Counter, Service
 from edge.engine.attribution import Attribution
 from edge.engine.errors import EngineError
+from edge.i18n import t
 from edge.engine.store import get_meta, set_meta
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,11 @@ class QueueEngine:
 
     def service_open(self, svc: Service, now: datetime) -> tuple[bool, str]:
         if not svc.enabled:
-            return False, f"Dịch vụ {svc.name} tạm ngừng cấp số."
+            return False, t("Dịch vụ {service} tạm ngừng cấp số.", service=svc.name)
         if now.date() in self.cfg.office.holidays:
-            return False, "Hôm nay là ngày nghỉ, bộ phận một cửa không cấp số."
+            return False, t("Hôm nay là ngày nghỉ, bộ phận một cửa không cấp số.")
         if not self.cfg.windows_for(svc).is_open(now.weekday(), now.time()):
-            return False, f"Dịch vụ {svc.name} hiện ngoài giờ cấp số thứ tự."
+            return False, t("Dịch vụ {service} hiện ngoài giờ cấp số thứ tự.", service=svc.name)
         return True, ""
 
     # ------------------------------------------------------------------ day rollover
@@ -186,7 +187,7 @@ class QueueEngine:
     def issue(self, service: str, priority: str, source: str | None, now: datetime) -> tuple[dict[str, Any], Effects]:
         svc = self.cfg.service(service)
         if svc is None:
-            raise EngineError("unknown_service", f"Không có dịch vụ mã {service}.")
+            raise EngineError("unknown_service", t("Không có dịch vụ mã {code}.", code=service))
         is_open, why = self.service_open(svc, now)
         if not is_open:
             raise EngineError("service_closed", why)
@@ -197,7 +198,7 @@ class QueueEngine:
         seq = last_seq + 1
         n = svc.number_start + seq - 1
         if (svc.daily_quota is not None and count >= svc.daily_quota) or n > svc.number_end:
-            raise EngineError("quota_reached", f"Dịch vụ {svc.name} đã hết số thứ tự hôm nay.")
+            raise EngineError("quota_reached", t("Dịch vụ {service} đã hết số thứ tự hôm nay.", service=svc.name))
         number = svc.format_number(n)
         ticket_id = f"{day.replace('-', '')}-{svc.code}-{seq:04d}"
         issued_at = P.rfc3339(now)
@@ -371,14 +372,14 @@ class QueueEngine:
     def command(self, number: int, req: P.CounterCommand, now: datetime) -> tuple[dict[str, Any], Effects]:
         counter = self.cfg.counter(number)
         if counter is None:
-            raise EngineError("unknown_counter", f"Không có quầy số {number}.")
+            raise EngineError("unknown_counter", t("Không có quầy số {number}.", number=number))
         fx = Effects()
         crow = self._counter_row(number)
         action = req.action
         ts = P.rfc3339(now)
         day = self.day_of(now)
         if crow["status"] == "closed" and action != "open":
-            raise EngineError("counter_closed", f"{counter.label} đang đóng. Hãy mở quầy trước.")
+            raise EngineError("counter_closed", t("{counter} đang đóng. Hãy mở quầy trước.", counter=counter.label))
         ticket: dict[str, Any] | None = None
         if action == "open":
             login, name = self.attribution.opener(req, counter)
@@ -417,7 +418,7 @@ class QueueEngine:
         elif action in ("recall", "skip", "finish", "transfer"):
             serving = self._ticket(crow["serving"])
             if serving is None:
-                raise EngineError("not_serving", f"{counter.label} chưa gọi số nào.")
+                raise EngineError("not_serving", t("{counter} chưa gọi số nào.", counter=counter.label))
             if action == "recall":
                 self.conn.execute("UPDATE tickets SET calls = calls + 1 WHERE ticket_id = ?", (serving["ticket_id"],))
                 self.conn.execute("INSERT INTO calls(ticket_id, number, counter, ts, kind) VALUES (?, ?, ?, ?, 'recall')",
@@ -432,10 +433,10 @@ class QueueEngine:
                 ticket = self._transfer(counter, serving, req, now, fx, by)
         elif action == "call":
             if req.number is None:
-                raise EngineError("bad_request", "Thiếu số thứ tự cần gọi.")
+                raise EngineError("bad_request", t("Thiếu số thứ tự cần gọi."))
             row = self.conn.execute("SELECT * FROM tickets WHERE day = ? AND number = ?", (day, req.number)).fetchone()
             if row is None or row["status"] not in ("waiting", "no_show"):
-                raise EngineError("not_found", f"Không có số {req.number} đang chờ hôm nay.")
+                raise EngineError("not_found", t("Không có số {number} đang chờ hôm nay.", number=req.number))
             if crow["status"] == "paused":
                 self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
             self._end_serving(crow, "done", now, fx, by)
@@ -458,24 +459,24 @@ class QueueEngine:
     def _transfer(self, counter: Counter, serving: sqlite3.Row, req: P.CounterCommand, now: datetime,
                   fx: Effects, by: str | None = None) -> dict[str, Any]:
         if req.service is None and req.to_counter is None:
-            raise EngineError("bad_request", "Cần chọn dịch vụ hoặc quầy để chuyển.")
+            raise EngineError("bad_request", t("Cần chọn dịch vụ hoặc quầy để chuyển."))
         service = serving["service"]
         if req.service is not None:
             if self.cfg.service(req.service) is None:
-                raise EngineError("unknown_service", f"Không có dịch vụ mã {req.service}.")
+                raise EngineError("unknown_service", t("Không có dịch vụ mã {code}.", code=req.service))
             service = req.service
             target = self.cfg.service(service)
             if target is not None and not target.enabled:
-                raise EngineError("service_closed", f"Dịch vụ {target.name} đang tạm ngừng.")
+                raise EngineError("service_closed", t("Dịch vụ {service} đang tạm ngừng.", service=target.name))
         if req.to_counter is not None:
             other = self.cfg.counter(req.to_counter)
             if other is None:
-                raise EngineError("unknown_counter", f"Không có quầy số {req.to_counter}.")
+                raise EngineError("unknown_counter", t("Không có quầy số {number}.", number=req.to_counter))
             if self._counter_row(other.number)["status"] == "closed":
-                raise EngineError("counter_closed", f"{other.label} đang đóng, không thể chuyển số đến đó.")
+                raise EngineError("counter_closed", t("{counter} đang đóng, không thể chuyển số đến đó.", counter=other.label))
         ts = P.rfc3339(now)
         if req.to_counter is not None and req.to_counter == counter.number:
-            raise EngineError("bad_request", "Không thể chuyển số về chính quầy đang phục vụ.")
+            raise EngineError("bad_request", t("Không thể chuyển số về chính quầy đang phục vụ."))
         self.conn.execute(
             "UPDATE tickets SET status = 'waiting', service = ?, counter = NULL, reserved_counter = ?, "
             "transferred_by = ? WHERE ticket_id = ?", (service, req.to_counter, by, serving["ticket_id"]))
@@ -488,7 +489,7 @@ class QueueEngine:
     def cancel(self, ticket_id: str, now: datetime) -> tuple[dict[str, Any], Effects]:
         row = self._ticket(ticket_id)
         if row is None or row["status"] not in ("waiting", "called", "no_show"):
-            raise EngineError("not_found", f"Không có vé {ticket_id} để hủy.")
+            raise EngineError("not_found", t("Không có vé {ticket} để hủy.", ticket=ticket_id))
         fx = Effects()
         self.conn.execute("UPDATE tickets SET status = 'cancelled', finished_at = ? WHERE ticket_id = ?",
                           (P.rfc3339(now), ticket_id))
@@ -527,7 +528,7 @@ class QueueEngine:
         for r in recent:
             c = self.cfg.counter(r["counter"])
             calls.append({"number": r["number"], "counter": r["counter"],
-                          "counter_name": c.label if c else f"Quầy {r['counter']}", "ts": r["ts"]})
+                          "counter_name": c.label if c else t("Quầy {number}", number=r["counter"]), "ts": r["ts"]})
         return {"day": day, "services": services, "recent_calls": calls, "ts": P.rfc3339(now)}
 
     def waiting_list(self, now: datetime, services: list[str] | None, limit: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from edge.engine.errors import EngineError
+from edge.i18n import t
 from edge.limits import clean_text
 from edge.protocol import RatingEvent, RatingRequest, rfc3339
 
@@ -67,7 +68,7 @@ def _clean_reasons(reasons: list[str]) -> list[str]:
         if not text:
             continue
         if len(text) > MAX_REASON:
-            raise EngineError("bad_request", f"Lý do quá dài (tối đa {MAX_REASON} ký tự).")
+            raise EngineError("bad_request", t("Lý do quá dài (tối đa {n} ký tự).", n=MAX_REASON))
         if text not in out:
             out.append(text)
     return out
@@ -77,18 +78,18 @@ def _find_ticket(conn: sqlite3.Connection, req: RatingRequest, now: datetime) ->
     if req.ticket_id:
         row = conn.execute("SELECT * FROM tickets WHERE ticket_id = ?", (req.ticket_id,)).fetchone()
         if row is None:
-            raise EngineError("not_found", "Không tìm thấy phiếu cần đánh giá.")
+            raise EngineError("not_found", t("Không tìm thấy phiếu cần đánh giá."))
         if row["status"] not in RATEABLE:
-            raise EngineError("bad_request", "Phiếu này chưa được phục vụ xong nên chưa thể đánh giá.")
+            raise EngineError("bad_request", t("Phiếu này chưa được phục vụ xong nên chưa thể đánh giá."))
         if row["counter"] != req.counter:
-            raise EngineError("bad_request", f"Phiếu này không được phục vụ tại quầy {req.counter}.")
+            raise EngineError("bad_request", t("Phiếu này không được phục vụ tại quầy {counter}.", counter=req.counter))
         return row
     row = conn.execute(
         "SELECT * FROM tickets WHERE counter = ? AND day = ? AND status = 'done' "
         "AND finished_at IS NOT NULL ORDER BY finished_at DESC, called_at DESC LIMIT 1",
         (req.counter, now.date().isoformat())).fetchone()
     if row is None:
-        raise EngineError("not_found", f"Quầy {req.counter} chưa phục vụ phiếu nào hôm nay.")
+        raise EngineError("not_found", t("Quầy {counter} chưa phục vụ phiếu nào hôm nay.", counter=req.counter))
     return row
 
 
@@ -103,7 +104,7 @@ def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime,
     """
     reasons = _clean_reasons(req.reasons)
     if req.level == "unsatisfied" and not reasons:
-        raise EngineError("bad_request", "Vui lòng chọn ít nhất một lý do không hài lòng.")
+        raise EngineError("bad_request", t("Vui lòng chọn ít nhất một lý do không hài lòng."))
     comment = clean_text(req.comment, 500).strip() or None if req.comment else None
     key = request_key or req.id
     same = conn.execute("SELECT rating_id FROM ratings WHERE request_id = ?", (key,)).fetchone()
@@ -113,7 +114,7 @@ def submit(conn: sqlite3.Connection, req: RatingRequest, now: datetime,
     rid = rating_id_for(ticket["ticket_id"])
     prev = conn.execute("SELECT revision FROM ratings WHERE rating_id = ?", (rid,)).fetchone()
     if prev is not None and prev["revision"] >= MAX_REVISIONS:
-        raise EngineError("bad_request", "Phiếu này đã được đánh giá; không thể đổi thêm.")
+        raise EngineError("bad_request", t("Phiếu này đã được đánh giá; không thể đổi thêm."))
     conn.execute(
         "INSERT INTO ratings(rating_id, ticket_id, number, day, counter, staff, service, level, "
         "reasons, comment, submitted_at, revision, request_id) "

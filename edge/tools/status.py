@@ -25,25 +25,27 @@ from edge import protocol as P
 from edge.bus import BrokerURL
 from edge.clock import Clock
 from edge.config import OfficeConfig
+from edge.i18n import N_, t as translate
 
 log = logging.getLogger(__name__)
 
+#: The screen's words (catalogue msgids), by the key `render` uses.
 LABELS = {
-    "vi": {"services": "DỊCH VỤ", "open": "MỞ", "waiting": "CHỜ", "issued": "CẤP CUỐI", "called": "GỌI CUỐI",
-           "wait": "ƯỚC CHỜ", "counters": "QUẦY", "devices": "THIẾT BỊ", "recent": "GỌI GẦN ĐÂY",
-           "events": "SỰ KIỆN", "yes": "có", "no": "không", "min": "phút", "serving": "đang phục vụ",
-           "nobody": "—", "offline": "MẤT KẾT NỐI", "unseen": "chưa thấy", "no_queue": "(chưa có trạng thái hàng chờ)",
-           "broker_down": "!! Không kết nối được broker", "day": "ngày",
-           "closed": "đóng", "paused": "tạm dừng", "opened": "mở",
-           "link": "KẾT NỐI TRUNG TÂM", "link_up": "đã nối", "link_down": "MẤT NỐI (tin nhắn đang chờ)"},
-    "en": {"services": "SERVICES", "open": "OPEN", "waiting": "WAIT", "issued": "LAST ISSUED", "called": "LAST CALLED",
-           "wait": "EST. WAIT", "counters": "COUNTERS", "devices": "DEVICES", "recent": "RECENT CALLS",
-           "events": "EVENTS", "yes": "yes", "no": "no", "min": "min", "serving": "serving",
-           "nobody": "—", "offline": "OFFLINE", "unseen": "not seen", "no_queue": "(no queue state yet)",
-           "broker_down": "!! Broker not reachable", "day": "day",
-           "closed": "closed", "paused": "paused", "opened": "open",
-           "link": "CENTRAL LINK", "link_up": "up", "link_down": "DOWN (messages queued)"},
+    "services": N_("DỊCH VỤ"), "open": N_("MỞ"), "waiting": N_("CHỜ"), "issued": N_("CẤP CUỐI"),
+    "called": N_("GỌI CUỐI"), "wait": N_("ƯỚC CHỜ"), "counters": N_("QUẦY"), "devices": N_("THIẾT BỊ"),
+    "recent": N_("GỌI GẦN ĐÂY"), "events": N_("SỰ KIỆN"), "yes": N_("có"), "no": N_("không"), "min": N_("phút"),
+    "serving": N_("đang phục vụ"), "offline": N_("MẤT KẾT NỐI"), "unseen": N_("chưa thấy"),
+    "no_queue": N_("(chưa có trạng thái hàng chờ)"), "broker_down": N_("!! Không kết nối được broker"),
+    "day": N_("ngày"), "closed": N_("đóng"), "paused": N_("tạm dừng"), "opened": N_("mở"),
+    "link": N_("KẾT NỐI TRUNG TÂM"), "link_up": N_("đã nối"), "link_down": N_("MẤT NỐI (tin nhắn đang chờ)"),
 }
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The screen's words in `lang`, from the catalogue (the office's own wording included)."""
+    return {key: translate(msgid, lang) for key, msgid in LABELS.items()} | {"nobody": "—"}
+
+
 #: Mosquitto publishes each bridge's state here ("1" up, "0" down), retained.
 BRIDGE_STATE = "$SYS/broker/connection/+/state"
 COLORS = {"ok": "\x1b[32m", "warning": "\x1b[33m", "error": "\x1b[31m", "offline": "\x1b[31;1m",
@@ -137,7 +139,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def render(view: OfficeView, now: str, lang: str = "vi", color: bool = False) -> str:
-    L = LABELS[lang]
+    L = labels(lang)
     cfg = view.cfg
 
     def paint(state: str, text: str) -> str:

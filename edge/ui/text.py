@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 import pygame
 
-from edge.ui.fonts import font, nfc
+from edge.ui.fonts import font, font_path, nfc
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,43 @@ def wrap_lines(text: str, fnt, max_width: int) -> list[str]:
     return out
 
 
+_audited: set[tuple[str, int, int, int]] = set()
+
+
+_faces: dict[bool, object] = {}
+
+
+def missing_glyphs(text: str, bold: bool = False) -> set[str]:
+    """Characters of `text` the screen font has no glyph for (pygame.font draws them as boxes)."""
+    face = _faces.get(bold)
+    if face is None:
+        import pygame.freetype
+
+        pygame.freetype.init()
+        face = _faces[bold] = pygame.freetype.Font(font_path(bold), 16)
+    chars = [c for c in unicodedata.normalize("NFC", text) if not c.isspace()]
+    return {c for c, m in zip(chars, face.get_metrics("".join(chars))) if m is None}
+
+
+def _audit(text: str, lines: list[str], fnt, rect: pygame.Rect, total: int, bold: bool) -> None:
+    """Warn once per text and box when a glyph is missing from the font or the text does not fit.
+
+    The screens shrink text to fit down to a minimum size; past that a translation or an
+    office's own wording is too long for its box, which the log (and the screen tests) must say.
+    """
+    key = (text, rect.w, rect.h, fnt.get_height())
+    if key in _audited:
+        return
+    if len(_audited) > 4096:
+        _audited.clear()
+    _audited.add(key)
+    missing = sorted(missing_glyphs(text, bold))
+    if missing:
+        log.warning("text %r: no glyph for %s in the font", text, "".join(missing))
+    if total > rect.h or any(fnt.size(line)[0] > rect.w for line in lines):
+        log.warning("text %r overflows its %dx%d box", text, rect.w, rect.h)
+
+
 def blit_text(surface: pygame.Surface, text: str, rect: pygame.Rect, size: int,
               color: Color = (0, 0, 0), bold: bool = False, align: str = "center",
               valign: str = "middle", wrap: bool = True, min_size: int = 14) -> int:
@@ -71,6 +109,7 @@ def blit_text(surface: pygame.Surface, text: str, rect: pygame.Rect, size: int,
         lines = [nfc(text)]
     lh = fnt.get_linesize()
     total = lh * len(lines)
+    _audit(text, lines, fnt, rect, total, bold)
     y = {"top": rect.top, "bottom": rect.bottom - total}.get(valign, rect.centery - total // 2)
     for line in lines:
         surf = fnt.render(line, True, color)

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import pygame
 
+from edge.i18n import N_, language_name, t
 from edge.protocol import nfc
 from edge.ui.keyboard import Keyboard, draw_field
 from edge.ui.text import blit_text
@@ -25,29 +26,12 @@ BG = (244, 246, 250)
 INK = (20, 30, 45)
 BLUE = (0, 94, 160)
 LEVEL_COLOURS = {"very_satisfied": (27, 120, 50), "satisfied": (90, 150, 40), "unsatisfied": (190, 40, 40)}
+#: The default reasons of edge.config.devices.TabletDevice, marked for the catalogue so the
+#: English screen shows them in English; an office's own reasons show as written. The
+#: rating sent keeps the Vietnamese reason.
+DEFAULT_REASONS = (N_("Chậm"), N_("Hướng dẫn sai"), N_("Thái độ"), N_("Đòi thêm giấy tờ"), N_("Khác"))
+LEVEL_TEXTS = {"very_satisfied": N_("Rất hài lòng"), "satisfied": N_("Hài lòng"), "unsatisfied": N_("Không hài lòng")}
 THANKS_S = 4.0
-
-TEXTS: dict[str, dict[str, str]] = {
-    "vi": {
-        "serving": "Đang phục vụ số", "none": "Chưa có số đang phục vụ", "closed": "Quầy tạm nghỉ",
-        "paused": "Quầy tạm dừng", "clerk": "Cán bộ", "rate": "Mời quý khách đánh giá mức độ hài lòng",
-        "very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng", "unsatisfied": "Không hài lòng",
-        "reasons": "Quý khách chưa hài lòng vì điều gì? (chọn một hoặc nhiều)", "comment": "Viết ý kiến",
-        "send": "Gửi đánh giá", "back": "Quay lại", "comment_title": "Ý kiến của quý khách (không bắt buộc)",
-        "comment_ok": "Xong", "placeholder": "Nhập ý kiến…", "thanks": "Cảm ơn quý khách!",
-        "thanks_sub": "Ý kiến của quý khách giúp chúng tôi phục vụ tốt hơn.", "number": "Số", "lang": "English",
-    },
-    "en": {
-        "serving": "Now serving", "none": "No number being served", "closed": "Counter closed",
-        "paused": "Counter paused", "clerk": "Officer", "rate": "Please rate our service",
-        "very_satisfied": "Very satisfied", "satisfied": "Satisfied", "unsatisfied": "Not satisfied",
-        "reasons": "What was wrong? (choose one or more)", "comment": "Write a comment",
-        "send": "Send", "back": "Back", "comment_title": "Your comment (optional)",
-        "comment_ok": "Done", "placeholder": "Type here…", "thanks": "Thank you!",
-        "thanks_sub": "Your feedback helps us serve you better.", "number": "No.", "lang": "Tiếng Việt",
-    },
-}
-
 
 class Screen(enum.Enum):
     REST = "rest"
@@ -95,9 +79,6 @@ class TabletScreens:
         self.keyboard: Keyboard | None = None
         self._timer: Any = None
         self.dirty = True
-
-    def t(self, key: str) -> str:
-        return TEXTS[self.locale][key]
 
     # ------------------------------------------------------------------ inputs
     def on_counter(self, status: str, staff: str | None, serving: str | None) -> None:
@@ -163,7 +144,7 @@ class TabletScreens:
         if screen == Screen.COMMENT:
             kb_rect = pygame.Rect(10, self.h * 2 // 5, self.w - 20, self.h * 3 // 5 - 10)
             self.keyboard = Keyboard(kb_rect, layout="text", max_len=500,
-                                     text=self.draft.comment if self.draft else "", ok_label=self.t("comment_ok"))
+                                     text=self.draft.comment if self.draft else "", ok_label=t("Xong", self.locale))
         if screen == Screen.REST:
             self.locale = self.default_locale
         self._layout()
@@ -190,13 +171,13 @@ class TabletScreens:
     def _layout(self) -> None:
         w, h = self.w, self.h
         self.buttons = []
-        lang = Button(pygame.Rect(w - 170, 10, 160, 56), self.t("lang"), "lang", size=20, bg=(90, 100, 120))
+        lang = Button(pygame.Rect(w - 170, 10, 160, 56), language_name("en" if self.locale == "vi" else "vi"), "lang", size=20, bg=(90, 100, 120))
         if self.screen == Screen.RATE:
             gap = 16
             bw = (w - 4 * gap) // 3
             for i, lv in enumerate(("very_satisfied", "satisfied", "unsatisfied")):
                 self.buttons.append(Button(pygame.Rect(gap + i * (bw + gap), h * 2 // 5, bw, h * 9 // 20),
-                                           self.t(lv), f"level:{lv}", bg=LEVEL_COLOURS[lv], size=40))
+                                           t(LEVEL_TEXTS[lv], self.locale), f"level:{lv}", bg=LEVEL_COLOURS[lv], size=40))
             self.buttons.append(lang)
         elif self.screen == Screen.REASONS:
             cols = 2 if len(self.reasons) > 3 else 1
@@ -209,14 +190,15 @@ class TabletScreens:
             for i, r in enumerate(self.reasons):
                 x = gap + (i % cols) * (cw + gap)
                 y = top + (i // cols) * (ch + gap)
-                self.buttons.append(Button(pygame.Rect(x, y, cw, ch), ("✓ " if r in chosen else "") + r,
+                label = t(r, self.locale) if r in DEFAULT_REASONS else r
+                self.buttons.append(Button(pygame.Rect(x, y, cw, ch), ("✓ " if r in chosen else "") + label,
                                            f"reason:{i}", bg=(190, 40, 40) if r in chosen else (120, 130, 150),
                                            size=28))
             by = h - 100
             bw = (w - 4 * gap) // 3
-            self.buttons.append(Button(pygame.Rect(gap, by, bw, 88), self.t("back"), "back", size=26, bg=(90, 100, 120)))
-            self.buttons.append(Button(pygame.Rect(2 * gap + bw, by, bw, 88), self.t("comment"), "comment", size=26))
-            self.buttons.append(Button(pygame.Rect(3 * gap + 2 * bw, by, bw, 88), self.t("send"), "send", size=28,
+            self.buttons.append(Button(pygame.Rect(gap, by, bw, 88), t("Quay lại", self.locale), "back", size=26, bg=(90, 100, 120)))
+            self.buttons.append(Button(pygame.Rect(2 * gap + bw, by, bw, 88), t("Viết ý kiến", self.locale), "comment", size=26))
+            self.buttons.append(Button(pygame.Rect(3 * gap + 2 * bw, by, bw, 88), t("Gửi đánh giá", self.locale), "send", size=28,
                                        bg=(27, 120, 50), enabled=bool(chosen)))
         elif self.screen == Screen.REST:
             self.buttons = []
@@ -228,34 +210,38 @@ class TabletScreens:
             pygame.draw.rect(surface, BLUE, pygame.Rect(0, 0, w, h // 5))
             blit_text(surface, self.view.label, pygame.Rect(20, 0, w - 40, h // 5), 52, (255, 255, 255), bold=True)
             if self.view.status != "open":
-                blit_text(surface, self.t("closed" if self.view.status == "closed" else "paused"),
+                closed = t("Quầy tạm nghỉ", self.locale) if self.view.status == "closed" else t("Quầy tạm dừng", self.locale)
+                blit_text(surface, closed,
                           pygame.Rect(20, h // 4, w - 40, h // 2), 64, INK, bold=True)
             else:
                 if self.view.serving:
-                    blit_text(surface, self.t("serving"), pygame.Rect(20, h // 5 + 10, w - 40, h // 8), 36, INK)
+                    blit_text(surface, t("Đang phục vụ số", self.locale), pygame.Rect(20, h // 5 + 10, w - 40, h // 8), 36, INK)
                     blit_text(surface, self.view.serving, pygame.Rect(20, h // 3, w - 40, h * 2 // 5), 170, BLUE, bold=True)
                 else:
-                    blit_text(surface, self.t("none"), pygame.Rect(20, h // 4, w - 40, h // 2), 44, INK)
+                    blit_text(surface, t("Chưa có số đang phục vụ", self.locale), pygame.Rect(20, h // 4, w - 40, h // 2), 44, INK)
             if self.view.staff:
-                blit_text(surface, f"{self.t('clerk')}: {self.view.staff}",
+                blit_text(surface, t("Cán bộ: {name}", self.locale, name=self.view.staff),
                           pygame.Rect(20, h * 4 // 5, w - 40, h // 6), 36, INK, bold=True)
         elif self.screen == Screen.RATE:
             number = self.draft.number if self.draft else ""
-            blit_text(surface, f"{self.t('number')} {number}", pygame.Rect(20, 10, w - 220, h // 8), 40, BLUE, bold=True)
-            blit_text(surface, self.t("rate"), pygame.Rect(20, h // 7, w - 40, h // 4), 44, INK, bold=True)
+            blit_text(surface, t("Số {number}", self.locale, number=number), pygame.Rect(20, 10, w - 220, h // 8), 40, BLUE, bold=True)
+            blit_text(surface, t("Mời ông/bà đánh giá mức độ hài lòng", self.locale),
+                      pygame.Rect(20, h // 7, w - 40, h // 4), 44, INK, bold=True)
         elif self.screen == Screen.REASONS:
-            blit_text(surface, self.t("reasons"), pygame.Rect(20, 10, w - 40, h // 6), 34, INK, bold=True)
+            blit_text(surface, t("Ông/bà chưa hài lòng vì điều gì? (chọn một hoặc nhiều)", self.locale),
+                      pygame.Rect(20, 10, w - 40, h // 6), 34, INK, bold=True)
             if self.draft and self.draft.comment:
                 blit_text(surface, f"“{self.draft.comment}”", pygame.Rect(20, h - 150, w - 40, 44), 24, INK, wrap=False)
         elif self.screen == Screen.COMMENT:
-            blit_text(surface, self.t("comment_title"), pygame.Rect(20, 8, w - 40, h // 10), 30, INK, bold=True)
+            blit_text(surface, t("Ý kiến của ông/bà (không bắt buộc)", self.locale), pygame.Rect(20, 8, w - 40, h // 10), 30, INK, bold=True)
             if self.keyboard is not None:
                 draw_field(surface, pygame.Rect(20, h // 8, w - 40, h // 4), self.keyboard.text,
-                           self.t("placeholder"), size=30)
+                           t("Nhập ý kiến…", self.locale), size=30)
                 self.keyboard.draw(surface)
         elif self.screen == Screen.THANKS:
-            blit_text(surface, self.t("thanks"), pygame.Rect(20, h // 5, w - 40, h // 3), 80, (27, 120, 50), bold=True)
-            blit_text(surface, self.t("thanks_sub"), pygame.Rect(20, h // 2 + 20, w - 40, h // 4), 34, INK)
+            blit_text(surface, t("Cảm ơn ông/bà!", self.locale), pygame.Rect(20, h // 5, w - 40, h // 3), 80, (27, 120, 50), bold=True)
+            blit_text(surface, t("Ý kiến của ông/bà giúp chúng tôi phục vụ tốt hơn.", self.locale),
+                      pygame.Rect(20, h // 2 + 20, w - 40, h // 4), 34, INK)
         for b in self.buttons:
             b.draw(surface)
         self.dirty = False
