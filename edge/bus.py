@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -43,7 +43,7 @@ class BrokerURL:
     host: str = "127.0.0.1"
     port: int = 1883
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr, a log or a traceback
     tls: bool = False
 
     @classmethod

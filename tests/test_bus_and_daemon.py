@@ -138,3 +138,12 @@ def test_topics_reject_bad_office_and_parse_counters():
         assert "invalid office id" in str(exc)
     else:
         raise AssertionError
+
+
+def test_a_broker_password_is_in_no_repr_log_or_traceback() -> None:
+    """logging prints the repr of its arguments when a record cannot be written (a closed stream)."""
+    from edge.bus import BrokerURL
+    url = BrokerURL.parse("mqtt://kiosk-1:s3cret-pass@127.0.0.1:1883")
+    assert url.password == "s3cret-pass"
+    assert "s3cret-pass" not in repr(url) and "s3cret-pass" not in str(url)
+    assert "s3cret-pass" not in repr((url, "kiosk-1"))
