@@ -9,10 +9,8 @@ technicians may sign in.
 from __future__ import annotations
 
 import logging
-import secrets
 import socket
 import threading
-import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,8 +29,8 @@ from starlette.templating import Jinja2Templates
 
 from central import api
 from central.config import CentralConfig
-from edge.staff import Locked, StaffStore, store_path
-from web.app import Console, LoginLimiter, _Headers
+from edge.staff import StaffStore, store_path
+from web.app import Console, LoginLimiter, _Headers, sign_in
 from web.daemon import session_secret
 
 log = logging.getLogger(__name__)
@@ -137,34 +135,11 @@ class ProvinceApp:
             "t": TEXTS[lang], "lang": lang, "csrf": self.csrf(request), "office": self.cfg.province})
 
     async def login(self, request: Request) -> Response:
-        t = TEXTS[self.lang(request)]
-        if not self.csrf_ok(request):
-            return JSONResponse({"ok": False, "message": t["csrf"]}, status_code=403)
-        addr = request.client.host if request.client else "?"
-        if not self.limiter.allow(addr):
-            return JSONResponse({"ok": False, "message": t["rate"]}, status_code=429)
-        try:
-            body = await request.json()
-            login, password = str(body.get("login", ""))[:64], str(body.get("password", ""))[:256]
-        except (ValueError, AttributeError):
-            return JSONResponse({"ok": False, "message": t["bad"]}, status_code=400)
-
-        def check() -> Any:
+        def check(login: str, password: str) -> Any:
             with self._lock:
                 return self.staff.check_password(login, password)
-        try:
-            staff = await run_in_threadpool(check)
-        except Locked as exc:
-            return JSONResponse({"ok": False, "message": t["locked"].format(m=max(1, exc.seconds // 60))},
-                                status_code=429)
-        if staff is None or staff.role not in ROLES:
-            log.info("failed sign-in for %r from %s", login, addr)
-            return JSONResponse({"ok": False, "message": t["bad"]}, status_code=401)
-        lang = self.lang(request)
-        request.session.clear()
-        request.session.update({"login": staff.login, "csrf": secrets.token_urlsafe(24), "lang": lang,
-                                "since": int(time.time())})
-        return JSONResponse({"ok": True, "next": "/province"})
+        return await sign_in(request, check, self.limiter, TEXTS[self.lang(request)], csrf_ok=self.csrf_ok(request),
+                             lang=self.lang(request), next_url="/province", roles=ROLES)
 
     async def logout(self, request: Request) -> Response:
         if not self.csrf_ok(request):

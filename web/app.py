@@ -70,6 +70,38 @@ class LoginLimiter:
             return True
 
 
+async def sign_in(request: Request, check: Callable[[str, str], Staff | None], limiter: LoginLimiter,
+                  msgs: dict[str, str], *, csrf_ok: bool, lang: str, next_url: str,
+                  roles: tuple[str, ...] | None = None) -> Response:
+    """One sign-in (a JSON POST of login and password), the same for every page of ours: CSRF first,
+    then the per-address limit, then the account (argon2, lockout) and its role; on success a fresh
+    session with a new CSRF token. `msgs` holds the plain sentences: csrf, rate, bad, locked."""
+    if not csrf_ok:
+        return JSONResponse({"ok": False, "message": msgs["csrf"]}, status_code=403)
+    addr = request.client.host if request.client else "?"
+    if not limiter.allow(addr):
+        return JSONResponse({"ok": False, "message": msgs["rate"]}, status_code=429)
+    try:
+        body = await request.json()
+        login, password = str(body.get("login", ""))[:64], str(body.get("password", ""))[:256]
+    except (ValueError, AttributeError):
+        return JSONResponse({"ok": False, "message": msgs["bad"]}, status_code=400)
+    try:
+        staff = await run_in_threadpool(check, login, password)
+    except Locked as exc:
+        log.warning("sign-in of %s refused: locked", login)
+        return JSONResponse({"ok": False, "message": msgs["locked"].format(m=max(1, exc.seconds // 60))},
+                            status_code=429)
+    if staff is None or (roles is not None and staff.role not in roles):
+        log.info("failed sign-in for %r from %s", login, addr)
+        return JSONResponse({"ok": False, "message": msgs["bad"]}, status_code=401)
+    request.session.clear()
+    request.session.update({"login": staff.login, "csrf": secrets.token_urlsafe(24), "lang": lang,
+                            "since": int(time.time())})
+    log.info("%s signed in from %s", staff.login, addr)
+    return JSONResponse({"ok": True, "next": next_url})
+
+
 class Streams:
     """Live-state subscribers: each SSE stream has a set of changed parts and a wake-up event.
 
@@ -236,32 +268,8 @@ class Console:
             "t": texts.UI[lang], "lang": lang, "csrf": self.csrf(request), "office": self.cfg.office.name})
 
     async def login(self, request: Request) -> Response:
-        lang = self.lang(request)
-        msgs = texts.LOGIN_ERRORS[lang]
-        if not self.csrf_ok(request):
-            return JSONResponse({"ok": False, "message": msgs["csrf"]}, status_code=403)
-        addr = request.client.host if request.client else "?"
-        if not self.limiter.allow(addr):
-            return JSONResponse({"ok": False, "message": msgs["rate"]}, status_code=429)
-        try:
-            body = await request.json()
-            login, password = str(body.get("login", ""))[:64], str(body.get("password", ""))[:256]
-        except (ValueError, AttributeError):
-            return JSONResponse({"ok": False, "message": msgs["bad"]}, status_code=400)
-        try:
-            staff = await run_in_threadpool(self._check_password, login, password)
-        except Locked as exc:
-            log.warning("sign-in of %s refused: locked", login)
-            return JSONResponse({"ok": False, "message": msgs["locked"].format(m=max(1, exc.seconds // 60))},
-                                status_code=429)
-        if staff is None:
-            log.info("failed sign-in for %r from %s", login, addr)
-            return JSONResponse({"ok": False, "message": msgs["bad"]}, status_code=401)
-        request.session.clear()
-        request.session.update({"login": staff.login, "csrf": secrets.token_urlsafe(24), "lang": lang,
-                                "since": int(time.time())})
-        log.info("%s signed in from %s", staff.login, addr)
-        return JSONResponse({"ok": True, "next": "/console"})
+        return await sign_in(request, self._check_password, self.limiter, texts.LOGIN_ERRORS[self.lang(request)],
+                             csrf_ok=self.csrf_ok(request), lang=self.lang(request), next_url="/console")
 
     async def logout(self, request: Request) -> Response:
         if not self.csrf_ok(request):
