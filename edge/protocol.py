@@ -259,6 +259,7 @@ class Ticket(Payload):
     issued_at: str
     status: TicketStatus
     counter: int | None = None
+    dossier: str | None = None  # project extension (docs/protocol.md): the receipt scanned at the kiosk
 
 
 class CounterState(Payload):
@@ -502,6 +503,8 @@ class IssueRequest(Request):
     service: str = Field(min_length=1, max_length=32)
     priority: Priority = "none"
     source: str | None = Field(default=None, max_length=64)
+    # project extension (docs/protocol.md): the dossier code of the receipt the citizen scanned
+    dossier: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.\-]+$")
 
 
 class CounterCommand(Request):

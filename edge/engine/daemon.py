@@ -225,7 +225,7 @@ class Engine:
 
     def _dispatch(self, kind: str, req: Any, topic: str, now) -> tuple[dict[str, Any], Effects, list]:
         if kind == "issue":
-            fields, fx = self.q.issue(req.service, req.priority, req.source, now)
+            fields, fx = self.q.issue(req.service, req.priority, req.source, now, req.dossier)
             return fields, fx, []
         if kind == "command":
             raw = self.topics.counter_from_topic(topic)

@@ -63,6 +63,7 @@ class QueueEngine:
             "priority": row["priority"], "day": row["day"], "issued_at": row["issued_at"],
             "status": row["status"],
             "counter": row["counter"] if row["counter"] is not None else row["reserved_counter"],
+            **({"dossier": row["dossier"]} if "dossier" in row.keys() and row["dossier"] else {}),
         }
 
     def _ticket(self, ticket_id: str | None) -> sqlite3.Row | None:
@@ -182,7 +183,8 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ issuing
 
-    def issue(self, service: str, priority: str, source: str | None, now: datetime) -> tuple[dict[str, Any], Effects]:
+    def issue(self, service: str, priority: str, source: str | None, now: datetime,
+              dossier: str | None = None) -> tuple[dict[str, Any], Effects]:
         svc = self.cfg.service(service)
         if svc is None:
             raise EngineError("unknown_service", f"Không có dịch vụ mã {service}.")
@@ -202,9 +204,9 @@ class QueueEngine:
         issued_at = P.rfc3339(now)
         self.conn.execute(
             "INSERT INTO tickets(ticket_id, day, service, original_service, seq, number, priority, status, "
-            "issued_at, sort_key, source, calls) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, 0)",
+            "issued_at, sort_key, source, calls, dossier) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, 0, ?)",
             (ticket_id, day, svc.code, svc.code, seq, number, priority, issued_at,
-             now.isoformat(timespec="microseconds"), source))
+             now.isoformat(timespec="microseconds"), source, dossier))
         ticket = self.ticket_payload(self._ticket(ticket_id))
         ahead = self.waiting_ahead(svc, ticket_id, priority, day)
         fx = Effects()

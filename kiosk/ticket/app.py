@@ -4,6 +4,9 @@ Issue path (latency matters: touch to first printed byte): tap -> ``Controller``
 issuer thread sends ``ticket/issue`` (retries reuse the id, so a retry never makes a second
 ticket) -> on the reply it publishes the ``PrintJob`` straight away, then tells the UI.
 MQTT handlers never touch pygame: they hand data to the UI thread with ``UiLoop.call_soon``.
+
+With ``scanner`` set, scans on ``scan/{scanner}`` are receipts: a named lookup thread asks
+the hub (``dossier/lookup``, retried with the same id) and the controller offers the ticket.
 """
 from __future__ import annotations
 
@@ -31,12 +34,19 @@ class TicketKiosk:
         offered = self.dev.services or [s.code for s in cfg.services]
         views = [ServiceView(s.code, s.name, s.field, name_en=s.name_en, places=service_places(cfg, s.code))
                  for s in cfg.services if s.code in offered]
+        receipt_codes = {c for c in (self.dev.return_service, self.dev.supplement_service,
+                                     *self.dev.supplement_services.values()) if c} if self.dev.scanner else set()
+        extra = [ServiceView(s.code, s.name, s.field, name_en=s.name_en, places=service_places(cfg, s.code))
+                 for s in cfg.services if s.code in receipt_codes and s.code not in offered]
         self.title = cfg.office.name
         self.bus = ctx.bus()
         self.loop: UiLoop | None = None
         self.ctrl = Controller(views, self.dev.ask_priority, lang=cfg.office.locale,
                                issue_fn=self._issue, idle_timeout_s=self.dev.idle_timeout_s,
                                print_timeout_s=self.dev.print_timeout_s, has_printer=bool(self.dev.printer),
+                               lookup_fn=self._lookup if self.dev.scanner else None,
+                               return_service=self.dev.return_service, supplement_for=self._supplement_for,
+                               today=lambda: ctx.clock.now().date(), extra_services=extra,
                                **office_hours(cfg, ctx.clock.now))
         self.buttons: list[Any] = []
         self.pressed: tuple | None = None  # action under the finger, drawn darker
@@ -54,6 +64,8 @@ class TicketKiosk:
             self.bus.subscribe(t.print_result(self.dev.printer), self._on(self.ctrl.print_result))
         self.bus.subscribe(t.device_status("engine"), self._on(self.ctrl.set_engine_status))
         self.bus.subscribe(t.queue_state, self._on(self.ctrl.set_queue_state))
+        if self.dev.scanner:
+            self.bus.subscribe(t.scan(self.dev.scanner), self._on_scan)
         self.bus.start(wait=5)
         self.bus.set_status("ok", {"mode": "ticket", "printer": self.dev.printer})
 
@@ -109,6 +121,8 @@ class TicketKiosk:
             self.ctrl.home()
         elif action[0] == "lang":
             self.ctrl.toggle_lang()
+        elif action[0] == "receipt":
+            self.ctrl.take_receipt_ticket()
 
     def _on(self, fn: Any) -> Any:
         def handler(topic: str, payload: bytes) -> None:
@@ -121,16 +135,47 @@ class TicketKiosk:
                 self.loop.call_soon(fn, data)
         return handler
 
-    # ------------------------------------------------------------------ issuing (own thread)
-    def _issue(self, service: str, priority: str) -> None:
-        threading.Thread(target=self._issue_worker, args=(service, priority),
-                         name=f"kiosk-issue-{self.dev.id}", daemon=True).start()
+    # ------------------------------------------------------------------ receipts (own thread)
+    def _supplement_for(self, field: str | None) -> str | None:
+        """The service that takes a dossier's missing documents: by its upstream field, else the default."""
+        return self.dev.supplement_services.get(field or "") or self.dev.supplement_service
 
-    def _issue_worker(self, service: str, priority: str) -> None:
+    def _on_scan(self, topic: str, payload: bytes) -> None:
+        try:
+            scan = P.Scan.model_validate(P.decode_json(payload))
+        except Exception as exc:  # noqa: BLE001 - a bad scan payload is logged, never fatal
+            log.warning("ignoring bad scan on %s: %s", topic, type(exc).__name__)
+            return
+        if self.loop is not None:
+            self.loop.call_soon(self.ctrl.scanned, scan.code)
+
+    def _lookup(self, code: str, seq: int) -> None:
+        threading.Thread(target=self._lookup_worker, args=(code, seq), name=f"kiosk-receipt-{self.dev.id}",
+                         daemon=True).start()
+
+    def _lookup_worker(self, code: str, seq: int) -> None:
         assert self.loop is not None
         try:
-            reply = self.bus.request(self.ctx.topics.ticket_issue,
-                                     {"service": service, "priority": priority, "source": self.dev.id},
+            reply = self.bus.request(self.ctx.topics.dossier_lookup, {"code": code},
+                                     timeout=self.dev.lookup_timeout_s, retries=1)
+        except RequestTimeout:
+            log.warning("the hub did not answer a receipt lookup")
+            self.loop.call_soon(self.ctrl.lookup_failed, seq)
+            return
+        self.loop.call_soon(self.ctrl.looked_up, seq, reply)
+
+    # ------------------------------------------------------------------ issuing (own thread)
+    def _issue(self, service: str, priority: str, dossier: str | None = None) -> None:
+        threading.Thread(target=self._issue_worker, args=(service, priority, dossier),
+                         name=f"kiosk-issue-{self.dev.id}", daemon=True).start()
+
+    def _issue_worker(self, service: str, priority: str, dossier: str | None = None) -> None:
+        assert self.loop is not None
+        body: dict[str, Any] = {"service": service, "priority": priority, "source": self.dev.id}
+        if dossier:
+            body["dossier"] = dossier
+        try:
+            reply = self.bus.request(self.ctx.topics.ticket_issue, body,
                                      timeout=self.dev.issue_timeout_s, retries=1)
         except RequestTimeout:
             log.warning("engine did not answer an issue request")

@@ -9,6 +9,11 @@ number on screen and the print job waits in the printer's durable queue, so it p
 as the printer recovers (within the printer's ``max_job_age_s``; after that the job is dropped
 and the number is still called). The kiosk shows the number with a "please remember" notice
 and issues nothing more until the printer is back.
+
+Receipts (issue 16): with a reader, a scanned dossier code is looked up on the hub first;
+the kiosk then offers the ticket the dossier needs (result ready: the return service;
+waiting for documents: the field's service), or shows the status and issues only on
+request. The ticket carries the dossier code so the visit can be tied to the dossier.
 """
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ class Screen(enum.Enum):
     ISSUING = "issuing"
     TICKET = "ticket"
     NOTICE = "notice"
+    LOOKING = "looking"    # a scanned receipt is being looked up on the hub
+    RECEIPT = "receipt"    # the receipt's dossier, and the ticket it calls for
 
 
 @dataclass
@@ -60,6 +67,9 @@ class View:
     printed: bool | None = None  # None: printing, True: printed, False: failed
     notice: str | None = None     # texts key
     notice_args: dict[str, Any] = field(default_factory=dict)
+    dossier: dict[str, Any] | None = None  # the scanned receipt's dossier (hub's reply)
+    offer: str | None = None               # service code of the ticket the receipt calls for
+    offer_kind: str | None = None          # "return" | "supplement" | "ask"
 
 
 class Controller:
@@ -73,8 +83,21 @@ class Controller:
                  categories: list[tuple[str, str, str | None]] | None = None,
                  next_open: Callable[[str, bool], datetime | None] | None = None,
                  now: Callable[[], datetime] | None = None,
-                 hours: Callable[[str], list[str]] | None = None) -> None:
+                 hours: Callable[[str], list[str]] | None = None,
+                 lookup_fn: Callable[[str, int], None] | None = None,
+                 return_service: str | None = None,
+                 supplement_for: Callable[[str | None], str | None] | None = None,
+                 today: Callable[[], Any] | None = None,
+                 extra_services: list[ServiceView] | None = None) -> None:
         self.services = {s.code: s for s in services}
+        # services a receipt can lead to without a button on the home screen
+        for s in extra_services or []:
+            self.services.setdefault(s.code, s)
+        self.lookup_fn = lookup_fn
+        self.return_service = return_service
+        self.supplement_for = supplement_for or (lambda fld: None)
+        self.today = today
+        self._lookup_seq = 0
         #: (wire value, Vietnamese name, English name) offered on the priority screen
         self.categories = list(categories if categories is not None else DEFAULT_CATEGORIES)
         #: (service code, not today) -> when the service issues numbers next (None: unknown)
@@ -167,6 +190,10 @@ class Controller:
     def choose_service(self, code: str) -> None:
         if self.view.screen != Screen.HOME:
             return
+        self._start(code, None)
+
+    def _start(self, code: str, dossier: dict[str, Any] | None) -> None:
+        """Refuse with a notice, ask the priority, or issue: a ticket for ``code`` (for ``dossier``)."""
         svc = self.services.get(code)
         if svc is None:
             return self._notice("unknown_service")
@@ -176,7 +203,7 @@ class Controller:
         if not svc.open:
             return self._closed_notice(svc)
         if self.ask_priority and self.categories:
-            self.view = View(screen=Screen.PRIORITY, service=code)
+            self.view = View(screen=Screen.PRIORITY, service=code, dossier=dossier)
             self._arm_idle()
             self.on_change()
         else:
@@ -184,20 +211,25 @@ class Controller:
 
     def choose_priority(self, priority: str, code: str | None = None) -> None:
         code = code or self.view.service
-        if code is None or self.view.screen not in (Screen.HOME, Screen.PRIORITY):
+        if code is None or self.view.screen not in (Screen.HOME, Screen.PRIORITY, Screen.RECEIPT):
             return
         why = self.blocked()
         if why:
             return self._notice(why)
-        self.view = View(screen=Screen.ISSUING, service=code, priority=priority)
+        dossier = self.view.dossier
+        self.view = View(screen=Screen.ISSUING, service=code, priority=priority, dossier=dossier)
         self._cancel_idle()
         self.on_change()
         if self.issue_fn is not None:
-            self.issue_fn(code, priority)
+            if dossier:
+                self.issue_fn(code, priority, dossier=dossier["code"])
+            else:
+                self.issue_fn(code, priority)
 
     def home(self) -> None:
         if self.view.screen == Screen.ISSUING:
             return  # never abandon an issue in flight: its reply decides the next screen
+        self._lookup_seq += 1  # a receipt lookup still on its way is no longer wanted
         self.view = View()
         self._cancel_idle()
         self.on_change()
@@ -206,7 +238,8 @@ class Controller:
     def issued(self, reply: dict[str, Any], job_id: str) -> None:
         self.view = View(screen=Screen.TICKET, service=self.view.service, priority=self.view.priority,
                          ticket=reply.get("ticket"), waiting_ahead=reply.get("waiting_ahead"),
-                         estimated_wait_s=reply.get("estimated_wait_s"), job_id=job_id)
+                         estimated_wait_s=reply.get("estimated_wait_s"), job_id=job_id,
+                         dossier=self.view.dossier)
         if not self.has_printer:
             self.view.printed = False
             self.view.notice = "no_printer"
@@ -249,6 +282,65 @@ class Controller:
             self._notice(code)
         else:
             self._notice("error", message=message or code)
+
+    # ------------------------------------------------------------------ receipts (issue 16)
+    def scanned(self, text: str) -> None:
+        """A code from the kiosk's reader: a dossier receipt is looked up on the hub."""
+        from hub.codes import CodeError, parse
+        if self.view.screen in (Screen.ISSUING, Screen.PRIORITY) or self.lookup_fn is None:
+            return  # a ticket is being taken: a stray scan must not change what it is for
+        try:
+            code = parse(text, self.today() if self.today else None).code
+        except CodeError as exc:
+            return self._notice("bad_scan", detail=exc.message)
+        why = self.blocked()
+        if why:
+            return self._notice(why)
+        self._lookup_seq += 1
+        self.view = View(screen=Screen.LOOKING, dossier={"code": code})
+        self._arm_idle(factor=2)
+        self.on_change()
+        self.lookup_fn(code, self._lookup_seq)
+
+    def looked_up(self, seq: int, reply: dict[str, Any]) -> None:
+        """The hub's answer to a receipt lookup: offer the ticket the dossier calls for."""
+        if seq != self._lookup_seq or self.view.screen != Screen.LOOKING:
+            log.info("dropping a late receipt lookup reply")
+            return
+        code = (self.view.dossier or {}).get("code", "")
+        if not reply.get("ok"):
+            err = (reply.get("error") or {}).get("code")
+            return self._notice("receipt_not_found" if err == "not_found" else "receipt_unavailable", code=code)
+        d = reply.get("dossier") or {}
+        try:
+            status = int(d.get("status", 0))
+        except (TypeError, ValueError):
+            status = 0
+        d = {**d, "code": d.get("code") or code, "status": status}
+        if status == 9 and self._usable(self.return_service):
+            offer, kind = self.return_service, "return"
+        elif status == 5 and self._usable(self.supplement_for(d.get("field"))):
+            offer, kind = self.supplement_for(d.get("field")), "supplement"
+        else:
+            svc = self.supplement_for(d.get("field"))
+            offer, kind = (svc, "ask") if self._usable(svc) else (None, None)
+        self.view = View(screen=Screen.RECEIPT, dossier=d, offer=offer, offer_kind=kind, service=offer)
+        self._arm_idle(factor=2)
+        self.on_change()
+
+    def lookup_failed(self, seq: int) -> None:
+        if seq == self._lookup_seq and self.view.screen == Screen.LOOKING:
+            self._notice("receipt_unavailable", code=(self.view.dossier or {}).get("code", ""))
+
+    def take_receipt_ticket(self) -> None:
+        """The citizen accepts the ticket the receipt screen offers; it carries the dossier code."""
+        v = self.view
+        if v.screen != Screen.RECEIPT or not v.offer:
+            return
+        self._start(v.offer, v.dossier)
+
+    def _usable(self, code: str | None) -> bool:
+        return bool(code) and code in self.services
 
     # ------------------------------------------------------------------ helpers
     def _print_timeout(self) -> None:

@@ -58,6 +58,36 @@ def _states(ctrl, cfg):
         for sv in ctrl.services.values():
             sv.open = False
     yield "home-closed", ok, all_closed
+    yield from _receipt_states(ctrl, ok)
+
+
+def _receipt_states(ctrl, ok):
+    """Receipts scanned at a kiosk with a reader (issue 16); the dossier is the simulator's kind."""
+    from kiosk.ticket.controller import Screen, View
+    codes = ctrl.order
+    ret = next((c for c in codes if "trả kết quả" in ctrl.services[c].name.lower()), codes[-1])
+    sup = next(c for c in codes if c != ret)
+    code = "000.17.22.H56-261120-0042"
+    base = {"code": code, "procedure": "Đăng ký khai sinh", "field": "Hộ tịch",
+            "due_at": "2026-11-26T17:00:00+07:00", "status_text": ""}
+
+    def with_reader():
+        ctrl.lookup_fn = lambda c, seq: None
+        ctrl.return_service = ret
+    yield "home-reader", ok, with_reader
+    yield "receipt-looking", ok, lambda: (with_reader(), setattr(ctrl, "view", View(screen=Screen.LOOKING,
+                                                                                    dossier={"code": code})))
+    for name, status, text, offer, kind in (("ready", 9, "Đã có kết quả", ret, "return"),
+                                            ("missing", 5, "Yêu cầu bổ sung giấy tờ", sup, "supplement"),
+                                            ("in-process", 4, "Đang xử lý", sup, "ask")):
+        yield f"receipt-{name}", ok, (lambda st=status, tx=text, of=offer, k=kind: (with_reader(), setattr(
+            ctrl, "view", View(screen=Screen.RECEIPT, service=of, offer=of, offer_kind=k,
+                               dossier={**base, "status": st, "status_text": tx}))))
+    reply_ticket = {**SAMPLE_REPLY["ticket"], "service": ret, "service_name": ctrl.services[ret].name,
+                    "dossier": code, "number": "1008"}
+    yield "receipt-ticket", ok, lambda: (with_reader(), setattr(ctrl, "view", View(
+        screen=Screen.TICKET, service=ret, ticket=reply_ticket, waiting_ahead=2, estimated_wait_s=300,
+        job_id="x", printed=True, dossier=base)))
 
 
 def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
@@ -85,8 +115,9 @@ def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
         ctrl.engine_online = True
         for name, printer, setup in list(_states(ctrl, cfg)):
             ctrl.view = type(ctrl.view)()
+            ctrl.lookup_fn = None
             for sv in ctrl.services.values():
-                sv.open = True
+                sv.open, sv.full = True, False
             ctrl.set_printer_status(printer)
             setup()
             draw(surface, ctrl, cfg.office.name)
