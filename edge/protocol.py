@@ -505,6 +505,9 @@ class IssueRequest(Request):
     source: str | None = Field(default=None, max_length=64)
     # project extension (docs/protocol.md): the dossier code of the receipt the citizen scanned
     dossier: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.\-]+$")
+    # project extension: a citizen ID card scanned at the kiosk, as its day-keyed hash and age bracket only
+    person: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    age_bracket: str | None = Field(default=None, pattern=r"^(<18|\d{2}-\d{2}|80\+)$")
 
 
 class CounterCommand(Request):

@@ -10,12 +10,12 @@ from typing import Any, Iterator
 
 import pytest
 from harness import TestOffice, copy_config
+from kiosk_reader import kiosk_with_reader, scan
 from test_ticket_kiosk import Rig
 
 from edge.bus import wait_until
 from hub.daemon import HubDaemon
 from kiosk.ticket.controller import Screen
-from scanner.daemon import create as create_scanner
 
 CONFIG = {
     "simulator_dossiers = 200": "simulator_dossiers = 120\nsync_interval_s = 3600\nlookup_timeout_s = 1",
@@ -29,28 +29,13 @@ def receipt_office(tmp_path: Path) -> Iterator[tuple[TestOffice, HubDaemon, Rig]
     o = TestOffice(tmp_path / "data", copy_config(tmp_path, replace=CONFIG)).start()
     hub = HubDaemon(o.ctx("hub", "hub"), backoff_base=0.05)
     hub.start()
-    rig = Rig(o)
-    scanner = create_scanner(o.ctx("scanner-1", "scanner"))
     try:
         assert wait_until(lambda: hub.sync.runs >= 1, 20), "initial sync did not finish"
-        rig.engine = o.start_engine()
-        rig.start_printer()
-        k = rig.start_kiosk()
-        scanner.start()
-        assert wait_until(lambda: scanner.reader.state.value == "ready", 10)
-        assert wait_until(lambda: k.ctrl.printer.get("state") in ("ok", "warning") and k.ctrl.engine_online, 10)
-        rig.wait_screen(Screen.HOME)
-        yield o, hub, rig
+        with kiosk_with_reader(o) as rig:
+            yield o, hub, rig
     finally:
-        scanner.stop()
-        rig.close()
         hub.stop()
         o.close()
-
-
-def scan(office: TestOffice, text: str) -> None:
-    with (office.data / "scanner-1" / "codes.txt").open("a", encoding="utf-8") as f:
-        f.write(text + "\n")
 
 
 def code_with(hub: HubDaemon, status: int) -> str:

@@ -190,6 +190,8 @@ class Office(Strict):
     footer: str = Field("Xin cảm ơn quý khách!", description="Thank-you line printed at the bottom of tickets")
     tracking_url: str | None = Field(None, description="QR link on tickets; {ticket_id} is replaced. None: the ticket id")
     auto_open: bool = Field(False, description="Open every closed counter when a span of the opening hours starts (no clerk signed in until one does)")
+    elderly_age: int = Field(60, ge=50, le=100, description="Age from which a scanned citizen ID card is offered the elderly priority (Law on the Elderly: 60)")
+    tickets_per_person: int | None = Field(None, ge=1, le=50, description="Most tickets a day per citizen ID card scanned at a kiosk (None: no cap); the province sets it")
 
     @field_validator("id")
     @classmethod

@@ -127,6 +127,8 @@ class QueueEngine:
                                   (P.rfc3339(now), c.number))
                 fx.counters.add(c.number)
         self.conn.execute("UPDATE counter_sessions SET closed_at = ? WHERE closed_at IS NULL", (P.rfc3339(now),))
+        # an ID card's hash is only good for its day's cap: forget it (the age bracket stays for statistics)
+        self.conn.execute("UPDATE tickets SET person = NULL WHERE day < ? AND person IS NOT NULL", (today,))
         set_meta(self.conn, "day", today)
         fx.queue = True
         if stored is not None:
@@ -184,7 +186,8 @@ class QueueEngine:
     # ------------------------------------------------------------------ issuing
 
     def issue(self, service: str, priority: str, source: str | None, now: datetime,
-              dossier: str | None = None) -> tuple[dict[str, Any], Effects]:
+              dossier: str | None = None, person: str | None = None,
+              age_bracket: str | None = None) -> tuple[dict[str, Any], Effects]:
         svc = self.cfg.service(service)
         if svc is None:
             raise EngineError("unknown_service", f"Không có dịch vụ mã {service}.")
@@ -199,14 +202,21 @@ class QueueEngine:
         n = svc.number_start + seq - 1
         if (svc.daily_quota is not None and count >= svc.daily_quota) or n > svc.number_end:
             raise EngineError("quota_reached", f"Dịch vụ {svc.name} đã hết số thứ tự hôm nay.")
+        cap = self.cfg.office.tickets_per_person
+        if person and cap is not None:
+            had = self.conn.execute("SELECT COUNT(*) FROM tickets WHERE day = ? AND person = ?",
+                                    (day, person)).fetchone()[0]
+            if had >= cap:
+                raise EngineError("rate_limited", f"Mỗi người chỉ được lấy tối đa {cap} số thứ tự mỗi ngày.")
         number = svc.format_number(n)
         ticket_id = f"{day.replace('-', '')}-{svc.code}-{seq:04d}"
         issued_at = P.rfc3339(now)
         self.conn.execute(
             "INSERT INTO tickets(ticket_id, day, service, original_service, seq, number, priority, status, "
-            "issued_at, sort_key, source, calls, dossier) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, 0, ?)",
+            "issued_at, sort_key, source, calls, dossier, person, age_bracket) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, 0, ?, ?, ?)",
             (ticket_id, day, svc.code, svc.code, seq, number, priority, issued_at,
-             now.isoformat(timespec="microseconds"), source, dossier))
+             now.isoformat(timespec="microseconds"), source, dossier, person, age_bracket))
         ticket = self.ticket_payload(self._ticket(ticket_id))
         ahead = self.waiting_ahead(svc, ticket_id, priority, day)
         fx = Effects()

@@ -165,15 +165,14 @@ class TicketKiosk:
         self.loop.call_soon(self.ctrl.looked_up, seq, reply)
 
     # ------------------------------------------------------------------ issuing (own thread)
-    def _issue(self, service: str, priority: str, dossier: str | None = None) -> None:
-        threading.Thread(target=self._issue_worker, args=(service, priority, dossier),
+    def _issue(self, service: str, priority: str, **extra: str) -> None:
+        """``extra``: the project's optional issue fields (``dossier``, ``person``, ``age_bracket``)."""
+        threading.Thread(target=self._issue_worker, args=(service, priority), kwargs=extra,
                          name=f"kiosk-issue-{self.dev.id}", daemon=True).start()
 
-    def _issue_worker(self, service: str, priority: str, dossier: str | None = None) -> None:
+    def _issue_worker(self, service: str, priority: str, **extra: str) -> None:
         assert self.loop is not None
-        body: dict[str, Any] = {"service": service, "priority": priority, "source": self.dev.id}
-        if dossier:
-            body["dossier"] = dossier
+        body: dict[str, Any] = {"service": service, "priority": priority, "source": self.dev.id, **extra}
         try:
             reply = self.bus.request(self.ctx.topics.ticket_issue, body,
                                      timeout=self.dev.issue_timeout_s, retries=1)

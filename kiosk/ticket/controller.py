@@ -14,6 +14,11 @@ Receipts (issue 16): with a reader, a scanned dossier code is looked up on the h
 the kiosk then offers the ticket the dossier needs (result ready: the return service;
 waiting for documents: the field's service), or shows the status and issues only on
 request. The ticket carries the dossier code so the visit can be tied to the dossier.
+
+ID cards: the scanner hands over a citizen ID card only as its token (kiosk/ticket/cccd.py):
+the kiosk greets by title, gives the elderly priority by age without asking, and sends the
+token's day-keyed hash and age bracket with the next ticket (the engine caps tickets per
+person). It is not proof of identity: the clerk still checks the card.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+from kiosk.ticket.cccd import CardToken, parse_token
 from kiosk.ticket.hours import when_text
 from kiosk.ticket.texts import DEFAULT_CATEGORIES, tr
 
@@ -98,6 +104,7 @@ class Controller:
         self.supplement_for = supplement_for or (lambda fld: None)
         self.today = today
         self._lookup_seq = 0
+        self.person: CardToken | None = None  # the ID card scanned for the next ticket
         #: (wire value, Vietnamese name, English name) offered on the priority screen
         self.categories = list(categories if categories is not None else DEFAULT_CATEGORIES)
         #: (service code, not today) -> when the service issues numbers next (None: unknown)
@@ -202,7 +209,10 @@ class Controller:
             return self._notice(why)
         if not svc.open:
             return self._closed_notice(svc)
-        if self.ask_priority and self.categories:
+        if self.person is not None and self.person.elderly and any(c[0] == "elderly" for c in self.categories):
+            self.view = View(screen=Screen.HOME, service=code, dossier=dossier)
+            self.choose_priority("elderly", code)  # the card says so: no need to ask
+        elif self.ask_priority and self.categories:
             self.view = View(screen=Screen.PRIORITY, service=code, dossier=dossier)
             self._arm_idle()
             self.on_change()
@@ -221,15 +231,16 @@ class Controller:
         self._cancel_idle()
         self.on_change()
         if self.issue_fn is not None:
-            if dossier:
-                self.issue_fn(code, priority, dossier=dossier["code"])
-            else:
-                self.issue_fn(code, priority)
+            extra: dict[str, Any] = {"dossier": dossier["code"]} if dossier else {}
+            if self.person is not None:
+                extra.update(person=self.person.person, age_bracket=self.person.bracket)
+            self.issue_fn(code, priority, **extra)
 
     def home(self) -> None:
         if self.view.screen == Screen.ISSUING:
             return  # never abandon an issue in flight: its reply decides the next screen
         self._lookup_seq += 1  # a receipt lookup still on its way is no longer wanted
+        self.person = None
         self.view = View()
         self._cancel_idle()
         self.on_change()
@@ -240,6 +251,7 @@ class Controller:
                          ticket=reply.get("ticket"), waiting_ahead=reply.get("waiting_ahead"),
                          estimated_wait_s=reply.get("estimated_wait_s"), job_id=job_id,
                          dossier=self.view.dossier)
+        self.person = None  # one scan of a card, one ticket
         if not self.has_printer:
             self.view.printed = False
             self.view.notice = "no_printer"
@@ -276,6 +288,9 @@ class Controller:
             when = self._when(svc.code, True)
             self._notice("quota_next", service=svc.label(self.lang), when=when) if when else \
                 self._notice("quota_reached", service=svc.label(self.lang))
+        elif code == "rate_limited" and self.person is not None:
+            self.person = None
+            self._notice("person_limit", message=message or "")
         elif code in ("quota_reached", "service_closed"):
             self._notice(code, service=name)
         elif code in ("engine_down", "unknown_service", "paper_out", "offline", "cover_open"):
@@ -289,6 +304,14 @@ class Controller:
         from hub.codes import CodeError, parse
         if self.view.screen in (Screen.ISSUING, Screen.PRIORITY) or self.lookup_fn is None:
             return  # a ticket is being taken: a stray scan must not change what it is for
+        card = parse_token(text)
+        if card is not None:
+            self.person = card
+            if self.view.screen not in (Screen.HOME, Screen.RECEIPT):
+                self.view = View()
+            self._arm_idle()
+            self.on_change()
+            return
         try:
             code = parse(text, self.today() if self.today else None).code
         except CodeError as exc:
@@ -338,6 +361,16 @@ class Controller:
         if v.screen != Screen.RECEIPT or not v.offer:
             return
         self._start(v.offer, v.dossier)
+
+    def greeting(self) -> str | None:
+        """'Kính chào bà! …' after an ID card was scanned (no name: the kiosk never has it)."""
+        p = self.person
+        if p is None:
+            return None
+        args = {"title": p.title, "Title": p.title.capitalize()}
+        if p.elderly and any(c[0] == "elderly" for c in self.categories):
+            return self.text("greet_elderly", category=self.priority_label("elderly"), **args)
+        return self.text("greet", **args)
 
     def _usable(self, code: str | None) -> bool:
         return bool(code) and code in self.services

@@ -99,8 +99,9 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
         b.draw(s)
     buttons[0].draw(s)
     if hint:
-        pygame.draw.rect(s, (225, 236, 246), (0, h - 120, w, 120))
-        blit_text(s, ctrl.text("scan_hint"), pygame.Rect(20, h - 116, w - 40, 112), 32, HEAD, bold=True)
+        pygame.draw.rect(s, (225, 236, 246) if ctrl.person is None else (255, 243, 214), (0, h - 120, w, 120))
+        blit_text(s, ctrl.greeting() or ctrl.text("scan_hint"), pygame.Rect(20, h - 116, w - 40, 112), 32,
+                  HEAD if ctrl.person is None else PRIO, bold=True)
     if blocked:
         pygame.draw.rect(s, RED, (0, h - 120, w, 120))
         blit_text(s, ctrl.text(blocked), pygame.Rect(20, h - 116, w - 40, 112), 30, (255, 255, 255), bold=True)

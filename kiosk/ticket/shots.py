@@ -75,6 +75,13 @@ def _receipt_states(ctrl, ok):
         ctrl.lookup_fn = lambda c, seq: None
         ctrl.return_service = ret
     yield "home-reader", ok, with_reader
+
+    def card(title, elderly):
+        from kiosk.ticket.cccd import CardToken
+        with_reader()
+        ctrl.person = CardToken("70-79" if elderly else "30-39", title, elderly, "0" * 32)
+    yield "home-card-elderly", ok, lambda: card("ông", True)
+    yield "home-card", ok, lambda: card("bà", False)
     yield "receipt-looking", ok, lambda: (with_reader(), setattr(ctrl, "view", View(screen=Screen.LOOKING,
                                                                                     dossier={"code": code})))
     for name, status, text, offer, kind in (("ready", 9, "Đã có kết quả", ret, "return"),
@@ -115,7 +122,7 @@ def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
         ctrl.engine_online = True
         for name, printer, setup in list(_states(ctrl, cfg)):
             ctrl.view = type(ctrl.view)()
-            ctrl.lookup_fn = None
+            ctrl.lookup_fn, ctrl.person = None, None
             for sv in ctrl.services.values():
                 sv.open, sv.full = True, False
             ctrl.set_printer_status(printer)

@@ -58,6 +58,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "take_supplement": "Lấy số Bổ sung hồ sơ",
         "take_ask": "Lấy số gặp cán bộ",
         "dossier_line": "Hồ sơ: {code}",
+        "greet": "Kính chào {title}! Mời {title} chọn dịch vụ.",
+        "greet_elderly": "Kính chào {title}! {Title} được ưu tiên: {category}. Mời {title} chọn dịch vụ; "
+                         "xin xuất trình căn cước cho cán bộ khi được gọi.",
+        "person_limit": "{message} Xin hỏi cán bộ tại quầy hướng dẫn.",
     },
     "en": {
         "choose": "Please choose a service",
@@ -110,6 +114,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "take_supplement": "Number to hand in documents",
         "take_ask": "Number to ask a clerk",
         "dossier_line": "Dossier: {code}",
+        "greet": "Welcome! Please choose a service.",
+        "greet_elderly": "Welcome! You have priority: {category}. Please choose a service and show your ID "
+                         "card to the clerk when called.",
+        "person_limit": "You have taken the most numbers allowed per person today. Please ask a clerk.",
     },
 }
 
