@@ -61,9 +61,9 @@ class QueueEngine:
             "ticket_id": row["ticket_id"], "number": row["number"], "seq": row["seq"],
             "service": row["service"], "service_name": svc.name if svc else row["service"],
             "priority": row["priority"], "day": row["day"], "issued_at": row["issued_at"],
-            "status": row["status"],
+            "status": "waiting" if row["status"] == "booked" else row["status"],  # booked: waits for its slot
             "counter": row["counter"] if row["counter"] is not None else row["reserved_counter"],
-            **({"dossier": row["dossier"]} if "dossier" in row.keys() and row["dossier"] else {}),
+            **({k: row[k] for k in ("dossier", "appointment", "slot_at") if k in row.keys() and row[k]}),
         }
 
     def _ticket(self, ticket_id: str | None) -> sqlite3.Row | None:
@@ -114,7 +114,7 @@ class QueueEngine:
         if stored is not None:
             fx.stats = self.day_stats(stored, now)
         stale = self.conn.execute(
-            "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called')", (today,)).fetchall()
+            "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called', 'booked')", (today,)).fetchall()
         for row in stale:
             self.conn.execute("UPDATE tickets SET status = 'cancelled', finished_at = ? WHERE ticket_id = ?",
                               (P.rfc3339(now), row["ticket_id"]))
@@ -187,7 +187,8 @@ class QueueEngine:
 
     def issue(self, service: str, priority: str, source: str | None, now: datetime,
               dossier: str | None = None, person: str | None = None,
-              age_bracket: str | None = None) -> tuple[dict[str, Any], Effects]:
+              age_bracket: str | None = None, appointment: str | None = None,
+              slot_at: datetime | None = None) -> tuple[dict[str, Any], Effects]:
         svc = self.cfg.service(service)
         if svc is None:
             raise EngineError("unknown_service", f"Không có dịch vụ mã {service}.")
@@ -213,14 +214,19 @@ class QueueEngine:
         issued_at = P.rfc3339(now)
         self.conn.execute(
             "INSERT INTO tickets(ticket_id, day, service, original_service, seq, number, priority, status, "
-            "issued_at, sort_key, source, calls, dossier, person, age_bracket) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, 0, ?, ?, ?)",
-            (ticket_id, day, svc.code, svc.code, seq, number, priority, issued_at,
-             now.isoformat(timespec="microseconds"), source, dossier, person, age_bracket))
+            "issued_at, sort_key, source, calls, dossier, person, age_bracket, appointment, slot_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+            (ticket_id, day, svc.code, svc.code, seq, number, priority,
+             "booked" if slot_at is not None and slot_at > now else "waiting", issued_at,
+             now.isoformat(timespec="microseconds"), source, dossier, person, age_bracket, appointment,
+             P.rfc3339(slot_at) if slot_at is not None else None))
         ticket = self.ticket_payload(self._ticket(ticket_id))
-        ahead = self.waiting_ahead(svc, ticket_id, priority, day)
         fx = Effects()
         fx.event("issued", ticket, None)
+        if slot_at is not None:  # a booking is called at its slot, ahead of walk-ins: nobody is ahead
+            return {"ticket": ticket, "waiting_ahead": 0,
+                    "estimated_wait_s": max(0, int((slot_at - now).total_seconds()))}, fx
+        ahead = self.waiting_ahead(svc, ticket_id, priority, day)
         return {"ticket": ticket, "waiting_ahead": ahead,
                 "estimated_wait_s": self.estimate_wait(svc, ahead, day)}, fx
 
@@ -316,6 +322,21 @@ class QueueEngine:
         if reserved is not None and (best is None or reserved["sort_key"] <= best["sort_key"]):
             return reserved
         return best
+
+    def _pick_booking(self, counter: Counter, day: str, now: datetime | None) -> sqlite3.Row | None:
+        """A booked ticket whose slot has come, earliest slot first: called ahead of walk-ins.
+
+        Booked tickets wait as ``booked`` (not ``waiting``) until their slot, so no other rule
+        sees them; with ``now`` None (nobody else waits) the earliest is called early.
+        """
+        marks = ",".join("?" * len(counter.services))
+        cond = "status IN ('waiting', 'booked')" if now is None else "status = 'waiting'"
+        if now is not None:
+            self.conn.execute(f"UPDATE tickets SET status = 'waiting' WHERE day = ? AND status = 'booked' "
+                              f"AND slot_at <= ? AND service IN ({marks})", (day, P.rfc3339(now), *counter.services))
+        return self.conn.execute(
+            f"SELECT * FROM tickets WHERE day = ? AND {cond} AND slot_at IS NOT NULL AND reserved_counter IS NULL "
+            f"AND service IN ({marks}) ORDER BY slot_at, sort_key LIMIT 1", (day, *counter.services)).fetchone()
 
     def _pick_priority(self, counter: Counter, day: str) -> sqlite3.Row | None:
         """A priority counter's first choice: the oldest waiting priority ticket of its services."""
@@ -421,7 +442,8 @@ class QueueEngine:
             if crow["status"] == "paused":  # the clerk is back: Next resumes the counter
                 self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
             self._end_serving(crow, "done", now, fx, by)
-            row = self._pick(counter, day)
+            row = self._pick_booking(counter, day, now) or self._pick(counter, day) \
+                or self._pick_booking(counter, day, None)
             if row is not None:
                 self._note_pick(row, day)
                 ticket = self._call(row, counter, staff, now, fx, by)

@@ -148,7 +148,7 @@ def ensure_staff_columns(conn: sqlite3.Connection, db: sqlite_utils.Database) ->
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
     if "dossier" not in {c.name for c in db["tickets"].columns}:
         conn.execute("ALTER TABLE tickets ADD COLUMN dossier TEXT")  # issue 16: the receipt scanned
-    for col in ("person", "age_bracket"):  # issue 16: a scanned ID card, as a day-keyed hash and a bracket
+    for col in ("person", "age_bracket", "appointment", "slot_at"):  # issue 16: a scanned ID card, as a day-keyed hash and a bracket
         if col not in {c.name for c in db["tickets"].columns}:
             conn.execute(f"ALTER TABLE tickets ADD COLUMN {col} TEXT")
     if "counter_sessions" not in db.table_names():
