@@ -100,8 +100,9 @@ def acl_rules(cfg: OfficeConfig) -> dict[str, list[str]]:
             lines.append(f"topic write {t.dossier_lookup}" if d.mode == "lookup" else f"topic write {t.ticket_issue}")
             if d.mode == "ticket" and d.printer:
                 lines.append(f"topic write {t.print_job(d.printer)}")
-            if d.mode == "ticket" and d.scanner:  # receipts scanned at the ticket kiosk (issue 16)
+            if d.mode == "ticket" and d.scanner:  # receipts and bookings scanned at the ticket kiosk (issue 16)
                 lines.append(f"topic write {t.dossier_lookup}")
+                lines.append(f"topic write {t.appointment_redeem}")
         elif d.kind == "printer":
             lines.append(f"topic write {t.print_result(d.id)}")
         elif d.kind == "keypad":

@@ -99,6 +99,11 @@ class Topics:
         return f"{self.root}/dossier/lookup"
 
     @property
+    def appointment_redeem(self) -> str:
+        """Request (kiosk -> hub): redeem a booking once (project extension, docs/protocol.md)."""
+        return f"{self.root}/appointment/redeem"
+
+    @property
     def rating_submit(self) -> str:
         return f"{self.root}/rating/submit"
 

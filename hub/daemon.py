@@ -17,7 +17,8 @@ from typing import Any
 
 from edge.config.model import Hub as HubConfig
 from edge.daemon import DaemonContext
-from edge.protocol import HubAdminRequest, QueueStatsEvent, RatingEvent, ok_reply
+from edge.protocol import HubAdminRequest, QueueStatsEvent, RatingEvent, TicketEvent, ok_reply
+from hub.appointments import AppointmentBook, Appointments, RedeemRequest
 from hub.board import board_snapshot
 from hub.lookup import HubLookupRequest, LookupService
 from hub.outbox import Outbox
@@ -78,6 +79,13 @@ class HubDaemon:
                                     timeout=self.cfg.lookup_timeout_s,
                                     fresh_s=max(60.0, 3 * self.cfg.sync_interval_s),
                                     return_place=self.cfg.return_counter)
+        self.appointments: Appointments | None = None
+        if self.cfg.appointments:  # bookings (issue 16): own SQLite file, own sync thread
+            self.appointments = Appointments(
+                AppointmentBook(ctx.state_dir / "appointments.sqlite"), self.adapter, tz=self.tz,
+                now=ctx.clock.now, enqueue=self.outbox.enqueue, services=self.cfg.appointment_services,
+                known={s.code for s in ctx.cfg.services}, late_min=self.cfg.appointment_late_min,
+                interval_s=self.cfg.sync_interval_s, page_size=self.cfg.page_size, timeout=self.cfg.timeout_s)
         self._board_key: dict[str, Any] | None = None
         self._board_lock = threading.Lock()
 
@@ -87,13 +95,21 @@ class HubDaemon:
         self.bus.serve(t.hub_admin, HubAdminRequest, self._admin)
         self.bus.subscribe(t.rating_event, self._on_rating)
         self.bus.subscribe(t.queue_stats_event, self._on_stats)
+        if self.appointments is not None:
+            self.bus.serve(t.appointment_redeem, RedeemRequest, self.appointments.redeem)
+            self.bus.subscribe(t.ticket_event("issued"), self._on_issued)
         self.bus.start(wait=10)
         self.bus.set_status("ok", {"upstream": "starting", "dossiers": self.store.count()})
         self.sync.start()
         self.outbox.start()
+        if self.appointments is not None:
+            self.appointments.start()
 
     def stop(self) -> None:
         self.sync.stop()
+        if self.appointments is not None:
+            self.appointments.stop()
+            self.appointments.book.close()
         self.outbox.stop()
         self.lookup.close()
         self.bus.stop()
@@ -145,6 +161,11 @@ class HubDaemon:
         ev = self.bus.parse_payload(topic, payload, RatingEvent)
         if ev is not None:
             self.outbox.enqueue_rating(ev)
+
+    def _on_issued(self, topic: str, payload: bytes) -> None:
+        ev = self.bus.parse_payload(topic, payload, TicketEvent)
+        if ev is not None and ev.ticket.appointment and self.appointments is not None:
+            self.appointments.on_issued(ev.ticket.model_dump(), self.ctx.clock.now())
 
     def _on_stats(self, topic: str, payload: bytes) -> None:
         ev = self.bus.parse_payload(topic, payload, QueueStatsEvent)

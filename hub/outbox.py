@@ -18,7 +18,7 @@ from edge.protocol import RatingEvent, rfc3339
 from hub.store import Store
 from hub.sync import Health
 from hub.worker import Worker, backoff
-from hub.upstream import PUSH_RATINGS, PUSH_STATS, Adapter, AlreadyExists, UpstreamDown, UpstreamError, UpstreamInvalid
+from hub.upstream import PUSH_APPOINTMENT, PUSH_RATINGS, PUSH_STATS, Adapter, AlreadyExists, UpstreamDown, UpstreamError, UpstreamInvalid
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Outbox(Worker):
 
     def enqueue(self, service: str, key: str, record: dict[str, Any]) -> bool:
         """Durably add (or revise) one push; returns False when it is a repeat of what is queued."""
-        if service not in (PUSH_RATINGS, PUSH_STATS):
+        if service not in (PUSH_RATINGS, PUSH_STATS, PUSH_APPOINTMENT):
             raise ValueError(f"unknown push service {service!r}")
         if not key:
             raise ValueError("a push needs its own key")

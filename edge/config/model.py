@@ -247,6 +247,9 @@ class Hub(Strict):
     return_counter: str | None = Field(None, description="Where results are handed back, for the lookup kiosk's advice")
     simulator_port: int = Field(0, ge=0, le=65535, description="Port of the built-in simulator (0: any free port)")
     simulator_dossiers: int = Field(2000, ge=0, description="Dossiers the simulator generates")
+    appointments: bool = Field(False, description="Sync bookings (LayDanhSachLichHen) and redeem them at ticket kiosks with a reader")
+    appointment_services: dict[str, str] = Field(default_factory=dict, description="Booking's MaTTHC or MaLinhVuc -> service code (default: a service whose code is the MaLinhVuc)")
+    appointment_late_min: int = Field(15, ge=0, le=240, description="Minutes after the slot a booking is still honoured; later arrivals become walk-ins")
 
 
 class Web(Strict):

@@ -19,7 +19,7 @@ from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
 from edge.ui import Tap, UiLoop, UiThread, device_loop
 from edge.ui.widgets import hit_test
-from kiosk.ticket.controller import Controller, ServiceView
+from kiosk.ticket.controller import Controller, Screen, ServiceView
 from kiosk.ticket.hours import office_hours
 from printer.layout import service_places
 
@@ -47,6 +47,8 @@ class TicketKiosk:
                                lookup_fn=self._lookup if self.dev.scanner else None,
                                return_service=self.dev.return_service, supplement_for=self._supplement_for,
                                today=lambda: ctx.clock.now().date(), extra_services=extra,
+                               redeem_fn=self._redeem if self.dev.scanner and getattr(cfg.hub, "appointments", False)
+                               else None,
                                **office_hours(cfg, ctx.clock.now))
         self.buttons: list[Any] = []
         self.pressed: tuple | None = None  # action under the finger, drawn darker
@@ -93,6 +95,12 @@ class TicketKiosk:
         loop.on_draw = on_draw
         loop.on_tap = self._on_tap
         loop.on_press = self._on_press
+        loop.on_event = self._on_key
+        if self.ctrl.redeem_fn is not None:
+            from edge.ui.keyboard import Keyboard
+            w, h = loop.size
+            self.ctrl.keyboard = Keyboard(pygame.Rect(16, h * 11 // 20, w - 32, h * 7 // 20), "code", max_len=40,
+                                          ok_label=self.ctrl.text("booking_ok"))
         self._ui.ready.set()
         try:
             loop.run()
@@ -109,6 +117,11 @@ class TicketKiosk:
         if self.pressed is not None and self.loop is not None:
             self.pressed = None
             self.loop.invalidate()
+        kb = self.ctrl.keyboard
+        if self.ctrl.view.screen == Screen.BOOKING and kb is not None:
+            result = kb.tap(tap.pos)
+            if result is not None:
+                return self.ctrl.typed_booking() if result == "enter" else self.ctrl.key_pressed()
         b = hit_test(self.buttons, tap.pos)
         if b is None or not b.hit(tap.up):
             return  # slid off the button: not a press
@@ -123,6 +136,20 @@ class TicketKiosk:
             self.ctrl.toggle_lang()
         elif action[0] == "receipt":
             self.ctrl.take_receipt_ticket()
+        elif action[0] == "booking":
+            self.ctrl.open_booking()
+
+    def _on_key(self, event: Any) -> None:
+        import pygame
+        kb = self.ctrl.keyboard
+        if self.ctrl.view.screen != Screen.BOOKING or kb is None or event.type not in (pygame.TEXTINPUT,
+                                                                                        pygame.KEYDOWN):
+            return
+        result = kb.handle(event)
+        if result == "enter":
+            self.ctrl.typed_booking()
+        elif result is not None:
+            self.ctrl.key_pressed()
 
     def _on(self, fn: Any) -> Any:
         def handler(topic: str, payload: bytes) -> None:
@@ -150,19 +177,26 @@ class TicketKiosk:
             self.loop.call_soon(self.ctrl.scanned, scan.code)
 
     def _lookup(self, code: str, seq: int) -> None:
-        threading.Thread(target=self._lookup_worker, args=(code, seq), name=f"kiosk-receipt-{self.dev.id}",
-                         daemon=True).start()
+        self._ask_hub("receipt", self.ctx.topics.dossier_lookup, code, seq, self.ctrl.looked_up,
+                      self.ctrl.lookup_failed)
 
-    def _lookup_worker(self, code: str, seq: int) -> None:
-        assert self.loop is not None
-        try:
-            reply = self.bus.request(self.ctx.topics.dossier_lookup, {"code": code},
-                                     timeout=self.dev.lookup_timeout_s, retries=1)
-        except RequestTimeout:
-            log.warning("the hub did not answer a receipt lookup")
-            self.loop.call_soon(self.ctrl.lookup_failed, seq)
-            return
-        self.loop.call_soon(self.ctrl.looked_up, seq, reply)
+    def _redeem(self, code: str, seq: int) -> None:
+        self._ask_hub("booking", self.ctx.topics.appointment_redeem, code, seq, self.ctrl.redeemed,
+                      self.ctrl.redeem_failed)
+
+    def _ask_hub(self, what: str, topic: str, code: str, seq: int, on_reply: Any, on_timeout: Any) -> None:
+        """One request to the hub on a named thread (retried once with the same id); the answer goes
+        to the UI thread."""
+        def work() -> None:
+            assert self.loop is not None
+            try:
+                reply = self.bus.request(topic, {"code": code}, timeout=self.dev.lookup_timeout_s, retries=1)
+            except RequestTimeout:
+                log.warning("the hub did not answer a %s request", what)
+                self.loop.call_soon(on_timeout, seq)
+                return
+            self.loop.call_soon(on_reply, seq, reply)
+        threading.Thread(target=work, name=f"kiosk-{what}-{self.dev.id}", daemon=True).start()
 
     # ------------------------------------------------------------------ issuing (own thread)
     def _issue(self, service: str, priority: str, **extra: str) -> None:

@@ -43,6 +43,8 @@ class Screen(enum.Enum):
     NOTICE = "notice"
     LOOKING = "looking"    # a scanned receipt is being looked up on the hub
     RECEIPT = "receipt"    # the receipt's dossier, and the ticket it calls for
+    BOOKING = "booking"    # "Đã đặt lịch hẹn": type the booking code
+    REDEEMING = "redeeming"  # the hub checks the booking
 
 
 @dataclass
@@ -76,6 +78,8 @@ class View:
     dossier: dict[str, Any] | None = None  # the scanned receipt's dossier (hub's reply)
     offer: str | None = None               # service code of the ticket the receipt calls for
     offer_kind: str | None = None          # "return" | "supplement" | "ask"
+    booking: dict[str, Any] | None = None  # the redeemed booking (hub's reply): code, service, slot_at
+    walk_in: bool = False                  # the booking came too late: an ordinary number
 
 
 class Controller:
@@ -94,12 +98,16 @@ class Controller:
                  return_service: str | None = None,
                  supplement_for: Callable[[str | None], str | None] | None = None,
                  today: Callable[[], Any] | None = None,
-                 extra_services: list[ServiceView] | None = None) -> None:
+                 extra_services: list[ServiceView] | None = None,
+                 redeem_fn: Callable[[str, int], None] | None = None) -> None:
         self.services = {s.code: s for s in services}
         # services a receipt can lead to without a button on the home screen
         for s in extra_services or []:
             self.services.setdefault(s.code, s)
         self.lookup_fn = lookup_fn
+        self.redeem_fn = redeem_fn  # bookings: ask the hub to redeem a code once
+        self.keyboard: Any = None   # the booking code's touch keyboard (set by the app)
+        self.typed_error = ""
         self.return_service = return_service
         self.supplement_for = supplement_for or (lambda fld: None)
         self.today = today
@@ -221,17 +229,21 @@ class Controller:
 
     def choose_priority(self, priority: str, code: str | None = None) -> None:
         code = code or self.view.service
-        if code is None or self.view.screen not in (Screen.HOME, Screen.PRIORITY, Screen.RECEIPT):
+        if code is None or self.view.screen not in (Screen.HOME, Screen.PRIORITY, Screen.RECEIPT,
+                                                     Screen.REDEEMING):
             return
         why = self.blocked()
         if why:
             return self._notice(why)
-        dossier = self.view.dossier
-        self.view = View(screen=Screen.ISSUING, service=code, priority=priority, dossier=dossier)
+        dossier, booking, late = self.view.dossier, self.view.booking, self.view.walk_in
+        self.view = View(screen=Screen.ISSUING, service=code, priority=priority, dossier=dossier,
+                         booking=booking, walk_in=late)
         self._cancel_idle()
         self.on_change()
         if self.issue_fn is not None:
             extra: dict[str, Any] = {"dossier": dossier["code"]} if dossier else {}
+            if booking and not late:
+                extra.update(appointment=booking["code"], slot_at=booking["slot_at"])
             if self.person is not None:
                 extra.update(person=self.person.person, age_bracket=self.person.bracket)
             self.issue_fn(code, priority, **extra)
@@ -250,7 +262,7 @@ class Controller:
         self.view = View(screen=Screen.TICKET, service=self.view.service, priority=self.view.priority,
                          ticket=reply.get("ticket"), waiting_ahead=reply.get("waiting_ahead"),
                          estimated_wait_s=reply.get("estimated_wait_s"), job_id=job_id,
-                         dossier=self.view.dossier)
+                         dossier=self.view.dossier, booking=self.view.booking, walk_in=self.view.walk_in)
         self.person = None  # one scan of a card, one ticket
         if not self.has_printer:
             self.view.printed = False
@@ -315,6 +327,8 @@ class Controller:
         try:
             code = parse(text, self.today() if self.today else None).code
         except CodeError as exc:
+            if self.redeem_fn is not None:  # not a receipt: a booking's QR, which the hub decides on
+                return self.redeem(text)
             return self._notice("bad_scan", detail=exc.message)
         why = self.blocked()
         if why:
@@ -361,6 +375,66 @@ class Controller:
         if v.screen != Screen.RECEIPT or not v.offer:
             return
         self._start(v.offer, v.dossier)
+
+    # ------------------------------------------------------------------ bookings (issue 16)
+    def open_booking(self) -> None:
+        """'Đã đặt lịch hẹn' on the home screen: type the booking code (or scan its QR)."""
+        if self.view.screen != Screen.HOME or self.redeem_fn is None:
+            return
+        self.typed_error = ""
+        if self.keyboard is not None:
+            self.keyboard.text = ""
+            self.keyboard.ok_label = self.text("booking_ok")
+        self.view = View(screen=Screen.BOOKING)
+        self._arm_idle(factor=2)
+        self.on_change()
+
+    def typed_booking(self) -> None:
+        text = (self.keyboard.text if self.keyboard is not None else "").strip()
+        if len(text) < 3:
+            self.typed_error = self.text("booking_short")
+            self._arm_idle(factor=2)
+            return self.on_change()
+        self.redeem(text)
+
+    def key_pressed(self) -> None:
+        self.typed_error = ""
+        self._arm_idle(factor=2)
+        self.on_change()
+
+    def redeem(self, text: str) -> None:
+        """Ask the hub to redeem a booking (the hub refuses a second redemption)."""
+        if self.redeem_fn is None:
+            return
+        why = self.blocked()
+        if why:
+            return self._notice(why)
+        self._lookup_seq += 1
+        self.view = View(screen=Screen.REDEEMING)
+        self._cancel_idle()
+        self.on_change()
+        self.redeem_fn(text, self._lookup_seq)
+
+    def redeemed(self, seq: int, reply: dict[str, Any]) -> None:
+        """The hub's answer: issue the booking's ticket (or, too late, an ordinary one)."""
+        if seq != self._lookup_seq or self.view.screen != Screen.REDEEMING:
+            return
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            return self._notice("booking_refused", message=err.get("message") or "")
+        booking = reply.get("appointment") or {}
+        svc = self.services.get(str(booking.get("service") or ""))
+        if svc is None:
+            return self._notice("unknown_service")
+        self.view = View(screen=Screen.REDEEMING, service=svc.code, booking=booking,
+                         walk_in=bool(reply.get("walk_in")))
+        prio = "elderly" if self.person is not None and self.person.elderly and \
+            any(c[0] == "elderly" for c in self.categories) else "none"
+        self.choose_priority(prio, svc.code)
+
+    def redeem_failed(self, seq: int) -> None:
+        if seq == self._lookup_seq and self.view.screen == Screen.REDEEMING:
+            self._notice("booking_unavailable")
 
     def greeting(self) -> str | None:
         """'Kính chào bà! …' after an ID card was scanned (no name: the kiosk never has it)."""

@@ -1,7 +1,7 @@
 """Drawing of each ticket-kiosk screen. ``draw(surface, ctrl, title)`` returns the touch targets.
 
 Button values are actions: ("service", code), ("priority", p), ("home",), ("lang",),
-("receipt",) (take the ticket a scanned receipt calls for).
+("receipt",) (take the ticket a scanned receipt calls for), ("booking",) ("Đã đặt lịch hẹn").
 Works portrait and landscape: the service grid has 2 columns when the screen is taller
 than wide, else 3; button heights shrink to fit but stay at least 90 px.
 """
@@ -62,6 +62,11 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
     blocked = ctrl.blocked()
     hint = ctrl.lookup_fn is not None and not blocked  # a reader: say receipts can be scanned
     bottom = h - (130 if blocked or hint else 16)
+    if ctrl.redeem_fn is not None:  # bookings: their own entry, under the services
+        bottom -= 126
+        buttons.append(Button(pygame.Rect(16, bottom + 10, w - 32, 110), ctrl.text("booking"), value=("booking",),
+                              sublabel=ctrl.text("booking_sub"), size=38,
+                              bg=GREEN if not blocked else (150, 150, 150)))
     cols = 2 if h > w else 3
     groups: dict[str, list[str]] = {}
     for code in ctrl.order:
@@ -151,7 +156,12 @@ def _ticket(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Butto
                       HEAD, bold=True)
     if t.get("dossier"):
         y = blit_text(s, ctrl.text("dossier_line", code=t["dossier"]), pygame.Rect(20, y, w - 40, 50), 30, INK)
-    if v.waiting_ahead is not None:
+    booking = v.booking or {}
+    if booking.get("slot_at"):
+        hm = datetime.fromisoformat(booking["slot_at"]).strftime("%H:%M")
+        y = blit_text(s, ctrl.text("walk_in" if v.walk_in else "slot_line", hm=hm), pygame.Rect(20, y, w - 40, 90),
+                      32, PRIO if v.walk_in else GREEN, bold=True)
+    if v.waiting_ahead is not None and not (booking and not v.walk_in):
         y = blit_text(s, ctrl.text("ahead", n=v.waiting_ahead), pygame.Rect(20, y, w - 40, 60), 38, INK)
     eta = minutes_text(ctrl.lang, v.estimated_wait_s)
     if eta:
@@ -198,6 +208,32 @@ def _looking(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Butt
         b.draw(s)
 
 
+def _booking(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    """Type the booking code on the touch keyboard (the reader works on this screen too)."""
+    from edge.ui.keyboard import draw_field
+    w, h = s.get_size()
+    top = _header(s, title, ctrl.text("booking"), buttons, ctrl) + 20
+    kb = ctrl.keyboard
+    y = blit_text(s, ctrl.text("booking_title"), pygame.Rect(30, top, w - 60, 110), 36, INK, bold=True)
+    field = pygame.Rect(30, y + 10, w - 60, 100)
+    draw_field(s, field, kb.text if kb is not None else "", "LH-…", size=44)
+    if ctrl.typed_error:
+        blit_text(s, ctrl.typed_error, pygame.Rect(30, field.bottom + 8, w - 60, 60), 30, RED, align="left")
+    buttons.append(Button(pygame.Rect(24, field.bottom + 80, w // 3, 100), ctrl.text("back"), value=("home",),
+                          bg=GREY, size=32))
+    for b in buttons:
+        b.draw(s)
+    if kb is not None:
+        kb.draw(s)
+
+
+def _redeeming(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    w, h = s.get_size()
+    top = _header(s, title, ctrl.text("booking"), buttons, ctrl)
+    buttons.clear()  # the hub decides; nothing to press meanwhile
+    blit_text(s, ctrl.text("redeeming"), pygame.Rect(40, top, w - 80, h - top), 44, HEAD, bold=True)
+
+
 def _date(ts: str | None) -> str:
     if not ts:
         return "—"
@@ -239,7 +275,8 @@ def _receipt(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Butt
         b.draw(s)
 
 
-DRAW = {Screen.LOOKING: _looking, Screen.RECEIPT: _receipt, Screen.HOME: _home, Screen.PRIORITY: _priority, Screen.TICKET: _ticket,
+DRAW = {Screen.LOOKING: _looking, Screen.RECEIPT: _receipt, Screen.BOOKING: _booking,
+        Screen.REDEEMING: _redeeming, Screen.HOME: _home, Screen.PRIORITY: _priority, Screen.TICKET: _ticket,
         Screen.NOTICE: _notice, Screen.ISSUING: _issuing}
 
 

@@ -62,6 +62,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "greet_elderly": "Kính chào {title}! {Title} được ưu tiên: {category}. Mời {title} chọn dịch vụ; "
                          "xin xuất trình căn cước cho cán bộ khi được gọi.",
         "person_limit": "{message} Xin hỏi cán bộ tại quầy hướng dẫn.",
+        "booking": "Đã đặt lịch hẹn",
+        "booking_sub": "Quét mã QR hoặc nhập mã lịch hẹn",
+        "booking_title": "Nhập mã lịch hẹn (hoặc đưa mã QR của lịch hẹn vào máy quét)",
+        "booking_ok": "Lấy số",
+        "booking_short": "Mã lịch hẹn quá ngắn. Xin kiểm tra lại.",
+        "redeeming": "Đang kiểm tra lịch hẹn, xin chờ trong giây lát…",
+        "booking_refused": "{message} Xin chọn dịch vụ để lấy số hoặc hỏi cán bộ hướng dẫn.",
+        "booking_unavailable": "Chưa kiểm tra được lịch hẹn: hệ thống đang gián đoạn. Xin chọn dịch vụ để lấy số.",
+        "slot_line": "Giờ hẹn: {hm}. Quý khách được gọi đúng giờ hẹn.",
+        "walk_in": "Quý khách đến muộn hơn giờ hẹn ({hm}): số này được gọi theo thứ tự như khách không đặt lịch.",
     },
     "en": {
         "choose": "Please choose a service",
@@ -118,6 +128,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "greet_elderly": "Welcome! You have priority: {category}. Please choose a service and show your ID "
                          "card to the clerk when called.",
         "person_limit": "You have taken the most numbers allowed per person today. Please ask a clerk.",
+        "booking": "I have an appointment",
+        "booking_sub": "Scan its QR code or type its code",
+        "booking_title": "Type your booking code (or hold its QR code under the reader)",
+        "booking_ok": "Get number",
+        "booking_short": "That booking code is too short. Please check it.",
+        "redeeming": "Checking your booking, please wait…",
+        "booking_refused": "{message} Please choose a service or ask a clerk.",
+        "booking_unavailable": "Your booking cannot be checked now. Please choose a service.",
+        "slot_line": "Appointment at {hm}: you will be called at that time.",
+        "walk_in": "You are later than your appointment ({hm}): this number is called in the ordinary order.",
     },
 }
 
