@@ -95,6 +95,32 @@ def _receipt_states(ctrl, ok):
     yield "receipt-ticket", ok, lambda: (with_reader(), setattr(ctrl, "view", View(
         screen=Screen.TICKET, service=ret, ticket=reply_ticket, waiting_ahead=2, estimated_wait_s=300,
         job_id="x", printed=True, dossier=base)))
+    yield from _booking_states(ctrl, ok, with_reader, sup)
+
+
+def _booking_states(ctrl, ok, with_reader, code):
+    """Bookings (issue 16): the home entry, the code keyboard, the check, the tickets."""
+    from kiosk.ticket.controller import Screen, View
+
+    def bookings(view=None, typed=""):
+        with_reader()
+        ctrl.redeem_fn = lambda text, seq: None
+        ctrl.keyboard.text = typed
+        if view is not None:
+            ctrl.view = view
+    booking = {"code": "LH-20261123-0012", "service": code, "slot_at": "2026-11-23T13:45:00+07:00", "minutes": 15}
+    ticket = {**SAMPLE_REPLY["ticket"], "service": code, "service_name": ctrl.services[code].name,
+              "appointment": booking["code"], "slot_at": booking["slot_at"], "number": "2031"}
+    yield "home-bookings", ok, bookings
+    yield "booking-code", ok, lambda: bookings(View(screen=Screen.BOOKING), "LH-20261123-00")
+    yield "booking-checking", ok, lambda: bookings(View(screen=Screen.REDEEMING))
+    yield "booking-ticket", ok, lambda: bookings(View(screen=Screen.TICKET, service=code, ticket=ticket,
+                                                      waiting_ahead=0, estimated_wait_s=600, job_id="x",
+                                                      printed=True, booking=booking))
+    late = {k: v for k, v in ticket.items() if k not in ("appointment", "slot_at")}
+    yield "booking-walk-in", ok, lambda: bookings(View(screen=Screen.TICKET, service=code, ticket=late,
+                                                       waiting_ahead=4, estimated_wait_s=1200, job_id="x",
+                                                       printed=True, booking=booking, walk_in=True))
 
 
 def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
@@ -120,9 +146,13 @@ def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
                                        service_places(cfg, s.code)) for i, s in enumerate(cfg.services)],
                           ask_priority=True, **office_hours(cfg, lambda: SHOT_TIME.replace(tzinfo=cfg.office.tz)))
         ctrl.engine_online = True
+        from edge.ui.keyboard import Keyboard
+        w, h = size
+        ctrl.keyboard = Keyboard(pygame.Rect(16, h * 11 // 20, w - 32, h * 7 // 20), "code", max_len=40,
+                                 ok_label=ctrl.text("booking_ok"))
         for name, printer, setup in list(_states(ctrl, cfg)):
             ctrl.view = type(ctrl.view)()
-            ctrl.lookup_fn, ctrl.person = None, None
+            ctrl.lookup_fn, ctrl.person, ctrl.redeem_fn = None, None, None
             for sv in ctrl.services.values():
                 sv.open, sv.full = True, False
             ctrl.set_printer_status(printer)
