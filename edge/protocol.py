@@ -372,6 +372,7 @@ class RatingEvent(Payload):
     submitted_at: str
     revision: int = 1
     ts: str
+    dossier: str | None = None  # project extension: the rated visit's dossier (receipt scanned at the kiosk)
 
 
 class QueueStatsRow(Payload):

@@ -38,9 +38,12 @@ def _ts(value: str, tz: tzinfo) -> str:
 def rating_record(ev: RatingEvent, tz: tzinfo) -> dict[str, Any]:
     """A RatingEvent as one ``DongBoDanhGia`` DanhSach entry (reasons and comment in LyDo)."""
     reasons = [r for r in ev.reasons if r] + ([ev.comment] if ev.comment else [])
-    return {"MaDanhGia": ev.rating_id, "SoThuTu": ev.number, "Quay": ev.counter,
-            "CanBo": ev.staff or "", "MucDo": LEVELS[ev.level], "LyDo": "; ".join(reasons),
-            "ThoiGian": _ts(ev.submitted_at, tz)}
+    rec = {"MaDanhGia": ev.rating_id, "SoThuTu": ev.number, "Quay": ev.counter,
+           "CanBo": ev.staff or "", "MucDo": LEVELS[ev.level], "LyDo": "; ".join(reasons),
+           "ThoiGian": _ts(ev.submitted_at, tz)}
+    if ev.dossier:  # a visit for a scanned receipt: upstream keys the rating on the dossier
+        rec["MaHoSo"] = ev.dossier
+    return rec
 
 
 class Outbox(Worker):

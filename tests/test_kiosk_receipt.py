@@ -67,6 +67,13 @@ def test_ready_receipt_gives_a_return_ticket_that_carries_the_dossier(receipt_of
     call = c.request(office.topics.counter_command(1), {"action": "next"})
     assert call["ok"] and call["ticket"]["dossier"] == code
     assert wait_until(lambda: any((s.get("serving") or {}).get("dossier") == code for s in states), 5), states
+    # the visit's rating is tied to the dossier upstream (DongBoDanhGia's MaHoSo)
+    assert c.request(office.topics.counter_command(1), {"action": "finish"})["ok"]
+    r = c.request(office.topics.rating_submit, {"counter": 1, "ticket_id": t["ticket_id"], "level": "satisfied"})
+    assert r["ok"], r
+    pushed = lambda: hub.simulator.upstream.pushed.get("DongBoDanhGia", {})  # noqa: E731
+    assert wait_until(lambda: r["rating_id"] in pushed(), 15), pushed()
+    assert pushed()[r["rating_id"]]["MaHoSo"] == code and pushed()[r["rating_id"]]["SoThuTu"] == t["number"]
 
 
 def test_missing_documents_in_process_and_unknown(receipt_office: Any) -> None:
