@@ -42,5 +42,10 @@ def test_booking_waits_for_its_slot_then_goes_first(office: TestOffice) -> None:
     # a booking far ahead, nobody else waiting: called early rather than leave the counter idle
     early = issue(appointment="LH-20261202-0008", slot_at=rfc3339(clock.now() + timedelta(hours=2)))
     assert call()["number"] == early["ticket"]["number"]
+    # a clerk may call an early booking by its number while others wait
+    later = issue(appointment="LH-20261202-0009", slot_at=rfc3339(clock.now() + timedelta(hours=3)))
+    issue()
+    r = c.request(t.counter_command(2), {"action": "call", "number": later["ticket"]["number"]})
+    assert r["ok"] and r["ticket"]["appointment"] == "LH-20261202-0009", r
     bad = c.request(t.ticket_issue, {"service": "HT", "appointment": "LH-1", "slot_at": "09:30"})
     assert not bad["ok"] and bad["error"]["code"] == "bad_request"

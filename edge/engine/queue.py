@@ -467,7 +467,7 @@ class QueueEngine:
             if req.number is None:
                 raise EngineError("bad_request", "Thiếu số thứ tự cần gọi.")
             row = self.conn.execute("SELECT * FROM tickets WHERE day = ? AND number = ?", (day, req.number)).fetchone()
-            if row is None or row["status"] not in ("waiting", "no_show"):
+            if row is None or row["status"] not in ("waiting", "no_show", "booked"):  # booked: the clerk may call it early
                 raise EngineError("not_found", f"Không có số {req.number} đang chờ hôm nay.")
             if crow["status"] == "paused":
                 self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
@@ -520,7 +520,7 @@ class QueueEngine:
 
     def cancel(self, ticket_id: str, now: datetime) -> tuple[dict[str, Any], Effects]:
         row = self._ticket(ticket_id)
-        if row is None or row["status"] not in ("waiting", "called", "no_show"):
+        if row is None or row["status"] not in ("waiting", "called", "no_show", "booked"):
             raise EngineError("not_found", f"Không có vé {ticket_id} để hủy.")
         fx = Effects()
         self.conn.execute("UPDATE tickets SET status = 'cancelled', finished_at = ? WHERE ticket_id = ?",
