@@ -35,12 +35,14 @@ log = logging.getLogger(__name__)
 TS = "%Y%m%d%H%M%S"
 BOOKED, CANCELLED, REDEEMED, EXPIRED = 1, 2, 3, 4
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{2,63}$")
+#: a redemption with no ticket after this long (the engine was down) may be made again
+REISSUE_AFTER = timedelta(minutes=2)
 _PARAM = re.compile(r"[?&;]\s*(?:malichhen|mlh|code)\s*=([^&#;]*)", re.IGNORECASE)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS appointments (
   code TEXT PRIMARY KEY, procedure TEXT, field TEXT, slot TEXT NOT NULL, minutes INTEGER,
-  status INTEGER NOT NULL, updated TEXT NOT NULL, redeemed_at TEXT, redeem_id TEXT
+  status INTEGER NOT NULL, updated TEXT NOT NULL, redeemed_at TEXT, redeem_id TEXT, number TEXT
 );
 CREATE TABLE IF NOT EXISTS appointment_state (key TEXT PRIMARY KEY, value TEXT);
 """
@@ -135,6 +137,19 @@ class AppointmentBook:
                 "UPDATE appointments SET status = ?, redeemed_at = ?, redeem_id = ? WHERE code = ? AND status = ?",
                 (status, at, redeem_id, code, only_if)).rowcount == 1
 
+    def issued(self, code: str, number: str) -> None:
+        """The engine issued the booking's ticket: from now on a second redemption is refused for good."""
+        with self.lock:
+            self.conn.execute("UPDATE appointments SET number = ? WHERE code = ?", (number, code))
+
+    def reopen(self, code: str, before: str) -> bool:
+        """A redemption that never became a ticket (the kiosk lost the engine) older than ``before``
+        (RFC 3339): the booking may be redeemed again, so it is not lost."""
+        with self.lock:
+            return self.conn.execute(
+                "UPDATE appointments SET status = ?, redeem_id = NULL WHERE code = ? AND status = ? "
+                "AND number IS NULL AND redeemed_at < ?", (BOOKED, code, REDEEMED, before)).rowcount == 1
+
     def overdue(self, before: str) -> list[str]:
         """Booked slots that started before ``before`` (yyyyMMddHHmmss): they expire."""
         with self.lock:
@@ -210,6 +225,10 @@ class Appointments(Worker):
             row["field"] if row["field"] in self.known else None)
         if row["status"] == REDEEMED and row["redeem_id"] == req.id:
             return self._ok(req.id, code, service, slot, row["minutes"])  # a retry of this very request
+        if row["status"] == REDEEMED and self.book.reopen(code, rfc3339(now - REISSUE_AFTER)):
+            log.info("booking %s was redeemed but no ticket followed: redeeming it again", code)
+            row = self.book.get(code)
+            assert row is not None
         late = row["status"] == EXPIRED and slot.date() == now.date() and now > slot + self.late
         if row["status"] != BOOKED and not late:  # expired today for lateness: still a walk-in, below
             why = {CANCELLED: "đã được hủy", REDEEMED: "đã được dùng để lấy số", EXPIRED: "đã hết hạn"}
@@ -237,6 +256,7 @@ class Appointments(Worker):
         """A ticket issued for a booking: report it redeemed, with the number, upstream."""
         code = ticket.get("appointment")
         if code:
+            self.book.issued(str(code), str(ticket.get("number") or ""))
             self._report(str(code), REDEEMED, ts, str(ticket.get("number") or ""))
 
     def _report(self, code: str, status: int, at: datetime, number: str | None) -> None:
