@@ -15,10 +15,13 @@ def test_called_number_shows_its_dossier(desk) -> None:  # noqa: F811
     sign_in(page, web.url, "lan", "matkhau-lan")
     page.wait_for_url("**/console")
     expect(page.locator("body")).to_have_attribute("data-live", "1")
+    msg = page.locator("#message")
     page.keyboard.press("F9")  # open
-    expect(page.locator("#status")).to_have_text("Đang mở")
+    expect(msg).to_have_text("Đã mở Quầy 1.", timeout=15000)
+    expect(page.locator("#status")).to_have_text("Đang mở", timeout=15000)
     page.keyboard.press("NumpadEnter")  # next
-    expect(page.locator("#serving")).to_have_text("2001")
-    expect(page.locator("#serving-info")).to_contain_text(f"Hồ sơ {CODE}")
+    expect(msg).to_have_text("Đã gọi số 2001 đến Quầy 1.", timeout=15000)
+    expect(page.locator("#serving")).to_have_text("2001", timeout=15000)
+    expect(page.locator("#serving-info")).to_contain_text(f"Hồ sơ {CODE}", timeout=15000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "console-serving-dossier.png"))
