@@ -155,6 +155,9 @@ def acl_rules(cfg: OfficeConfig, *, simulate: bool = True) -> dict[str, list[str
                 lines.append(f"topic write {root}/procedures/#")
                 if d.printer:
                     lines += [f"topic write {t.print_job(d.printer)}"] + read(t.print_result(d.printer))
+            if d.mode == "ticket" and d.scanner:  # receipts and bookings scanned at the ticket kiosk (issue 16)
+                lines.append(f"topic write {t.dossier_lookup}")
+                lines.append(f"topic write {t.appointment_redeem}")
         elif d.kind == "printer":
             lines.append(f"topic write {t.print_result(d.id)}")
             lines += read(t.print_job(d.id))

@@ -102,6 +102,11 @@ class Topics:
         return f"{self.root}/dossier/lookup"
 
     @property
+    def appointment_redeem(self) -> str:
+        """Request (kiosk -> hub): redeem a booking once (project extension, docs/protocol.md)."""
+        return f"{self.root}/appointment/redeem"
+
+    @property
     def rating_submit(self) -> str:
         return f"{self.root}/rating/submit"
 
@@ -272,6 +277,9 @@ class Ticket(Payload):
     issued_at: str
     status: TicketStatus
     counter: int | None = None
+    dossier: str | None = None  # project extension (docs/protocol.md): the receipt scanned at the kiosk
+    appointment: str | None = None  # project extension: the booking redeemed for this ticket
+    slot_at: str | None = None      # project extension: the booking's slot; not called before it
 
 
 class CounterState(Payload):
@@ -378,6 +386,7 @@ class RatingEvent(Payload):
     submitted_at: str
     revision: int = 1
     ts: str
+    dossier: str | None = None  # project extension: the rated visit's dossier (receipt scanned at the kiosk)
 
 
 class QueueStatsRow(Payload):
@@ -574,6 +583,28 @@ class IssueRequest(Request):
     service: str = Field(min_length=1, max_length=32)
     priority: Priority = "none"
     source: str | None = Field(default=None, max_length=64)
+    # project extension (docs/protocol.md): the dossier code of the receipt the citizen scanned
+    dossier: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.\-]+$")
+    # project extension: a citizen ID card scanned at the kiosk, as its day-keyed hash and age bracket only
+    person: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    age_bracket: str | None = Field(default=None, pattern=r"^(<18|\d{2}-\d{2}|80\+)$")
+    # project extension: a booking redeemed at the kiosk (the hub checked it): called at slot_at (RFC 3339)
+    appointment: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    slot_at: str | None = Field(default=None, max_length=40)
+
+    @field_validator("slot_at")
+    @classmethod
+    def _slot(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                if datetime.fromisoformat(v).tzinfo is None:
+                    raise ValueError
+            except ValueError:
+                raise ValueError("slot_at must be an RFC 3339 time with its offset") from None
+        return v
+
+    def slot_time(self) -> datetime | None:
+        return datetime.fromisoformat(self.slot_at) if self.slot_at else None
 
 
 class CounterCommand(Request):

@@ -20,7 +20,8 @@ from edge.broker import acl_rules
 from edge.config.model import Hub as HubConfig
 from edge.daemon import DaemonContext
 from edge.protocol import (HubAdminRequest, ProcedureGetRequest, ProcedureSearchRequest, QueueStatsEvent,
-                           RatingEvent, ok_reply)
+                           RatingEvent, TicketEvent, ok_reply)
+from hub.appointments import AppointmentBook, Appointments, RedeemRequest
 from hub.board import board_snapshot
 from hub.catalogue import Catalogue
 from hub.catalogue_service import CatalogueService
@@ -84,6 +85,13 @@ class HubDaemon:
         config_dir = Path(ctx.config_path).parent if ctx.config_path else Path.cwd()
         self.procedures = CatalogueService(ctx.cfg, self.catalogue, self.adapter, ctx.clock, config_dir,
                                            timeout=self.cfg.timeout_s)
+        self.appointments: Appointments | None = None
+        if self.cfg.appointments:  # bookings (issue 16): own SQLite file, own sync thread
+            self.appointments = Appointments(
+                AppointmentBook(ctx.state_dir / "appointments.sqlite"), self.adapter, tz=self.tz,
+                now=ctx.clock.now, enqueue=self.outbox.enqueue, services=self.cfg.appointment_services,
+                known={s.code for s in ctx.cfg.services}, late_min=self.cfg.appointment_late_min,
+                interval_s=self.cfg.sync_interval_s, page_size=self.cfg.page_size, timeout=self.cfg.timeout_s)
         self._board_key: dict[str, Any] | None = None
         self._board_lock = threading.Lock()
 
@@ -95,14 +103,22 @@ class HubDaemon:
         self.bus.serve(t.procedures_get, ProcedureGetRequest, self.procedures.get)
         self.bus.subscribe(t.rating_event, self._on_rating)
         self.bus.subscribe(t.queue_stats_event, self._on_stats)
+        if self.appointments is not None:
+            self.bus.serve(t.appointment_redeem, RedeemRequest, self.appointments.redeem)
+            self.bus.subscribe(t.ticket_event("issued"), self._on_issued)
         self.bus.start(wait=10)
         self.procedures.start()  # imports changed catalogue exports first, then fetches on its thread
         self.bus.set_status("ok", self._detail({"upstream": "starting", "dossiers": self.store.count()}))
         self.sync.start()
         self.outbox.start()
+        if self.appointments is not None:
+            self.appointments.start()
 
     def stop(self) -> None:
         self.sync.stop()
+        if self.appointments is not None:
+            self.appointments.stop()
+            self.appointments.book.close()
         self.outbox.stop()
         self.procedures.stop()
         self.lookup.close()
@@ -162,6 +178,11 @@ class HubDaemon:
         ev = self.bus.parse_payload(topic, payload, RatingEvent)
         if ev is not None:
             self.outbox.enqueue_rating(ev)
+
+    def _on_issued(self, topic: str, payload: bytes) -> None:
+        ev = self.bus.parse_payload(topic, payload, TicketEvent)
+        if ev is not None and ev.ticket.appointment and self.appointments is not None:
+            self.appointments.on_issued(ev.ticket.model_dump(), self.ctx.clock.now())
 
     def _on_stats(self, topic: str, payload: bytes) -> None:
         ev = self.bus.parse_payload(topic, payload, QueueStatsEvent)

@@ -187,7 +187,7 @@ class Record:
 
     def dossier(self, now: datetime, tz: tzinfo, *, stale: bool,
                 return_place: str | None = None) -> dict[str, Any]:
-        """The PROTOCOL.md Dossier object, plus ``unit`` and ``return_place`` (extra fields)."""
+        """The PROTOCOL.md Dossier object, plus ``unit``, ``return_place`` and ``field`` (extra fields)."""
         d = Dossier(code=self.code, procedure=self.procedure, status=self.status,
                     status_text=STATUS_TEXT[self.status], received_at=iso(self.received, tz),
                     due_at=iso(self.due, tz), returned_at=iso(self.returned, tz),
@@ -198,4 +198,5 @@ class Record:
         if self.status == WAITING_CITIZEN:
             d["docs_asked"] = self.docs_asked
             d["docs_due_at"] = iso(self.docs_due, tz)
+        d["field"] = self.field  # the ticket kiosk sends missing documents to the field's service
         return d

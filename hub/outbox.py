@@ -18,7 +18,7 @@ from edge.protocol import RatingEvent, rfc3339
 from hub.store import Store
 from hub.sync import Health
 from hub.worker import Worker, backoff
-from hub.upstream import PUSH_RATINGS, PUSH_STATS, Adapter, AlreadyExists, UpstreamDown, UpstreamError, UpstreamInvalid
+from hub.upstream import PUSH_APPOINTMENT, PUSH_RATINGS, PUSH_STATS, Adapter, AlreadyExists, UpstreamDown, UpstreamError, UpstreamInvalid
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,12 @@ def _ts(value: str, tz: tzinfo) -> str:
 def rating_record(ev: RatingEvent, tz: tzinfo) -> dict[str, Any]:
     """A RatingEvent as one ``DongBoDanhGia`` DanhSach entry (reasons and comment in LyDo)."""
     reasons = [r for r in ev.reasons if r] + ([ev.comment] if ev.comment else [])
-    return {"MaDanhGia": ev.rating_id, "SoThuTu": ev.number, "Quay": ev.counter,
-            "CanBo": ev.staff or "", "MucDo": LEVELS[ev.level], "LyDo": "; ".join(reasons),
-            "ThoiGian": _ts(ev.submitted_at, tz)}
+    rec = {"MaDanhGia": ev.rating_id, "SoThuTu": ev.number, "Quay": ev.counter,
+           "CanBo": ev.staff or "", "MucDo": LEVELS[ev.level], "LyDo": "; ".join(reasons),
+           "ThoiGian": _ts(ev.submitted_at, tz)}
+    if ev.dossier:  # a visit for a scanned receipt: upstream keys the rating on the dossier
+        rec["MaHoSo"] = ev.dossier
+    return rec
 
 
 class Outbox(Worker):
@@ -61,7 +64,7 @@ class Outbox(Worker):
 
     def enqueue(self, service: str, key: str, record: dict[str, Any]) -> bool:
         """Durably add (or revise) one push; returns False when it is a repeat of what is queued."""
-        if service not in (PUSH_RATINGS, PUSH_STATS):
+        if service not in (PUSH_RATINGS, PUSH_STATS, PUSH_APPOINTMENT):
             raise ValueError(f"unknown push service {service!r}")
         if not key:
             raise ValueError("a push needs its own key")

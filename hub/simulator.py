@@ -108,6 +108,9 @@ class Upstream:
         self._generate(dossiers, shared_ts_block)
         #: The procedure catalogue served by LayDanhSachTTHC (an extension), by MaTTHC.
         self.procedures: dict[str, dict[str, Any]] = {p["MaTTHC"]: p for p in sample_procedures(self.now())}
+        #: bookings (LayDanhSachLichHen, an extension): MaLichHen -> record; none of personal data
+        self.appointments: dict[str, dict[str, Any]] = {}
+        self._generate_appointments(random.Random(seed + 1), max(0, min(60, dossiers // 20)))
 
     # ------------------------------------------------------------------ time and data
 
@@ -221,6 +224,49 @@ class Upstream:
                 self.change(c, TrangThaiHoSo=min(10, st + 1) if st < 10 else 4)
             return codes
 
+    def _generate_appointments(self, rng: random.Random, n: int) -> None:
+        """Today's bookings every 15 minutes from 07:30, most booked, a few cancelled."""
+        start = self.now().replace(hour=7, minute=30, second=0, microsecond=0)
+        for i in range(n):
+            proc = rng.choice(PROCEDURES)
+            self.add_appointment(slot=start + timedelta(minutes=15 * (i % 36)), procedure=proc,
+                                 TrangThai=rng.choices([1, 2], weights=[9, 1])[0])
+
+    def add_appointment(self, slot: datetime, procedure: tuple = PROCEDURES[0], **fields: Any) -> dict[str, Any]:
+        """Book one slot now (tests choose the slot); returns the record."""
+        with self.lock:
+            day = slot.strftime("%Y%m%d")
+            seq = 1 + sum(1 for c in self.appointments if c.startswith(f"LH-{day}-"))
+            rec = {"MaLichHen": f"LH-{day}-{seq:04d}", "MaTTHC": procedure[0], "MaLinhVuc": procedure[2],
+                   "NgayHen": fmt(slot), "ThoiLuong": 15, "TrangThai": 1, "NgayCapNhat": fmt(self.now()), **fields}
+            self.appointments[rec["MaLichHen"]] = rec
+            return rec
+
+    def _appointments_changed(self, data: dict[str, Any]) -> dict[str, Any]:
+        since = str(data.get("TuNgay") or "00000000000000")
+        try:
+            page, size = int(data.get("Trang", 1)), int(data.get("SoLuong", 500))
+        except (TypeError, ValueError):
+            return {"error_code": 2, "message": "Trang/SoLuong không hợp lệ"}
+        if page < 1 or not 1 <= size <= 5000:
+            return {"error_code": 2, "message": "Tham số không hợp lệ"}
+        with self.lock:
+            recs = sorted((r for r in self.appointments.values() if r["NgayCapNhat"] >= since),
+                          key=lambda r: (r["NgayCapNhat"], r["MaLichHen"]))
+            out = [dict(r) for r in recs[(page - 1) * size: page * size]]
+        return {"error_code": 0, "result": {"TongSo": len(recs), "DanhSach": out}}
+
+    def _push_appointment(self, data: dict[str, Any]) -> dict[str, Any]:
+        code, status = str(data.get("MaLichHen", "")), data.get("TrangThai")
+        if code not in self.appointments or status not in (3, 4):
+            return {"error_code": 2, "message": "Lịch hẹn không hợp lệ"}
+        ans = self._push("CapNhatLichHen", data, [(code, dict(data))])
+        if ans.get("error_code") == 0:
+            with self.lock:
+                self.appointments[code] = {**self.appointments[code], "TrangThai": status,
+                                           "NgayCapNhat": fmt(self.now())}
+        return ans
+
     def versions(self) -> dict[str, str]:
         with self.lock:
             return {c: r["NgayCapNhat"] for c, r in self.records.items()}
@@ -281,7 +327,9 @@ class Upstream:
         handler = {"TraCuuHoSo": self._lookup, "LayDanhSachHoSoCapNhat": self._changed,
                    "LayQuaTrinhXuLy": self._steps,
                    "DongBoDanhGia": self._push_ratings, "DongBoSoLieuXepHang": self._push_stats,
-                   "LayDanhSachTTHC": self._procedures}.get(str(name))
+                   "LayDanhSachTTHC": self._procedures,
+                   "LayDanhSachLichHen": self._appointments_changed,
+                   "CapNhatLichHen": self._push_appointment}.get(str(name))
         if handler is None:
             return {"error_code": 2, "message": f"Không có dịch vụ {name}"}
         return handler(data)

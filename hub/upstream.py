@@ -26,6 +26,8 @@ PUSH_RATINGS = "DongBoDanhGia"
 PUSH_STATS = "DongBoSoLieuXepHang"
 PROCEDURES = "LayDanhSachTTHC"  # extension: the procedure catalogue
 STEPS = "LayQuaTrinhXuLy"
+LIST_APPOINTMENTS = "LayDanhSachLichHen"  # extension: bookings changed since a time (hub/appointments.py)
+PUSH_APPOINTMENT = "CapNhatLichHen"       # extension: a booking redeemed (3) or expired (4)
 
 
 class UpstreamError(Exception):
@@ -111,13 +113,17 @@ class RestAdapter:
             self._session = ans["session"]
 
     def changed_since(self, since: str, page: int, size: int, timeout: float | None = None) -> Page:
-        res = self.call(CHANGED, {"TuNgay": since, "Trang": page, "SoLuong": size}, timeout)
+        return self.list_since(CHANGED, since, page, size, timeout)
+
+    def list_since(self, service: str, since: str, page: int, size: int, timeout: float | None = None) -> Page:
+        """One page of a ``{TuNgay, Trang, SoLuong}`` listing (dossiers, bookings)."""
+        res = self.call(service, {"TuNgay": since, "Trang": page, "SoLuong": size}, timeout)
         if not isinstance(res, dict):
-            raise UpstreamDown(f"{CHANGED} answered a {type(res).__name__}, not an object")
+            raise UpstreamDown(f"{service} answered a {type(res).__name__}, not an object")
         res = self._rename_in(res)
         records = res.get("DanhSach") or []
         if not isinstance(records, list):
-            raise UpstreamDown(f"{CHANGED}: DanhSach is not a list")
+            raise UpstreamDown(f"{service}: DanhSach is not a list")
         try:
             total = int(res.get("TongSo", len(records)))
         except (TypeError, ValueError):

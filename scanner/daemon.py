@@ -12,6 +12,7 @@ from typing import Any
 
 from edge.daemon import DaemonContext
 from edge.protocol import Scan, rfc3339
+from kiosk.ticket.cccd import card_token, looks_like_card, office_secret
 from scanner.base import Read, Reader, ReaderState, reader_class
 from scanner.decode import DecoderUnavailable
 from scanner.filefeed import feed_path
@@ -45,6 +46,7 @@ class ScannerDaemon:
         self._thread = threading.Thread(target=self._run, name=f"reader-{self.device.id}", daemon=True)
         self.published = 0
         self.dropped = 0
+        self._person_secret: bytes | None = None
 
     def start(self) -> None:
         self.bus.start()
@@ -88,15 +90,30 @@ class ScannerDaemon:
             self.bus.set_status("error", info)
 
     def _on_read(self, read: Read) -> None:
-        if not self.repeats.accept(read.code):
+        code, card = read.code, looks_like_card(read.code)
+        if card:  # a citizen ID card: only its token leaves this function (kiosk/ticket/cccd.py)
+            try:
+                code = card_token(read.code, self._secret(), self.ctx.clock.now().date(),
+                                  self.ctx.cfg.office.elderly_age).wire()
+            except ValueError as exc:
+                self.dropped += 1
+                log.warning("unreadable citizen ID card QR dropped (%s)", exc)
+                return
+        shown = "<citizen ID card>" if card else code
+        if not self.repeats.accept(code):
             self.dropped += 1
-            log.debug("repeat of %s dropped", read.code)
+            log.debug("repeat of %s dropped", shown)
             return
-        scan = Scan(code=read.code, symbology=read.symbology, source=read.source,
+        scan = Scan(code=code, symbology=read.symbology, source=read.source,
                     ts=rfc3339(self.ctx.clock.now()))
         self.bus.publish(self.ctx.topics.scan(self.device.id), scan)
         self.published += 1
-        log.info("scan %s (%s, %s)", read.code, read.symbology, read.source)
+        log.info("scan %s (%s, %s)", shown, read.symbology, read.source)
+
+    def _secret(self) -> bytes:
+        if self._person_secret is None:
+            self._person_secret = office_secret(self.ctx.data_dir)
+        return self._person_secret
 
 
 def create(ctx: DaemonContext) -> ScannerDaemon:

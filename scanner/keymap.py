@@ -70,7 +70,8 @@ class KeyDecoder:
             return None
         t = ev.sec + ev.usec / 1e6
         if self._buf and self._last is not None and t - self._last > self.max_gap_s:
-            log.debug("dropping half code %r after a %.2f s pause", "".join(self._buf), t - self._last)
+            # the length only: a half code may be part of a citizen ID card (never logged)
+            log.debug("dropping a half code of %d characters after a %.2f s pause", len(self._buf), t - self._last)
             self._buf.clear()
             self.dropped += 1
         self._last = t

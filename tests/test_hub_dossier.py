@@ -46,7 +46,7 @@ def test_dossier_object() -> None:
                  "status_text": "Đang xử lý", "received_at": "2026-11-01T08:00:00+07:00",
                  "due_at": "2026-11-20T17:00:00+07:00", "returned_at": None, "overdue": True,
                  "applicant": "Nguyễn V** A*", "updated_at": "2026-11-15T10:10:10+07:00", "stale": True,
-                 "unit": None, "return_place": "Quầy 5"}
+                 "unit": None, "return_place": "Quầy 5", "field": None}
     assert "0912345678" not in repr(r) and "Lê Lợi" not in repr(r)
 
 

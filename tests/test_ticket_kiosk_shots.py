@@ -17,7 +17,10 @@ def test_every_screen_renders(tmp_path):
     names = {p.name for p in paths}
     for screen in ("home", "home-paper-out", "home-closed", "priority", "issuing", "ticket-printing", "ticket-printed",
                    "ticket-print-failed", "notice-paper-out", "notice-offline", "notice-engine-down",
-                   "notice-quota-reached", "notice-service-closed"):
+                   "notice-quota-reached", "notice-service-closed", "home-reader", "receipt-looking",
+                   "receipt-ready", "receipt-missing", "receipt-in-process", "receipt-ticket",
+                   "home-card-elderly", "home-card", "home-bookings", "booking-code", "booking-checking",
+                   "booking-ticket", "booking-walk-in"):
         for orient, size in (("portrait", (1080, 1920)), ("landscape", (1920, 1080))):
             p = tmp_path / f"kiosk-{screen}-{orient}.png"
             assert p.name in names
@@ -25,7 +28,7 @@ def test_every_screen_renders(tmp_path):
             assert img.size == size
             assert len(img.convert("L").getcolors(1 << 16) or []) > 2  # not a blank screen
     digests = {Image.open(p).tobytes() for p in paths if p.name.endswith("portrait.png")}
-    assert len(digests) == 14  # each state draws something different
+    assert len(digests) == 27  # each state draws something different
     ticket = Image.open(tmp_path / "ticket-80mm.png")
     assert ticket.width == 576
     assert [c.text for c in zxingcpp.read_barcodes(ticket)][0].endswith("20261121-HT-0023")

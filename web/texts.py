@@ -26,6 +26,7 @@ UI: dict[str, dict[str, str]] = {
         "nobody": "Không có ai đang chờ.", "shortcuts": "Phím tắt", "live_lost": "Mất kết nối, đang kết nối lại…",
         "other_lang": "English", "staff": "Cán bộ", "people_waiting": "người chờ",
         "typed": "Số đang gõ",
+        "dossier": "Hồ sơ",
     },
     "en": {
         "title": "Clerk's console", "login": "Sign in", "user": "Login", "password": "Password",
@@ -38,6 +39,7 @@ UI: dict[str, dict[str, str]] = {
         "waiting": "Waiting list", "waited": "Waited", "service": "Service", "priority": "Priority",
         "absent": "absent", "my_day": "My day", "served": "Served", "no_show": "No-shows",
         "mean_service": "Mean service", "minutes": "min", "nobody": "Nobody is waiting.",
+        "dossier": "Dossier",
         "shortcuts": "Shortcuts", "live_lost": "Connection lost, reconnecting…", "other_lang": "Tiếng Việt",
         "staff": "Clerk", "people_waiting": "waiting", "typed": "Typed number",
     },

@@ -288,6 +288,15 @@ def semantic_problems(parts: Parts) -> list[Problem]:
                 if cam not in all_ids or kinds.get(cam, "camera") != "camera":
                     out.append((("devices", i, "cameras", j), f"không có camera \"{cam}\"; viết id của một camera trong [[devices]]",
                                 f"unknown camera {cam!r}"))
+        for ref in ("return_service", "supplement_service"):  # receipts at the ticket kiosk (issue 16)
+            code = getattr(d, ref, None)
+            if code is not None and code not in known:
+                out.append((("devices", i, ref), f"không có dịch vụ \"{code}\"; viết mã một dịch vụ trong [[services]]",
+                            f"unknown service {code!r}"))
+        for fld, code in (getattr(d, "supplement_services", None) or {}).items():
+            if code not in known:
+                out.append((("devices", i, "supplement_services"), f"{fld}: không có dịch vụ \"{code}\"",
+                            f"unknown service {code!r}"))
         offered = getattr(d, "services", None)
         if offered:
             for j, code in enumerate(offered):

@@ -43,7 +43,7 @@ class KioskDevice(DeviceBase):
     kind: Literal["kiosk"] = Field(description="Touch kiosk")
     mode: Literal["ticket", "lookup", "procedures"] = Field("ticket", description="ticket: issues queue tickets; lookup: dossier lookup; procedures: procedure guide (kiosk/procedures.py)")
     printer: str | None = Field(None, description="Printer device id (ticket mode; procedures mode: checklists and tickets)")
-    scanner: str | None = Field(None, description="Scanner device id (lookup mode)")
+    scanner: str | None = Field(None, description="Scanner device id (lookup mode; ticket mode: receipts scanned for the right ticket)")
     services: list[str] | None = Field(None, description="Service codes offered (default: all)")
     width: int = Field(1080, ge=240, description="Screen width in pixels")
     height: int = Field(1920, ge=240, description="Screen height in pixels")
@@ -52,6 +52,10 @@ class KioskDevice(DeviceBase):
     ask_priority: bool = Field(True, description="Offer the priority choice")
     print_timeout_s: float = Field(8, gt=0, le=60, description="Wait this long for the printer to confirm a ticket")
     issue_timeout_s: float = Field(1.5, gt=0, le=30, description="Wait this long for the engine per issue attempt (retried once with the same id)")
+    return_service: str | None = Field(None, description="Ticket mode with a scanner: service code of the 'Nhận kết quả' ticket offered for a receipt whose result is ready")
+    supplement_service: str | None = Field(None, description="Ticket mode with a scanner: service code of the 'Bổ sung hồ sơ' ticket when the dossier's field is not in supplement_services")
+    supplement_services: dict[str, str] = Field(default_factory=dict, description="Upstream field name (TenLinhVuc) -> service code that takes the missing documents of its dossiers")
+    lookup_timeout_s: float = Field(2, gt=0, le=30, description="Ticket mode with a scanner: wait this long for the hub per receipt lookup (retried once with the same id)")
 
 
 class LedDevice(DeviceBase):

@@ -190,6 +190,8 @@ class Office(Strict):
     footer: str = Field("Xin cảm ơn quý khách!", description="Thank-you line printed at the bottom of tickets")
     tracking_url: str | None = Field(None, description="QR link on tickets; {ticket_id} is replaced. None: the ticket id")
     auto_open: bool = Field(False, description="Open every closed counter when a span of the opening hours starts (no clerk signed in until one does)")
+    elderly_age: int = Field(60, ge=50, le=100, description="Age from which a scanned citizen ID card is offered the elderly priority (Law on the Elderly: 60)")
+    tickets_per_person: int | None = Field(None, ge=1, le=50, description="Most tickets a day per citizen ID card scanned at a kiosk (None: no cap); the province sets it")
 
     @field_validator("id")
     @classmethod
@@ -246,6 +248,9 @@ class Hub(Strict):
     return_counter: str | None = Field(None, description="Where results are handed back, for the lookup kiosk's advice")
     simulator_port: int = Field(0, ge=0, le=65535, description="Port of the built-in simulator (0: any free port)")
     simulator_dossiers: int = Field(2000, ge=0, description="Dossiers the simulator generates")
+    appointments: bool = Field(False, description="Sync bookings (LayDanhSachLichHen) and redeem them at ticket kiosks with a reader")
+    appointment_services: dict[str, str] = Field(default_factory=dict, description="Booking's MaTTHC or MaLinhVuc -> service code (default: a service whose code is the MaLinhVuc)")
+    appointment_late_min: int = Field(15, ge=0, le=240, description="Minutes after the slot a booking is still honoured; later arrivals become walk-ins")
 
 
 class Web(Strict):

@@ -271,7 +271,8 @@ class Engine:
 
     def _dispatch(self, kind: str, req: Any, topic: str, now) -> tuple[dict[str, Any], Effects, list]:
         if kind == "issue":
-            fields, fx = self.q.issue(req.service, req.priority, req.source, now)
+            fields, fx = self.q.issue(req.service, req.priority, req.source, now, req.dossier,
+                                      req.person, req.age_bracket, req.appointment, req.slot_time())
             return fields, fx, []
         if kind == "command":
             raw = self.topics.counter_from_topic(topic)

@@ -62,8 +62,9 @@ class QueueEngine:
             "ticket_id": row["ticket_id"], "number": row["number"], "seq": row["seq"],
             "service": row["service"], "service_name": svc.name if svc else row["service"],
             "priority": row["priority"], "day": row["day"], "issued_at": row["issued_at"],
-            "status": row["status"],
+            "status": "waiting" if row["status"] == "booked" else row["status"],  # booked: waits for its slot
             "counter": row["counter"] if row["counter"] is not None else row["reserved_counter"],
+            **({k: row[k] for k in ("dossier", "appointment", "slot_at") if k in row.keys() and row[k]}),
         }
 
     def _ticket(self, ticket_id: str | None) -> sqlite3.Row | None:
@@ -115,7 +116,7 @@ class QueueEngine:
         if stored is not None:
             fx.stats = self.day_stats(stored, now)
         stale = self.conn.execute(
-            "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called')", (today,)).fetchall()
+            "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called', 'booked')", (today,)).fetchall()
         for row in stale:
             self.conn.execute("UPDATE tickets SET status = 'cancelled', finished_at = ? WHERE ticket_id = ?",
                               (P.rfc3339(now), row["ticket_id"]))
@@ -128,6 +129,8 @@ class QueueEngine:
                                   (P.rfc3339(now), c.number))
                 fx.counters.add(c.number)
         self.conn.execute("UPDATE counter_sessions SET closed_at = ? WHERE closed_at IS NULL", (P.rfc3339(now),))
+        # an ID card's hash is only good for its day's cap: forget it (the age bracket stays for statistics)
+        self.conn.execute("UPDATE tickets SET person = NULL WHERE day < ? AND person IS NOT NULL", (today,))
         set_meta(self.conn, "day", today)
         fx.queue = True
         if stored is not None:
@@ -184,7 +187,10 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ issuing
 
-    def issue(self, service: str, priority: str, source: str | None, now: datetime) -> tuple[dict[str, Any], Effects]:
+    def issue(self, service: str, priority: str, source: str | None, now: datetime,
+              dossier: str | None = None, person: str | None = None,
+              age_bracket: str | None = None, appointment: str | None = None,
+              slot_at: datetime | None = None) -> tuple[dict[str, Any], Effects]:
         svc = self.cfg.service(service)
         if svc is None:
             raise EngineError("unknown_service", t("Không có dịch vụ mã {code}.", code=service))
@@ -199,18 +205,30 @@ class QueueEngine:
         n = svc.number_start + seq - 1
         if (svc.daily_quota is not None and count >= svc.daily_quota) or n > svc.number_end:
             raise EngineError("quota_reached", t("Dịch vụ {service} đã hết số thứ tự hôm nay.", service=svc.name))
+        cap = self.cfg.office.tickets_per_person
+        if person and cap is not None:
+            had = self.conn.execute("SELECT COUNT(*) FROM tickets WHERE day = ? AND person = ?",
+                                    (day, person)).fetchone()[0]
+            if had >= cap:
+                raise EngineError("rate_limited", t("Mỗi người chỉ được lấy tối đa {cap} số thứ tự mỗi ngày.", cap=cap))
         number = svc.format_number(n)
         ticket_id = f"{day.replace('-', '')}-{svc.code}-{seq:04d}"
         issued_at = P.rfc3339(now)
         self.conn.execute(
             "INSERT INTO tickets(ticket_id, day, service, original_service, seq, number, priority, status, "
-            "issued_at, sort_key, source, calls) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, 0)",
-            (ticket_id, day, svc.code, svc.code, seq, number, priority, issued_at,
-             now.isoformat(timespec="microseconds"), source))
+            "issued_at, sort_key, source, calls, dossier, person, age_bracket, appointment, slot_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+            (ticket_id, day, svc.code, svc.code, seq, number, priority,
+             "booked" if slot_at is not None and slot_at > now else "waiting", issued_at,
+             now.isoformat(timespec="microseconds"), source, dossier, person, age_bracket, appointment,
+             P.rfc3339(slot_at) if slot_at is not None else None))
         ticket = self.ticket_payload(self._ticket(ticket_id))
-        ahead = self.waiting_ahead(svc, ticket_id, priority, day)
         fx = Effects()
         fx.event("issued", ticket, None)
+        if slot_at is not None:  # a booking is called at its slot, ahead of walk-ins: nobody is ahead
+            return {"ticket": ticket, "waiting_ahead": 0,
+                    "estimated_wait_s": max(0, int((slot_at - now).total_seconds()))}, fx
+        ahead = self.waiting_ahead(svc, ticket_id, priority, day)
         return {"ticket": ticket, "waiting_ahead": ahead,
                 "estimated_wait_s": self.estimate_wait(svc, ahead, day)}, fx
 
@@ -306,6 +324,21 @@ class QueueEngine:
         if reserved is not None and (best is None or reserved["sort_key"] <= best["sort_key"]):
             return reserved
         return best
+
+    def _pick_booking(self, counter: Counter, day: str, now: datetime | None) -> sqlite3.Row | None:
+        """A booked ticket whose slot has come, earliest slot first: called ahead of walk-ins.
+
+        Booked tickets wait as ``booked`` (not ``waiting``) until their slot, so no other rule
+        sees them; with ``now`` None (nobody else waits) the earliest is called early.
+        """
+        marks = ",".join("?" * len(counter.services))
+        cond = "status IN ('waiting', 'booked')" if now is None else "status = 'waiting'"
+        if now is not None:
+            self.conn.execute(f"UPDATE tickets SET status = 'waiting' WHERE day = ? AND status = 'booked' "
+                              f"AND slot_at <= ? AND service IN ({marks})", (day, P.rfc3339(now), *counter.services))
+        return self.conn.execute(
+            f"SELECT * FROM tickets WHERE day = ? AND {cond} AND slot_at IS NOT NULL AND reserved_counter IS NULL "
+            f"AND service IN ({marks}) ORDER BY slot_at, sort_key LIMIT 1", (day, *counter.services)).fetchone()
 
     def _pick_priority(self, counter: Counter, day: str) -> sqlite3.Row | None:
         """A priority counter's first choice: the oldest waiting priority ticket of its services."""
@@ -411,7 +444,8 @@ class QueueEngine:
             if crow["status"] == "paused":  # the clerk is back: Next resumes the counter
                 self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
             self._end_serving(crow, "done", now, fx, by)
-            row = self._pick(counter, day)
+            row = self._pick_booking(counter, day, now) or self._pick(counter, day) \
+                or self._pick_booking(counter, day, None)
             if row is not None:
                 self._note_pick(row, day)
                 ticket = self._call(row, counter, staff, now, fx, by)
@@ -435,7 +469,7 @@ class QueueEngine:
             if req.number is None:
                 raise EngineError("bad_request", t("Thiếu số thứ tự cần gọi."))
             row = self.conn.execute("SELECT * FROM tickets WHERE day = ? AND number = ?", (day, req.number)).fetchone()
-            if row is None or row["status"] not in ("waiting", "no_show"):
+            if row is None or row["status"] not in ("waiting", "no_show", "booked"):  # booked: the clerk may call it early
                 raise EngineError("not_found", t("Không có số {number} đang chờ hôm nay.", number=req.number))
             if crow["status"] == "paused":
                 self.conn.execute("UPDATE counters SET status = 'open', reason = NULL WHERE number = ?", (number,))
@@ -488,7 +522,7 @@ class QueueEngine:
 
     def cancel(self, ticket_id: str, now: datetime) -> tuple[dict[str, Any], Effects]:
         row = self._ticket(ticket_id)
-        if row is None or row["status"] not in ("waiting", "called", "no_show"):
+        if row is None or row["status"] not in ("waiting", "called", "no_show", "booked"):
             raise EngineError("not_found", t("Không có vé {ticket} để hủy.", ticket=ticket_id))
         fx = Effects()
         self.conn.execute("UPDATE tickets SET status = 'cancelled', finished_at = ? WHERE ticket_id = ?",

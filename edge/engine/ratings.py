@@ -139,4 +139,11 @@ def event(conn: sqlite3.Connection, rating_id: str, now: datetime) -> RatingEven
         rating_id=row["rating_id"], ticket_id=row["ticket_id"], number=row["number"], day=row["day"],
         counter=row["counter"], staff=row["staff"], service=row["service"], level=row["level"],
         reasons=json.loads(row["reasons"]), comment=row["comment"],
-        submitted_at=row["submitted_at"], revision=row["revision"], ts=rfc3339(now))
+        submitted_at=row["submitted_at"], revision=row["revision"], ts=rfc3339(now),
+        dossier=_dossier(conn, row["ticket_id"]))
+
+
+def _dossier(conn: sqlite3.Connection, ticket_id: str) -> str | None:
+    """The dossier the rated ticket was issued for (issue 16), so upstream can key the rating on it."""
+    row = conn.execute("SELECT dossier FROM tickets WHERE ticket_id = ?", (ticket_id,)).fetchone()
+    return row[0] if row is not None else None

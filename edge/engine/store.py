@@ -190,6 +190,11 @@ def ensure_staff_columns(conn: sqlite3.Connection, db: sqlite_utils.Database) ->
         for col in cols:
             if col not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
+    if "dossier" not in {c.name for c in db["tickets"].columns}:
+        conn.execute("ALTER TABLE tickets ADD COLUMN dossier TEXT")  # issue 16: the receipt scanned
+    for col in ("person", "age_bracket", "appointment", "slot_at"):  # issue 16: a scanned ID card, as a day-keyed hash and a bracket
+        if col not in {c.name for c in db["tickets"].columns}:
+            conn.execute(f"ALTER TABLE tickets ADD COLUMN {col} TEXT")
     if "counter_sessions" not in db.table_names():
         # One row per sign-in at a counter: who opened it, when, and when it closed.
         db["counter_sessions"].create({"id": int, "day": str, "counter": int, "staff_login": str,

@@ -4,6 +4,9 @@ Issue path (latency matters: touch to first printed byte): tap -> ``Controller``
 issuer thread sends ``ticket/issue`` (retries reuse the id, so a retry never makes a second
 ticket) -> on the reply it publishes the ``PrintJob`` straight away, then tells the UI.
 MQTT handlers never touch pygame: they hand data to the UI thread with ``UiLoop.call_soon``.
+
+With ``scanner`` set, scans on ``scan/{scanner}`` are receipts: a named lookup thread asks
+the hub (``dossier/lookup``, retried with the same id) and the controller offers the ticket.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
 from edge.ui import Tap, UiLoop, UiThread, device_loop
 from edge.ui.widgets import hit_test
-from kiosk.ticket.controller import Controller, ServiceView
+from kiosk.ticket.controller import Controller, Screen, ServiceView
 from kiosk.ticket.hours import office_hours
 from printer.layout import service_places
 
@@ -31,12 +34,21 @@ class TicketKiosk:
         offered = self.dev.services or [s.code for s in cfg.services]
         views = [ServiceView(s.code, s.name, s.field, name_en=s.name_en, places=service_places(cfg, s.code))
                  for s in cfg.services if s.code in offered]
+        receipt_codes = {c for c in (self.dev.return_service, self.dev.supplement_service,
+                                     *self.dev.supplement_services.values()) if c} if self.dev.scanner else set()
+        extra = [ServiceView(s.code, s.name, s.field, name_en=s.name_en, places=service_places(cfg, s.code))
+                 for s in cfg.services if s.code in receipt_codes and s.code not in offered]
         self.title = cfg.office.name
         self.bus = ctx.bus()
         self.loop: UiLoop | None = None
         self.ctrl = Controller(views, self.dev.ask_priority, lang=cfg.office.locale,
                                issue_fn=self._issue, idle_timeout_s=self.dev.idle_timeout_s,
                                print_timeout_s=self.dev.print_timeout_s, has_printer=bool(self.dev.printer),
+                               lookup_fn=self._lookup if self.dev.scanner else None,
+                               return_service=self.dev.return_service, supplement_for=self._supplement_for,
+                               today=lambda: ctx.clock.now().date(), extra_services=extra,
+                               redeem_fn=self._redeem if self.dev.scanner and getattr(cfg.hub, "appointments", False)
+                               else None,
                                **office_hours(cfg, ctx.clock.now))
         self.buttons: list[Any] = []
         self.pressed: tuple | None = None  # action under the finger, drawn darker
@@ -54,6 +66,8 @@ class TicketKiosk:
             self.bus.subscribe(t.print_result(self.dev.printer), self._on(self.ctrl.print_result))
         self.bus.subscribe(t.device_status("engine"), self._on(self.ctrl.set_engine_status))
         self.bus.subscribe(t.queue_state, self._on(self.ctrl.set_queue_state))
+        if self.dev.scanner:
+            self.bus.subscribe(t.scan(self.dev.scanner), self._on_scan)
         self.bus.start(wait=5)
         self.bus.set_status("ok", {"mode": "ticket", "printer": self.dev.printer})
 
@@ -81,6 +95,12 @@ class TicketKiosk:
         loop.on_draw = on_draw
         loop.on_tap = self._on_tap
         loop.on_press = self._on_press
+        loop.on_event = self._on_key
+        if self.ctrl.redeem_fn is not None:
+            from edge.ui.keyboard import Keyboard
+            w, h = loop.size
+            self.ctrl.keyboard = Keyboard(pygame.Rect(16, h * 11 // 20, w - 32, h * 7 // 20), "code", max_len=40,
+                                          ok_label=self.ctrl.text("booking_ok"))
         self._ui.ready.set()
         try:
             loop.run()
@@ -97,6 +117,11 @@ class TicketKiosk:
         if self.pressed is not None and self.loop is not None:
             self.pressed = None
             self.loop.invalidate()
+        kb = self.ctrl.keyboard
+        if self.ctrl.view.screen == Screen.BOOKING and kb is not None:
+            result = kb.tap(tap.pos)
+            if result is not None:
+                return self.ctrl.typed_booking() if result == "enter" else self.ctrl.key_pressed()
         b = hit_test(self.buttons, tap.pos)
         if b is None or not b.hit(tap.up):
             return  # slid off the button: not a press
@@ -109,6 +134,22 @@ class TicketKiosk:
             self.ctrl.home()
         elif action[0] == "lang":
             self.ctrl.toggle_lang()
+        elif action[0] == "receipt":
+            self.ctrl.take_receipt_ticket()
+        elif action[0] == "booking":
+            self.ctrl.open_booking()
+
+    def _on_key(self, event: Any) -> None:
+        import pygame
+        kb = self.ctrl.keyboard
+        if self.ctrl.view.screen != Screen.BOOKING or kb is None or event.type not in (pygame.TEXTINPUT,
+                                                                                        pygame.KEYDOWN):
+            return
+        result = kb.handle(event)
+        if result == "enter":
+            self.ctrl.typed_booking()
+        elif result is not None:
+            self.ctrl.key_pressed()
 
     def _on(self, fn: Any) -> Any:
         def handler(topic: str, payload: bytes) -> None:
@@ -121,16 +162,53 @@ class TicketKiosk:
                 self.loop.call_soon(fn, data)
         return handler
 
+    # ------------------------------------------------------------------ receipts (own thread)
+    def _supplement_for(self, field: str | None) -> str | None:
+        """The service that takes a dossier's missing documents: by its upstream field, else the default."""
+        return self.dev.supplement_services.get(field or "") or self.dev.supplement_service
+
+    def _on_scan(self, topic: str, payload: bytes) -> None:
+        try:
+            scan = P.Scan.model_validate(P.decode_json(payload))
+        except Exception as exc:  # noqa: BLE001 - a bad scan payload is logged, never fatal
+            log.warning("ignoring bad scan on %s: %s", topic, type(exc).__name__)
+            return
+        if self.loop is not None:
+            self.loop.call_soon(self.ctrl.scanned, scan.code)
+
+    def _lookup(self, code: str, seq: int) -> None:
+        self._ask_hub("receipt", self.ctx.topics.dossier_lookup, code, seq, self.ctrl.looked_up,
+                      self.ctrl.lookup_failed)
+
+    def _redeem(self, code: str, seq: int) -> None:
+        self._ask_hub("booking", self.ctx.topics.appointment_redeem, code, seq, self.ctrl.redeemed,
+                      self.ctrl.redeem_failed)
+
+    def _ask_hub(self, what: str, topic: str, code: str, seq: int, on_reply: Any, on_timeout: Any) -> None:
+        """One request to the hub on a named thread (retried once with the same id); the answer goes
+        to the UI thread."""
+        def work() -> None:
+            assert self.loop is not None
+            try:
+                reply = self.bus.request(topic, {"code": code}, timeout=self.dev.lookup_timeout_s, retries=1)
+            except RequestTimeout:
+                log.warning("the hub did not answer a %s request", what)
+                self.loop.call_soon(on_timeout, seq)
+                return
+            self.loop.call_soon(on_reply, seq, reply)
+        threading.Thread(target=work, name=f"kiosk-{what}-{self.dev.id}", daemon=True).start()
+
     # ------------------------------------------------------------------ issuing (own thread)
-    def _issue(self, service: str, priority: str) -> None:
-        threading.Thread(target=self._issue_worker, args=(service, priority),
+    def _issue(self, service: str, priority: str, **extra: str) -> None:
+        """``extra``: the project's optional issue fields (``dossier``, ``person``, ``age_bracket``)."""
+        threading.Thread(target=self._issue_worker, args=(service, priority), kwargs=extra,
                          name=f"kiosk-issue-{self.dev.id}", daemon=True).start()
 
-    def _issue_worker(self, service: str, priority: str) -> None:
+    def _issue_worker(self, service: str, priority: str, **extra: str) -> None:
         assert self.loop is not None
+        body: dict[str, Any] = {"service": service, "priority": priority, "source": self.dev.id, **extra}
         try:
-            reply = self.bus.request(self.ctx.topics.ticket_issue,
-                                     {"service": service, "priority": priority, "source": self.dev.id},
+            reply = self.bus.request(self.ctx.topics.ticket_issue, body,
                                      timeout=self.dev.issue_timeout_s, retries=1)
         except RequestTimeout:
             log.warning("engine did not answer an issue request")

@@ -1,12 +1,14 @@
 """Drawing of each ticket-kiosk screen. ``draw(surface, ctrl, title)`` returns the touch targets.
 
-Button values are actions: ("service", code), ("priority", p), ("home",), ("lang",).
+Button values are actions: ("service", code), ("priority", p), ("home",), ("lang",),
+("receipt",) (take the ticket a scanned receipt calls for), ("booking",) ("Đã đặt lịch hẹn").
 Works portrait and landscape: the service grid has 2 columns when the screen is taller
 than wide, else 3; button heights shrink to fit but stay at least 90 px.
 """
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import pygame
 
@@ -59,7 +61,13 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
         return _closed_all(s, ctrl, title, buttons)
     top = _header(s, title, ctrl.text("choose"), buttons, ctrl) + 16
     blocked = ctrl.blocked()
-    bottom = h - (130 if blocked else 16)
+    hint = ctrl.lookup_fn is not None and not blocked  # a reader: say receipts can be scanned
+    bottom = h - (130 if blocked or hint else 16)
+    if ctrl.redeem_fn is not None:  # bookings: their own entry, under the services
+        bottom -= 126
+        buttons.append(Button(pygame.Rect(16, bottom + 10, w - 32, 110), ctrl.text("booking"), value=("booking",),
+                              sublabel=ctrl.text("booking_sub"), size=38,
+                              bg=GREEN if not blocked else (150, 150, 150)))
     cols = 2 if h > w else 3
     groups: dict[str, list[str]] = {}
     for code in ctrl.order:
@@ -96,6 +104,10 @@ def _home(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]
     for b in buttons[1:]:
         b.draw(s)
     buttons[0].draw(s)
+    if hint:
+        pygame.draw.rect(s, (225, 236, 246) if ctrl.person is None else (255, 243, 214), (0, h - 120, w, 120))
+        blit_text(s, ctrl.greeting() or ctrl.text("scan_hint"), pygame.Rect(20, h - 116, w - 40, 112), 32,
+                  HEAD if ctrl.person is None else PRIO, bold=True)
     if blocked:
         pygame.draw.rect(s, RED, (0, h - 120, w, 120))
         blit_text(s, ctrl.text(blocked), pygame.Rect(20, h - 116, w - 40, 112), 30, (255, 255, 255), bold=True)
@@ -143,7 +155,14 @@ def _ticket(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Butto
     if sv is not None and sv.places:
         y = blit_text(s, ctrl.text("places", places="; ".join(sv.places)), pygame.Rect(20, y, w - 40, 60), 34,
                       HEAD, bold=True)
-    if v.waiting_ahead is not None:
+    if t.get("dossier"):
+        y = blit_text(s, ctrl.text("dossier_line", code=t["dossier"]), pygame.Rect(20, y, w - 40, 50), 30, INK)
+    booking = v.booking or {}
+    if booking.get("slot_at"):
+        hm = datetime.fromisoformat(booking["slot_at"]).strftime("%H:%M")
+        y = blit_text(s, ctrl.text("walk_in" if v.walk_in else "slot_line", hm=hm), pygame.Rect(20, y, w - 40, 90),
+                      32, PRIO if v.walk_in else GREEN, bold=True)
+    if v.waiting_ahead is not None and not (booking and not v.walk_in):
         y = blit_text(s, ctrl.text("ahead", n=v.waiting_ahead), pygame.Rect(20, y, w - 40, 60), 38, INK)
     eta = minutes_text(ctrl.lang, v.estimated_wait_s)
     if eta:
@@ -180,7 +199,85 @@ def _issuing(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Butt
     blit_text(s, ctrl.text("issuing"), pygame.Rect(40, top, w - 80, h - top), 48, HEAD, bold=True)
 
 
-DRAW = {Screen.HOME: _home, Screen.PRIORITY: _priority, Screen.TICKET: _ticket,
+def _looking(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    w, h = s.get_size()
+    top = _header(s, title, "", buttons, ctrl)
+    code = (ctrl.view.dossier or {}).get("code", "")
+    blit_text(s, ctrl.text("looking", code=code), pygame.Rect(40, top, w - 80, h - top - 180), 44, HEAD, bold=True)
+    buttons.append(Button(pygame.Rect(24, h - 140, w // 3, 110), ctrl.text("back"), value=("home",), bg=GREY, size=34))
+    for b in buttons:
+        b.draw(s)
+
+
+def _booking(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    """Type the booking code on the touch keyboard (the reader works on this screen too)."""
+    from edge.ui.keyboard import draw_field
+    w, h = s.get_size()
+    top = _header(s, title, ctrl.text("booking"), buttons, ctrl) + 20
+    kb = ctrl.keyboard
+    y = blit_text(s, ctrl.text("booking_title"), pygame.Rect(30, top, w - 60, 110), 36, INK, bold=True)
+    field = pygame.Rect(30, y + 10, w - 60, 100)
+    draw_field(s, field, kb.text if kb is not None else "", "LH-…", size=44)
+    if ctrl.typed_error:
+        blit_text(s, ctrl.typed_error, pygame.Rect(30, field.bottom + 8, w - 60, 60), 30, RED, align="left")
+    buttons.append(Button(pygame.Rect(24, field.bottom + 80, w // 3, 100), ctrl.text("back"), value=("home",),
+                          bg=GREY, size=32))
+    for b in buttons:
+        b.draw(s)
+    if kb is not None:
+        kb.draw(s)
+
+
+def _redeeming(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    w, h = s.get_size()
+    top = _header(s, title, ctrl.text("booking"), buttons, ctrl)
+    buttons.clear()  # the hub decides; nothing to press meanwhile
+    blit_text(s, ctrl.text("redeeming"), pygame.Rect(40, top, w - 80, h - top), 44, HEAD, bold=True)
+
+
+def _date(ts: str | None) -> str:
+    if not ts:
+        return "—"
+    try:
+        return datetime.fromisoformat(ts).strftime("%d/%m/%Y")
+    except ValueError:
+        return ts
+
+
+def _receipt(s: pygame.Surface, ctrl: Controller, title: str, buttons: list[Button]) -> None:
+    """The scanned receipt's dossier: its state in plain words and, if it needs one, a ticket button."""
+    w, h = s.get_size()
+    v = ctrl.view
+    d = v.dossier or {}
+    top = _header(s, title, ctrl.text("receipt_title", code=d.get("code", "")), buttons, ctrl)
+    y = top + 30
+    if d.get("procedure"):
+        y = blit_text(s, d["procedure"], pygame.Rect(30, y, w - 60, 110), 38, INK, bold=True) + 10
+    status = int(d.get("status") or 0)
+    if status == 9:
+        msg, color = ctrl.text("receipt_ready"), GREEN
+    elif status == 5:
+        msg, color = ctrl.text("receipt_missing"), PRIO
+    else:
+        msg, color = ctrl.text("receipt_other", status=d.get("status_text", "")), HEAD
+    y = blit_text(s, msg, pygame.Rect(30, y, w - 60, 200), 42, color, bold=True) + 10
+    if status not in (9, 10) and d.get("due_at"):
+        y = blit_text(s, ctrl.text("receipt_due", due=_date(d.get("due_at"))), pygame.Rect(30, y, w - 60, 60), 34, INK)
+    sv = ctrl.services.get(v.offer or "")
+    if sv is not None:
+        bh = max(130, min(220, (h - y - 200) // 2))
+        by = min(y + 60, h - 200 - bh)
+        blocked = ctrl.blocked() or not sv.open
+        buttons.append(Button(pygame.Rect(40, by, w - 80, bh), ctrl.text(f"take_{v.offer_kind}"), value=("receipt",),
+                              sublabel=sv.label(ctrl.lang), size=44,
+                              bg=(150, 150, 150) if blocked else GREEN if v.offer_kind != "ask" else (0, 94, 160)))
+    buttons.append(Button(pygame.Rect(24, h - 140, w // 3, 110), ctrl.text("back"), value=("home",), bg=GREY, size=34))
+    for b in buttons:
+        b.draw(s)
+
+
+DRAW = {Screen.LOOKING: _looking, Screen.RECEIPT: _receipt, Screen.BOOKING: _booking,
+        Screen.REDEEMING: _redeeming, Screen.HOME: _home, Screen.PRIORITY: _priority, Screen.TICKET: _ticket,
         Screen.NOTICE: _notice, Screen.ISSUING: _issuing}
 
 

@@ -58,6 +58,69 @@ def _states(ctrl, cfg):
         for sv in ctrl.services.values():
             sv.open = False
     yield "home-closed", ok, all_closed
+    yield from _receipt_states(ctrl, ok)
+
+
+def _receipt_states(ctrl, ok):
+    """Receipts scanned at a kiosk with a reader (issue 16); the dossier is the simulator's kind."""
+    from kiosk.ticket.controller import Screen, View
+    codes = ctrl.order
+    ret = next((c for c in codes if "trả kết quả" in ctrl.services[c].name.lower()), codes[-1])
+    sup = next(c for c in codes if c != ret)
+    code = "000.17.22.H56-261120-0042"
+    base = {"code": code, "procedure": "Đăng ký khai sinh", "field": "Hộ tịch",
+            "due_at": "2026-11-26T17:00:00+07:00", "status_text": ""}
+
+    def with_reader():
+        ctrl.lookup_fn = lambda c, seq: None
+        ctrl.return_service = ret
+    yield "home-reader", ok, with_reader
+
+    def card(title, elderly):
+        from kiosk.ticket.cccd import CardToken
+        with_reader()
+        ctrl.person = CardToken("70-79" if elderly else "30-39", title, elderly, "0" * 32)
+    yield "home-card-elderly", ok, lambda: card("ông", True)
+    yield "home-card", ok, lambda: card("bà", False)
+    yield "receipt-looking", ok, lambda: (with_reader(), setattr(ctrl, "view", View(screen=Screen.LOOKING,
+                                                                                    dossier={"code": code})))
+    for name, status, text, offer, kind in (("ready", 9, "Đã có kết quả", ret, "return"),
+                                            ("missing", 5, "Yêu cầu bổ sung giấy tờ", sup, "supplement"),
+                                            ("in-process", 4, "Đang xử lý", sup, "ask")):
+        yield f"receipt-{name}", ok, (lambda st=status, tx=text, of=offer, k=kind: (with_reader(), setattr(
+            ctrl, "view", View(screen=Screen.RECEIPT, service=of, offer=of, offer_kind=k,
+                               dossier={**base, "status": st, "status_text": tx}))))
+    reply_ticket = {**SAMPLE_REPLY["ticket"], "service": ret, "service_name": ctrl.services[ret].name,
+                    "dossier": code, "number": "1008"}
+    yield "receipt-ticket", ok, lambda: (with_reader(), setattr(ctrl, "view", View(
+        screen=Screen.TICKET, service=ret, ticket=reply_ticket, waiting_ahead=2, estimated_wait_s=300,
+        job_id="x", printed=True, dossier=base)))
+    yield from _booking_states(ctrl, ok, with_reader, sup)
+
+
+def _booking_states(ctrl, ok, with_reader, code):
+    """Bookings (issue 16): the home entry, the code keyboard, the check, the tickets."""
+    from kiosk.ticket.controller import Screen, View
+
+    def bookings(view=None, typed=""):
+        with_reader()
+        ctrl.redeem_fn = lambda text, seq: None
+        ctrl.keyboard.text = typed
+        if view is not None:
+            ctrl.view = view
+    booking = {"code": "LH-20261123-0012", "service": code, "slot_at": "2026-11-23T13:45:00+07:00", "minutes": 15}
+    ticket = {**SAMPLE_REPLY["ticket"], "service": code, "service_name": ctrl.services[code].name,
+              "appointment": booking["code"], "slot_at": booking["slot_at"], "number": "2031"}
+    yield "home-bookings", ok, bookings
+    yield "booking-code", ok, lambda: bookings(View(screen=Screen.BOOKING), "LH-20261123-00")
+    yield "booking-checking", ok, lambda: bookings(View(screen=Screen.REDEEMING))
+    yield "booking-ticket", ok, lambda: bookings(View(screen=Screen.TICKET, service=code, ticket=ticket,
+                                                      waiting_ahead=0, estimated_wait_s=600, job_id="x",
+                                                      printed=True, booking=booking))
+    late = {k: v for k, v in ticket.items() if k not in ("appointment", "slot_at")}
+    yield "booking-walk-in", ok, lambda: bookings(View(screen=Screen.TICKET, service=code, ticket=late,
+                                                       waiting_ahead=4, estimated_wait_s=1200, job_id="x",
+                                                       printed=True, booking=booking, walk_in=True))
 
 
 def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
@@ -83,10 +146,15 @@ def render_all(config: str | Path, outdir: str | Path) -> list[Path]:
                                        service_places(cfg, s.code)) for i, s in enumerate(cfg.services)],
                           ask_priority=True, **office_hours(cfg, lambda: SHOT_TIME.replace(tzinfo=cfg.office.tz)))
         ctrl.engine_online = True
+        from edge.ui.keyboard import Keyboard
+        w, h = size
+        ctrl.keyboard = Keyboard(pygame.Rect(16, h * 11 // 20, w - 32, h * 7 // 20), "code", max_len=40,
+                                 ok_label=ctrl.text("booking_ok"))
         for name, printer, setup in list(_states(ctrl, cfg)):
             ctrl.view = type(ctrl.view)()
+            ctrl.lookup_fn, ctrl.person, ctrl.redeem_fn = None, None, None
             for sv in ctrl.services.values():
-                sv.open = True
+                sv.open, sv.full = True, False
             ctrl.set_printer_status(printer)
             setup()
             draw(surface, ctrl, cfg.office.name)

@@ -48,7 +48,8 @@
     $("status").className = "status " + status;
     $("reason").textContent = st && st.reason ? st.reason : "";
     $("serving").textContent = st && st.serving ? st.serving.number : T.none;
-    $("serving-info").textContent = st && st.serving ? st.serving.service_name : "";
+    $("serving-info").textContent = st && st.serving ? st.serving.service_name +
+      (st.serving.dossier ? ` · ${T.dossier} ${st.serving.dossier}` : "") : "";
     document.body.dataset.status = status;
     $("open").hidden = status !== "closed";
     $("close").hidden = status === "closed";
