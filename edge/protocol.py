@@ -259,6 +259,8 @@ class Ticket(Payload):
     issued_at: str
     status: TicketStatus
     counter: int | None = None
+    track: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,64}$",
+                              description="Token of the ticket's public page (QR), not the ticket id")
 
 
 class CounterState(Payload):

@@ -20,7 +20,7 @@ from edge import protocol as P
 from edge.daemon import DaemonContext
 from printer.backends import PrinterBackend, PrinterUnavailable, create_backend
 from printer.jobs import JobQueue
-from printer.layout import TicketInfo, build_ticket
+from printer.layout import TicketInfo, build_ticket, ticket_link
 from printer.status import PrinterStatus
 
 log = logging.getLogger(__name__)
@@ -149,13 +149,12 @@ class PrinterDaemon:
             issued = datetime.fromisoformat(t.issued_at)
         except ValueError:
             issued = self.ctx.clock.now()
-        url = cfg.office.tracking_url
-        qr = url.replace("{ticket_id}", t.ticket_id) if url else t.ticket_id
+        qr, caption = ticket_link(cfg.office.public_url, cfg.office.tracking_url, t)
         return TicketInfo(
             office_name=cfg.office.name, number=t.number, service_name=t.service_name, issued_at=issued,
             qr_data=qr, counters=tuple(c.label for c in cfg.counters_for(t.service)),
             waiting_ahead=job.waiting_ahead, estimated_wait_s=job.estimated_wait_s,
-            priority=t.priority, footer=cfg.office.footer, reprint=job.reprint)
+            priority=t.priority, footer=cfg.office.footer, reprint=job.reprint, qr_caption=caption)
 
     def _too_old(self, job: P.PrintJob) -> bool:
         try:

@@ -23,6 +23,8 @@ from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
 from edge.staff import StaffStore, store_path
 from web.app import Console
+from web.phone import TicketPages
+from web.tickets import TicketBook
 from web.view import OfficeView
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,9 @@ class WebDaemon:
         self.console = Console(self.cfg, self.view, self._staff_store, self._send, session_secret(secret_file),
                                https=web.tls_cert is not None)
         self.app = self.console.app
+        self.book = TicketBook()
+        self.phones = TicketPages(self.cfg.office.name, self.book)
+        self.app.router.routes[:0] = self.phones.routes()  # public pages, before the console's
         self._stop = threading.Event()
         self._resync = threading.Event()
         self.sock = socket.socket(socket.AF_INET6 if ":" in web.bind else socket.AF_INET)
@@ -95,8 +100,9 @@ class WebDaemon:
     def stop(self) -> None:
         self._stop.set()
         self._resync.set()
-        self.console.streams.closing = True
-        self.console.streams.wake_all()
+        for streams in (self.console.streams, self.phones.streams):
+            streams.closing = True
+            streams.wake_all()
         self.server.should_exit = True
         self._http.join(timeout=5)
         self._sync.join(timeout=5)
@@ -128,11 +134,13 @@ class WebDaemon:
         st = self.bus.parse_payload(topic, payload, P.QueueState)
         if st is not None:
             self.view.set_queue(st.wire())
+            self.book.set_queue(st.wire())
 
     def _on_ticket(self, topic: str, payload: bytes) -> None:
         ev = self.bus.parse_payload(topic, payload, P.TicketEvent)
         if ev is not None:
             self.view.ticket_event(self.topics.last_level(topic), ev.wire())
+            self.book.ticket_event(self.topics.last_level(topic), ev.wire())
 
     def _sync_loop(self) -> None:
         """Seed (and every minute re-check) the waiting list from the engine."""
@@ -150,6 +158,22 @@ class WebDaemon:
                 continue
             if reply.get("ok"):
                 self.view.set_waiting(reply.get("day") or "", reply.get("tickets") or [])
+                self._seed_book(reply)
+
+    def _seed_book(self, reply: dict[str, Any]) -> None:
+        """The ticket pages need every waiting ticket: ask per service when one list was cut short."""
+        self.book.set_waiting(reply.get("day") or "", reply.get("tickets") or [])
+        if int(reply.get("total") or 0) <= len(reply.get("tickets") or []):
+            return
+        for svc in self.cfg.services:
+            try:
+                r = self.bus.request(self.topics.queue_waiting, {"services": [svc.code], "limit": 200},
+                                     timeout=2.0, retries=2)
+            except RequestTimeout:
+                log.warning("engine did not answer the waiting list of %s", svc.code)
+                continue
+            if r.get("ok"):
+                self.book.set_waiting(r.get("day") or "", r.get("tickets") or [])
 
     # ------------------------------------------------------------------ office out
 

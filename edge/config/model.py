@@ -17,6 +17,7 @@ from edge.protocol import OFFICE_RE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+PUBLIC_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 
 class Strict(BaseModel):
@@ -145,6 +146,8 @@ class Office(Strict):
     holidays: list[date] = Field(default_factory=list, description="Closed days (local dates)")
     footer: str = Field("Xin cảm ơn quý khách!", description="Thank-you line printed at the bottom of tickets")
     tracking_url: str | None = Field(None, description="QR link on tickets; {ticket_id} is replaced. None: the ticket id")
+    public_url: str | None = Field(None, description="Address of the web daemon that citizens' phones open on the office "
+                                   "Wi-Fi, e.g. http://10.0.0.5:8080; the ticket's QR then links to {public_url}/ve/{token}")
     auto_open: bool = Field(False, description="Open every closed counter when a span of the opening hours starts (no clerk signed in until one does)")
 
     @field_validator("id")
@@ -152,6 +155,16 @@ class Office(Strict):
     def _id(cls, v: str) -> str:
         if not OFFICE_RE.match(v):
             raise ValueError(f"{v!r} must match {OFFICE_RE.pattern}")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip().rstrip("/")
+        if not PUBLIC_URL_RE.match(v):
+            raise ValueError(f"{v!r} must be an http:// or https:// address with no path, query or spaces")
         return v
 
     @field_validator("timezone")

@@ -22,6 +22,7 @@ from edge.daemon import DaemonContext
 from edge.engine import store
 from edge.engine.attribution import Attribution
 from edge.engine.errors import EngineError
+from edge.engine import track
 from edge.engine.queue import Effects, QueueEngine
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,12 @@ class Engine:
         with store.immediate(self.conn):
             for c in self.cfg.counters:
                 self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
+            track_key = track.ensure_key(self.conn)
         self.rconn = store.connect(self.db_path)
         from edge.staff import store_path
         self.attribution = Attribution(store_path(ctx.data_dir))
-        self.q = QueueEngine(self.cfg, self.conn, self.attribution)
-        self.rq = QueueEngine(self.cfg, self.rconn)
+        self.q = QueueEngine(self.cfg, self.conn, self.attribution, track_key)
+        self.rq = QueueEngine(self.cfg, self.rconn, track_key=track_key)
         self.bus = ctx.bus(persistent=True)  # requests sent during a restart wait at the broker
         self.inbox: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
         self._stop = threading.Event()
