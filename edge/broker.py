@@ -124,7 +124,9 @@ def web_acl(t: Topics) -> list[str]:
     return [f"topic read {t.counter_state_all}", f"topic read {t.queue_state}",
             f"topic read {t.ticket_event_all}", f"pattern read {root}/reply/%c", f"topic write {t.counter_command_all}",
             f"topic write {t.queue_waiting}", f"topic write {t.device_status('web')}",
-            f"topic write {t.error}"]
+            f"topic write {t.error}",
+            # the manager's desk (web/manager.py): device alerts in, the TV notice out
+            f"topic read {t.device_status_all}", f"topic readwrite {t.display_notice}"]
 
 
 def write_broker_files(cfg: OfficeConfig, data_dir: Path, *, port: int | None = None,

@@ -23,6 +23,7 @@ from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
 from edge.staff import StaffStore, store_path
 from web.app import Console
+from web.manager import Alerts, ManagerDesk
 from web.phone import TicketPages
 from web.tickets import TicketBook
 from web.view import OfficeView
@@ -64,6 +65,10 @@ class WebDaemon:
         self.book = TicketBook()
         self.phones = TicketPages(self.cfg.office.name, self.book)
         self.app.router.routes[:0] = self.phones.routes()  # public pages, before the console's
+        self.alerts = Alerts(ctx.clock.now)
+        self.manager = ManagerDesk(self.console, self.alerts, self.topics.display_notice,
+                                   lambda topic, payload: self.bus.publish(topic, payload, retain=True))
+        self.app.router.routes[:0] = self.manager.routes()
         self._stop = threading.Event()
         self._resync = threading.Event()
         self.sock = socket.socket(socket.AF_INET6 if ":" in web.bind else socket.AF_INET)
@@ -90,6 +95,8 @@ class WebDaemon:
         self.bus.subscribe(t.counter_state_all, self._on_counter)
         self.bus.subscribe(t.queue_state, self._on_queue)
         self.bus.subscribe(t.ticket_event_all, self._on_ticket)
+        self.bus.subscribe(t.device_status_all, self._on_device)
+        self.bus.subscribe(t.display_notice, lambda topic, payload: self.manager.set_notice(payload))
         self.bus.on_connect(self._resync.set)
         self.bus.set_status("ok", {"url": self.url})
         self.bus.start()
@@ -100,7 +107,7 @@ class WebDaemon:
     def stop(self) -> None:
         self._stop.set()
         self._resync.set()
-        for streams in (self.console.streams, self.phones.streams):
+        for streams in (self.console.streams, self.phones.streams, self.manager.streams):
             streams.closing = True
             streams.wake_all()
         self.server.should_exit = True
@@ -141,6 +148,13 @@ class WebDaemon:
         if ev is not None:
             self.view.ticket_event(self.topics.last_level(topic), ev.wire())
             self.book.ticket_event(self.topics.last_level(topic), ev.wire())
+
+    def _on_device(self, topic: str, payload: bytes) -> None:
+        if not payload:
+            return
+        st = self.bus.parse_payload(topic, payload, P.DeviceStatus)
+        if st is not None:
+            self.alerts.device_status(st.wire())
 
     def _sync_loop(self) -> None:
         """Seed (and every minute re-check) the waiting list from the engine."""

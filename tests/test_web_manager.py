@@ -1,0 +1,104 @@
+"""The manager's desk in a real browser: a paper-out alert from the real printer daemon
+(virtual backend) stays until acknowledged; a notice posted in the browser reaches the real
+TV board daemon through the retained `display/notice` topic."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from display.daemon import create as create_display
+from edge.bus import wait_until
+from harness import TestOffice
+from printer.daemon import PrinterDaemon
+from web_office import CHROMIUM, add_staff, start_web, web_config
+
+playwright = pytest.importorskip("playwright.sync_api")
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} is not installed (scripts/setup.sh installs chromium)", allow_module_level=True)
+
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "web"
+
+
+def sign_in(page, url: str, login: str, password: str) -> None:
+    page.goto(url + "/login")
+    page.fill("#user", login)
+    page.fill("#password", password)
+    page.click("#signin")
+    page.wait_for_url("**/console")
+
+
+def test_manager_acknowledges_paper_out_and_posts_a_notice(tmp_path: Path):
+    office = TestOffice(tmp_path / "data", web_config(tmp_path)).start()
+    try:
+        add_staff(office.data)
+        office.start_engine()
+        web = start_web(office)
+        printer = PrinterDaemon(office.ctx("printer-1", "printer"))
+        printer.start()
+        office._closers.append(printer.stop)
+        board = create_display(office.ctx("display-1", "display"))
+        board.start()
+        office._closers.append(board.stop)
+        admin, t = office.client(), office.topics
+        for _ in range(3):
+            assert admin.request(t.ticket_issue, {"service": "HT"})["ok"]
+        assert admin.request(t.counter_command(1), {"action": "open", "staff": "Nguyễn Thị Lan"})["ok"]
+        expect = playwright.expect
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+            context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+            page = context.new_page()
+            page.set_default_timeout(15000)
+            # a clerk is not a manager
+            sign_in(page, web.url, "lan", "matkhau-lan")
+            page.goto(web.url + "/quan-ly")
+            assert page.url.endswith("/login")
+            sign_in(page, web.url, "hoa", "matkhau-hoa")
+            page.goto(web.url + "/quan-ly")
+            expect(page.locator("body")).to_have_attribute("data-live", "1")
+            expect(page.locator("#queues tr").first).to_contain_text("3")
+            expect(page.locator('#counters tr[data-counter="1"]')).to_contain_text("Đang mở")
+            expect(page.locator('#counters tr[data-counter="2"]')).to_contain_text("Đang đóng")
+            # the printer runs out of paper: an alert, which stays after the paper is back
+            printer.backend.set_state(paper="out")
+            printer.poll_status()
+            alert = page.locator("#alerts li", has_text="Máy in printer-1 hết giấy")
+            expect(alert).to_have_class("active")
+            printer.backend.set_state(paper="ok")
+            printer.poll_status()
+            expect(alert).to_have_class("cleared")
+            page.screenshot(path=str(SHOTS / "manager-desk.png"))
+            alert.locator("button.ack").click()
+            expect(page.locator("#message")).to_have_text("Đã xác nhận cảnh báo.")
+            expect(alert).to_have_count(0)
+            expect(page.locator("#no-alerts")).to_be_visible()
+            # a notice for the TV boards, for 30 minutes
+            text = "Chiều nay 16:00 tạm ngừng tiếp nhận hồ sơ đất đai."
+            page.fill("#notice-text", text)
+            page.fill("#notice-minutes", "30")
+            page.click("#notice-post")
+            expect(page.locator("#message")).to_have_text("Đã đăng thông báo lên màn hình.")
+            assert wait_until(lambda: board.state.snapshot().notice == text, 10), board.state.snapshot().notice
+            retained: list[dict] = []
+            watcher = office.client()
+            watcher.subscribe(t.display_notice, lambda tp, pl: retained.append(json.loads(pl)) if pl else None)
+            assert wait_until(lambda: retained and retained[-1]["text"] == text and retained[-1]["until"], 10)
+            expect(page.locator("#notice-now")).to_contain_text(text)
+            # too long a notice is refused with a sentence
+            page.fill("#notice-text", "x" * 300 + " y")
+            page.fill("#notice-minutes", "")
+            page.evaluate("document.getElementById('notice-text').removeAttribute('maxlength')")
+            page.fill("#notice-text", "x" * 301)
+            page.click("#notice-post")
+            expect(page.locator("#message")).to_have_text("Thông báo dài quá 300 ký tự.")
+            page.click("#notice-clear")
+            expect(page.locator("#message")).to_have_text("Đã gỡ thông báo trên màn hình.")
+            assert wait_until(lambda: board.state.snapshot().notice == "", 10)
+            expect(page.locator("#notice-now")).to_have_text("—")
+            context.close()
+            browser.close()
+    finally:
+        office.close()

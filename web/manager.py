@@ -1,0 +1,266 @@
+"""The manager's desk (`/quan-ly`, manager role): live queues and counters, device alerts that
+stay until a manager acknowledges them, and the notice on the TV boards.
+
+All from MQTT, like the console: retained counter/queue state (web/view.py), retained device
+status (`device/+/status`) turned into alerts here, and the notice published retained on
+`display/notice` (PROTOCOL.md). The browser gets one snapshot and then changed parts over SSE.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any, AsyncIterator, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from edge import protocol as P
+from web.app import SSE_PING_S, Console, Streams, _sse
+
+log = logging.getLogger(__name__)
+
+MANAGER_ROLES = ("manager", "technician")
+NOTICE_MAX = 300
+PROBLEMS = {  # problem code -> Vietnamese sentence ({d}: device id)
+    "offline": "{d} mất kết nối", "paper_out": "Máy in {d} hết giấy", "cover_open": "Máy in {d} mở nắp",
+    "paper_low": "Máy in {d} sắp hết giấy", "camera_lost": "Mất tín hiệu camera {d}",
+    "upstream_down": "Mất kết nối hệ thống một cửa của tỉnh ({d})", "error": "{d} báo lỗi",
+}
+
+
+def problem_of(st: dict[str, Any]) -> str | None:
+    """The problem a device status reports, or None when it is fine."""
+    kind, detail = st.get("kind"), st.get("detail") or {}
+    if not st.get("online", False):
+        return "camera_lost" if kind == "camera" else ("upstream_down" if kind == "hub" else "offline")
+    if detail.get("problem") in PROBLEMS:
+        return str(detail["problem"])
+    if kind == "printer" and detail.get("paper") == "low":
+        return "paper_low"
+    if st.get("state") == "error":
+        return "upstream_down" if kind == "hub" else ("camera_lost" if kind == "camera" else "error")
+    return None
+
+
+class Alerts:
+    """Device problems; an alert stays (even once the device is well) until acknowledged."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._lock = threading.Lock()
+        self._now = now
+        self._seq = 0
+        self._alerts: dict[str, dict[str, Any]] = {}  # id -> alert
+        self._open: dict[tuple[str, str], str] = {}  # (device, problem) -> alert id
+        self.devices: dict[str, dict[str, Any]] = {}
+        self.listeners: list[Callable[[str], None]] = []
+
+    def device_status(self, st: dict[str, Any]) -> None:
+        dev = str(st.get("device") or "")
+        if not dev or dev == "web":
+            return
+        problem = problem_of(st)
+        with self._lock:
+            self.devices[dev] = {"device": dev, "kind": st.get("kind"), "online": st.get("online", False),
+                                 "state": st.get("state"), "problem": problem}
+            for (d, p), aid in list(self._open.items()):
+                if d == dev and p != problem:
+                    self._alerts[aid]["active"] = False  # cleared at the device, kept until acknowledged
+                    del self._open[(d, p)]
+            if problem and (dev, problem) not in self._open:
+                self._seq += 1
+                aid = f"a{self._seq}"
+                self._alerts[aid] = {"id": aid, "device": dev, "kind": st.get("kind"), "problem": problem,
+                                     "text": PROBLEMS[problem].format(d=dev), "active": True,
+                                     "since": P.rfc3339(self._now()), "acked_by": None}
+                self._open[(dev, problem)] = aid
+                log.warning("alert %s: %s", aid, self._alerts[aid]["text"])
+        for listener in list(self.listeners):
+            listener("alerts")
+
+    def ack(self, aid: str, who: str) -> bool:
+        with self._lock:
+            a = self._alerts.get(aid)
+            if a is None:
+                return False
+            del self._alerts[aid]
+            if self._open.get((a["device"], a["problem"])) == aid:
+                self._open.pop((a["device"], a["problem"]))
+                # still going on: a new alert only if the device reports it again after a change
+            log.info("alert %s (%s) acknowledged by %s", aid, a["text"], who)
+        for listener in list(self.listeners):
+            listener("alerts")
+        return True
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"alerts": sorted(self._alerts.values(), key=lambda a: a["since"], reverse=True),
+                    "devices": sorted(self.devices.values(), key=lambda d: d["device"])}
+
+
+class ManagerDesk:
+    def __init__(self, console: Console, alerts: Alerts, notice_topic: str,
+                 publish: Callable[[str, Any], None]) -> None:
+        self.c = console
+        self.notice_topic = notice_topic
+        self.cfg = console.cfg
+        self.alerts = alerts
+        self.publish = publish
+        self.notice: dict[str, Any] | None = None
+        self.streams = Streams()
+        console.view.listeners.append(self.streams.changed)
+        alerts.listeners.append(self.streams.changed)
+
+    def routes(self) -> list[Route]:
+        return [Route("/quan-ly", self.page), Route("/api/manager/state", self.state),
+                Route("/api/manager/events", self.events),
+                Route("/api/manager/alerts/{aid}/ack", self.ack, methods=["POST"]),
+                Route("/api/manager/notice", self.post_notice, methods=["POST"])]
+
+    async def _manager(self, request: Request):
+        staff = await run_in_threadpool(self.c.user, request)
+        return staff if staff is not None and staff.role in MANAGER_ROLES else None
+
+    def set_notice(self, payload: bytes) -> None:
+        """From the bus: the retained notice as the boards have it."""
+        try:
+            self.notice = json.loads(payload) if payload else None
+        except ValueError:
+            self.notice = None
+        self.streams.changed("notice")
+
+    # ------------------------------------------------------------------ live figures
+
+    def queues(self) -> list[dict[str, Any]]:
+        now = time.time()
+        longest: dict[str, float] = {}
+        for t in self.c.view.waiting_list():
+            if t["status"] != "waiting":
+                continue
+            try:
+                waited = now - datetime.fromisoformat(t["issued_at"]).timestamp()
+            except ValueError:
+                continue
+            longest[t["service"]] = max(longest.get(t["service"], 0.0), waited)
+        q = self.c.view.part("queue") or {}
+        return [{"code": s["code"], "name": s["name"], "open": s["open"], "waiting": s["waiting"],
+                 "longest_wait_s": int(longest[s["code"]]) if s["code"] in longest else None,
+                 "estimated_wait_s": s.get("estimated_wait_s")} for s in q.get("services") or []]
+
+    def counters(self) -> list[dict[str, Any]]:
+        out = []
+        for c in self.cfg.counters:
+            st = self.c.view.counter(c.number) or {}
+            serving = st.get("serving") or {}
+            out.append({"number": c.number, "name": c.label, "status": st.get("status", "closed"),
+                        "reason": st.get("reason"), "staff": st.get("staff"), "serving": serving.get("number")})
+        return out
+
+    def part(self, key: str) -> tuple[str, Any]:
+        if key == "alerts":
+            return "alerts", self.alerts.snapshot()
+        if key == "notice":
+            return "notice", self.notice
+        if key.startswith("counter:"):
+            return "counters", self.counters()
+        return "queues", self.queues()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"queues": self.queues(), "counters": self.counters(), "alerts": self.alerts.snapshot(),
+                "notice": self.notice, "now": time.time()}
+
+    # ------------------------------------------------------------------ pages
+
+    async def page(self, request: Request) -> Response:
+        staff = await self._manager(request)
+        if staff is None:
+            return RedirectResponse("/login", status_code=303)
+        boot = {"me": staff.name, **self.snapshot()}
+        return self.c.templates.TemplateResponse(request, "manager.html", {
+            "office": self.cfg.office.name, "csrf": self.c.csrf(request), "me": staff, "lang": "vi",
+            "boot": json.dumps(boot, ensure_ascii=False).replace("<", "\\u003c")})
+
+    async def state(self, request: Request) -> Response:
+        if await self._manager(request) is None:
+            return JSONResponse({"ok": False, "message": "Cần đăng nhập bằng tài khoản quản lý."}, status_code=401)
+        return JSONResponse(self.snapshot())
+
+    async def events(self, request: Request) -> Response:
+        if await self._manager(request) is None:
+            return JSONResponse({"ok": False, "message": "Cần đăng nhập bằng tài khoản quản lý."}, status_code=401)
+        if self.streams.loop is None:
+            self.streams.loop = asyncio.get_running_loop()
+        client = self.streams.add()
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                yield b"retry: 2000\n\n" + _sse("snapshot", self.snapshot())
+                while not self.streams.closing:
+                    try:
+                        await asyncio.wait_for(client.wake.wait(), SSE_PING_S)
+                    except asyncio.TimeoutError:
+                        yield b": ping\n\n"
+                        continue
+                    client.wake.clear()
+                    keys, client.dirty = client.dirty, set()
+                    for name, value in dict(self.part(k) for k in sorted(keys)).items():
+                        yield _sse("part", {"key": name, "value": value})
+            finally:
+                self.streams.remove(client)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def _checked(self, request: Request):
+        if not self.c.csrf_ok(request):
+            return None, JSONResponse({"ok": False, "message": "Yêu cầu không hợp lệ (mã bảo vệ sai)."}, status_code=403)
+        staff = await self._manager(request)
+        if staff is None:
+            return None, JSONResponse({"ok": False, "message": "Cần đăng nhập bằng tài khoản quản lý."}, status_code=403)
+        return staff, None
+
+    async def ack(self, request: Request) -> Response:
+        staff, err = await self._checked(request)
+        if err is not None:
+            return err
+        if not self.alerts.ack(request.path_params["aid"][:16], staff.login):
+            return JSONResponse({"ok": False, "message": "Cảnh báo này đã được xác nhận."}, status_code=404)
+        return JSONResponse({"ok": True, "message": "Đã xác nhận cảnh báo."})
+
+    async def post_notice(self, request: Request) -> Response:
+        staff, err = await self._checked(request)
+        if err is not None:
+            return err
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError
+        except ValueError:
+            return JSONResponse({"ok": False, "message": "Dữ liệu gửi lên không hợp lệ."}, status_code=400)
+        text = " ".join(str(body.get("text") or "").split())
+        if not text:
+            await run_in_threadpool(self.publish, self.notice_topic, b"")
+            log.info("notice cleared by %s", staff.login)
+            return JSONResponse({"ok": True, "message": "Đã gỡ thông báo trên màn hình."})
+        if len(text) > NOTICE_MAX:
+            return JSONResponse({"ok": False, "message": f"Thông báo dài quá {NOTICE_MAX} ký tự."}, status_code=400)
+        until = None
+        minutes = body.get("minutes")
+        if minutes not in (None, ""):
+            try:
+                m = int(minutes)
+                if not 1 <= m <= 7 * 24 * 60:
+                    raise ValueError
+            except (TypeError, ValueError):
+                return JSONResponse({"ok": False, "message": "Thời gian hiển thị phải từ 1 phút đến 7 ngày."},
+                                    status_code=400)
+            until = P.rfc3339(datetime.now(self.cfg.office.tz) + timedelta(minutes=m))
+        notice = P.Notice(text=P.nfc(text), until=until)
+        await run_in_threadpool(self.publish, self.notice_topic, notice.wire())
+        log.info("notice posted by %s until %s", staff.login, until)
+        return JSONResponse({"ok": True, "message": "Đã đăng thông báo lên màn hình."})
