@@ -25,6 +25,7 @@ from edge.staff import StaffStore, store_path
 from web.app import Console
 from web.manager import Alerts, ManagerDesk
 from web.phone import TicketPages
+from web.technician import TechnicianDesk
 from web.tickets import TicketBook
 from web.view import OfficeView
 
@@ -69,6 +70,9 @@ class WebDaemon:
         self.manager = ManagerDesk(self.console, self.alerts, self.topics.display_notice,
                                    lambda topic, payload: self.bus.publish(topic, payload, retain=True))
         self.app.router.routes[:0] = self.manager.routes()
+        self.technician = TechnicianDesk(self.console, ctx.config_path, ctx.state_dir / "config-history.jsonl",
+                                         self._reload_engine, self._config_applied)
+        self.app.router.routes[:0] = self.technician.routes()
         self._stop = threading.Event()
         self._resync = threading.Event()
         self.sock = socket.socket(socket.AF_INET6 if ":" in web.bind else socket.AF_INET)
@@ -150,7 +154,7 @@ class WebDaemon:
             self.book.ticket_event(self.topics.last_level(topic), ev.wire())
 
     def _on_device(self, topic: str, payload: bytes) -> None:
-        if not payload:
+        if not payload or topic == self.topics.device_status("web"):
             return
         st = self.bus.parse_payload(topic, payload, P.DeviceStatus)
         if st is not None:
@@ -194,6 +198,13 @@ class WebDaemon:
     def _send(self, counter: int, fields: dict[str, Any], req_id: str) -> dict[str, Any]:
         return self.bus.request(self.topics.counter_command(counter), fields, timeout=1.5, retries=3,
                                 req_id=req_id)
+
+    def _reload_engine(self) -> dict[str, Any]:
+        """The engine's own reload (admin/engine): it re-reads the file and keeps the day's queue."""
+        return self.bus.request(self.topics.engine_admin, {"action": "reload"}, timeout=5.0, retries=2)
+
+    def _config_applied(self, cfg: Any) -> None:
+        self.cfg = self.console.cfg = self.manager.cfg = cfg
 
     def _staff_store(self) -> StaffStore | None:
         if self._store is None and self._store_path.exists():
