@@ -126,7 +126,7 @@ def web_acl(t: Topics) -> list[str]:
             f"topic write {t.queue_waiting}", f"topic write {t.device_status('web')}",
             f"topic write {t.error}",
             # the manager's desk (web/manager.py): device alerts in, the TV notice out
-            f"topic read {t.device_status_all}", f"topic readwrite {t.display_notice}",
+            f"topic read {t.device_status_all}", f"topic readwrite {t.display_notice}", f"topic read {t.rating_event}",
             # the technician's page (web/technician.py): the engine's reload after a config change
             f"topic write {t.engine_admin}"]
 

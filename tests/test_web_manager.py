@@ -102,3 +102,69 @@ def test_manager_acknowledges_paper_out_and_posts_a_notice(tmp_path: Path):
             browser.close()
     finally:
         office.close()
+
+
+def test_manager_sees_ratings_and_keeps_staff_accounts(tmp_path: Path):
+    from edge.staff import StaffStore, store_path
+    office = TestOffice(tmp_path / "data", web_config(tmp_path)).start()
+    try:
+        add_staff(office.data)
+        office.start_engine()
+        web = start_web(office)
+        admin, t = office.client(), office.topics
+        assert admin.request(t.counter_command(1), {"action": "open", "staff": "Nguyễn Thị Lan"})["ok"]
+        for level, reasons, comment in (("very_satisfied", [], None),
+                                        ("unsatisfied", ["Chờ quá lâu", "Hướng dẫn chưa rõ"], "Đợi gần một tiếng.")):
+            assert admin.request(t.ticket_issue, {"service": "HT"})["ok"]
+            called = admin.request(t.counter_command(1), {"action": "next"})
+            assert admin.request(t.counter_command(1), {"action": "finish"})["ok"]
+            r = admin.request(t.rating_submit, {"counter": 1, "ticket_id": called["ticket"]["ticket_id"], "level": level,
+                                                "reasons": reasons, "comment": comment})
+            assert r["ok"], r
+        expect = playwright.expect
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+            context = browser.new_context(viewport={"width": 1366, "height": 1100}, locale="vi-VN")
+            page = context.new_page()
+            page.set_default_timeout(15000)
+            sign_in(page, web.url, "hoa", "matkhau-hoa")
+            page.goto(web.url + "/quan-ly")
+            expect(page.locator("body")).to_have_attribute("data-live", "1")
+            expect(page.locator("#rating-counts")).to_have_text(
+                "Rất hài lòng 1 · Hài lòng 0 · Chưa hài lòng 1 (tổng 2)")
+            expect(page.locator("#unhappy li")).to_contain_text(
+                "Quầy 1 (Nguyễn Thị Lan): Chờ quá lâu, Hướng dẫn chưa rõ — “Đợi gần một tiếng.”")
+            # add a clerk for counters 2 and 3; a too-short password is refused in Vietnamese
+            page.fill("#new-login", "thu")
+            page.fill("#new-name", "Võ Thị Thu")
+            page.fill("#new-counters", "2, 3")
+            page.fill("#new-password", "ngan")
+            page.click("#staff-add-btn")
+            expect(page.locator("#message")).to_have_text("Mật khẩu cần ít nhất 8 ký tự.")
+            page.fill("#new-password", "matkhau-thu")
+            page.click("#staff-add-btn")
+            expect(page.locator("#message")).to_have_text("Đã tạo tài khoản thu (Cán bộ).")
+            row = page.locator('#staff tr[data-login="thu"]')
+            expect(row).to_contain_text("2, 3")
+            page.once("dialog", lambda d: d.accept("2"))
+            row.locator("button.ctrs").click()
+            expect(page.locator("#message")).to_have_text("Đã cập nhật quầy của thu.")
+            page.once("dialog", lambda d: d.accept("matkhau-moi-thu"))
+            row.locator("button.reset").click()
+            expect(page.locator("#message")).to_have_text("Đã đặt lại mật khẩu cho thu.")
+            page.locator('#staff tr[data-login="minh"] button.toggle').click()
+            expect(page.locator("#message")).to_have_text("Đã khóa tài khoản minh.")
+            page.locator('#staff tr[data-login="hoa"] button.toggle').click()
+            expect(page.locator("#message")).to_have_text("Không thể tự khóa tài khoản của mình.")
+            page.screenshot(path=str(SHOTS / "manager-staff-ratings.png"), full_page=True)
+            context.close()
+            browser.close()
+        store = StaffStore(store_path(office.data), create=False)
+        try:
+            thu = store.get("thu")
+            assert thu.role == "clerk" and thu.counters == (2,) and store.get("minh").disabled
+            assert store.check_password("thu", "matkhau-moi-thu") is not None
+        finally:
+            store.close()
+    finally:
+        office.close()

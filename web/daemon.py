@@ -24,6 +24,7 @@ from edge.daemon import DaemonContext
 from edge.staff import StaffStore, store_path
 from web.app import Console
 from web.manager import Alerts, ManagerDesk
+from web.staff_admin import StaffAdmin
 from web.phone import TicketPages
 from web.technician import TechnicianDesk
 from web.tickets import TicketBook
@@ -69,7 +70,7 @@ class WebDaemon:
         self.alerts = Alerts(ctx.clock.now)
         self.manager = ManagerDesk(self.console, self.alerts, self.topics.display_notice,
                                    lambda topic, payload: self.bus.publish(topic, payload, retain=True))
-        self.app.router.routes[:0] = self.manager.routes()
+        self.app.router.routes[:0] = self.manager.routes() + StaffAdmin(self.console).routes()
         self.technician = TechnicianDesk(self.console, ctx.config_path, ctx.state_dir / "config-history.jsonl",
                                          self._reload_engine, self._config_applied)
         self.app.router.routes[:0] = self.technician.routes()
@@ -100,6 +101,7 @@ class WebDaemon:
         self.bus.subscribe(t.queue_state, self._on_queue)
         self.bus.subscribe(t.ticket_event_all, self._on_ticket)
         self.bus.subscribe(t.device_status_all, self._on_device)
+        self.bus.subscribe(t.rating_event, self._on_rating)
         self.bus.subscribe(t.display_notice, lambda topic, payload: self.manager.set_notice(payload))
         self.bus.on_connect(self._resync.set)
         self.bus.set_status("ok", {"url": self.url})
@@ -152,6 +154,11 @@ class WebDaemon:
         if ev is not None:
             self.view.ticket_event(self.topics.last_level(topic), ev.wire())
             self.book.ticket_event(self.topics.last_level(topic), ev.wire())
+
+    def _on_rating(self, topic: str, payload: bytes) -> None:
+        ev = self.bus.parse_payload(topic, payload, P.RatingEvent)
+        if ev is not None:
+            self.manager.ratings.event(ev.wire())
 
     def _on_device(self, topic: str, payload: bytes) -> None:
         if not payload or topic == self.topics.device_status("web"):

@@ -103,10 +103,46 @@ class Alerts:
                     "devices": sorted(self.devices.values(), key=lambda d: d["device"])}
 
 
+class TodayRatings:
+    """Today's ratings from `event/rating` (latest revision per ticket), heard since the daemon started."""
+
+    LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.day: str | None = None
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self.listeners: list[Callable[[str], None]] = []
+
+    def event(self, r: dict[str, Any]) -> None:
+        with self._lock:
+            if self.day is None or r["day"] > self.day:
+                self.day, self._by_id = r["day"], {}
+            if r["day"] != self.day:
+                return
+            old = self._by_id.get(r["rating_id"])
+            if old is not None and old.get("revision", 1) > r.get("revision", 1):
+                return
+            self._by_id[r["rating_id"]] = r
+        for listener in list(self.listeners):
+            listener("ratings")
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            rows = list(self._by_id.values())
+        counts = {lv: sum(1 for r in rows if r["level"] == lv) for lv in self.LEVELS}
+        unhappy = sorted((r for r in rows if r["level"] == "unsatisfied"), key=lambda r: r["submitted_at"], reverse=True)
+        return {"day": self.day, "counts": counts, "total": len(rows),
+                "unsatisfied": [{"number": r["number"], "counter": r["counter"], "staff": r.get("staff"),
+                                 "reasons": r.get("reasons") or [], "comment": r.get("comment"),
+                                 "at": r["submitted_at"]} for r in unhappy[:50]]}
+
+
 class ManagerDesk:
     def __init__(self, console: Console, alerts: Alerts, notice_topic: str,
-                 publish: Callable[[str, Any], None]) -> None:
+                 publish: Callable[[str, Any], None], ratings: TodayRatings | None = None) -> None:
         self.c = console
+        self.ratings = ratings or TodayRatings()
         self.notice_topic = notice_topic
         self.cfg = console.cfg
         self.alerts = alerts
@@ -115,6 +151,7 @@ class ManagerDesk:
         self.streams = Streams()
         console.view.listeners.append(self.streams.changed)
         alerts.listeners.append(self.streams.changed)
+        self.ratings.listeners.append(self.streams.changed)
 
     def routes(self) -> list[Route]:
         return [Route("/quan-ly", self.page), Route("/api/manager/state", self.state),
@@ -166,13 +203,15 @@ class ManagerDesk:
             return "alerts", self.alerts.snapshot()
         if key == "notice":
             return "notice", self.notice
+        if key == "ratings":
+            return "ratings", self.ratings.snapshot()
         if key.startswith("counter:"):
             return "counters", self.counters()
         return "queues", self.queues()
 
     def snapshot(self) -> dict[str, Any]:
         return {"queues": self.queues(), "counters": self.counters(), "alerts": self.alerts.snapshot(),
-                "notice": self.notice, "now": time.time()}
+                "notice": self.notice, "ratings": self.ratings.snapshot(), "now": time.time()}
 
     # ------------------------------------------------------------------ pages
 

@@ -4,7 +4,9 @@
   const boot = JSON.parse(document.getElementById("boot").textContent);
   const csrf = document.querySelector('meta[name="csrf"]').content;
   const $ = (id) => document.getElementById(id);
-  const st = {queues: boot.queues, counters: boot.counters, alerts: boot.alerts, notice: boot.notice};
+  const st = {queues: boot.queues, counters: boot.counters, alerts: boot.alerts, notice: boot.notice, ratings: boot.ratings};
+  const ROLE = {clerk: "Cán bộ", manager: "Quản lý", technician: "Kỹ thuật viên"};
+  let staff = [];
   const STATUS = {open: "Đang mở", paused: "Tạm dừng", closed: "Đang đóng"};
   let audio = null, seen = new Set(st.alerts.alerts.map((a) => a.id));
   const cell = (tr, text, cls) => { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; tr.appendChild(td); };
@@ -43,8 +45,40 @@
     }
     $("no-alerts").hidden = st.alerts.alerts.length > 0;
     if (fresh) beep();
+    const rc = st.ratings.counts;
+    $("rating-counts").textContent = st.ratings.total ? ("Rất hài lòng " + rc.very_satisfied + " · Hài lòng " + rc.satisfied +
+      " · Chưa hài lòng " + rc.unsatisfied + " (tổng " + st.ratings.total + ")") : "Chưa có đánh giá.";
+    const uh = $("unhappy"); uh.textContent = "";
+    for (const r of st.ratings.unsatisfied) {
+      const li = document.createElement("li");
+      li.textContent = r.at.slice(11, 16) + " · số " + r.number + " · Quầy " + r.counter + (r.staff ? " (" + r.staff + ")" : "") +
+        ": " + r.reasons.join(", ") + (r.comment ? " — “" + r.comment + "”" : "");
+      uh.appendChild(li);
+    }
     $("notice-now").textContent = (st.notice && st.notice.text) ? st.notice.text + (st.notice.until ? " (đến " + st.notice.until.slice(11, 16) + ")" : "") : "—";
   }
+  function renderStaff() {
+    const tb = $("staff"); tb.textContent = "";
+    for (const s of staff) {
+      const tr = document.createElement("tr"); tr.dataset.login = s.login; if (s.disabled) tr.className = "disabled";
+      cell(tr, s.login); cell(tr, s.name); cell(tr, ROLE[s.role] || s.role); cell(tr, s.counters.join(", ") || "—");
+      cell(tr, s.disabled ? "Đã khóa" : "Đang dùng");
+      const td = document.createElement("td");
+      const mk = (label, cls, fn) => { const b = document.createElement("button"); b.type = "button"; b.textContent = label; b.className = cls; b.addEventListener("click", fn); td.appendChild(b); };
+      mk(s.disabled ? "Mở lại" : "Khóa", "toggle", () => staffOp({op: s.disabled ? "enable" : "disable", login: s.login}));
+      mk("Đặt lại mật khẩu", "reset", () => { const p = prompt("Mật khẩu mới cho " + s.login + " (ít nhất 8 ký tự):"); if (p) staffOp({op: "password", login: s.login, password: p}); });
+      mk("Đổi quầy", "ctrs", () => { const c = prompt("Các quầy của " + s.login + ", ví dụ 1, 2:", s.counters.join(", ")); if (c !== null) staffOp({op: "counters", login: s.login, counters: c}); });
+      tr.appendChild(td); tb.appendChild(tr);
+    }
+  }
+  async function staffOp(body) { const j = await post("/api/manager/staff", body); if (j.staff) { staff = j.staff; renderStaff(); } return j; }
+  fetch("/api/manager/staff", {credentials: "same-origin"}).then((r) => r.json()).then((j) => { staff = j.staff || []; renderStaff(); });
+  $("staff-add").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const j = await staffOp({op: "add", login: $("new-login").value, name: $("new-name").value, role: $("new-role").value,
+                             counters: $("new-counters").value, password: $("new-password").value});
+    if (j.ok) $("staff-add").reset();
+  });
   $("notice-form").addEventListener("submit", (e) => {
     e.preventDefault();
     post("/api/manager/notice", {text: $("notice-text").value, minutes: $("notice-minutes").value || null});
