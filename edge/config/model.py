@@ -148,6 +148,8 @@ class Office(Strict):
     tracking_url: str | None = Field(None, description="QR link on tickets; {ticket_id} is replaced. None: the ticket id")
     public_url: str | None = Field(None, description="Address of the web daemon that citizens' phones open on the office "
                                    "Wi-Fi, e.g. http://10.0.0.5:8080; the ticket's QR then links to {public_url}/ve/{token}")
+    wait_limit_min: int = Field(30, ge=1, le=600, description="Reports: the share of citizens who waited longer "
+                                "than this many minutes is shown")
     auto_open: bool = Field(False, description="Open every closed counter when a span of the opening hours starts (no clerk signed in until one does)")
 
     @field_validator("id")

@@ -192,6 +192,8 @@ class Engine:
                     except EngineError as exc:
                         reply = P.error_reply(req.id, exc.code, exc.message)
                         store.store_reply(self.conn, req.id, reply, time.time())
+                        if kind == "issue" and exc.code in ("quota_reached", "service_closed"):
+                            store.note_refusal(self.conn, self.q.day_of(now), req.service, exc.code, P.rfc3339(now))
                     except Exception:
                         log.exception("%s request %s on %s failed", kind, req.id, topic)
                         reply = P.error_reply(req.id, "internal")

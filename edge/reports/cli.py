@@ -29,7 +29,7 @@ def make_report(cfg, data: Path, period: Period, out: Path) -> list[Path]:
     conn = open_readonly(data / "engine" / "engine.db")
     try:
         report = build(conn, period, cfg.office.name, {s.code: s.name for s in cfg.services},
-                       {c.number: c.label for c in cfg.counters})
+                       {c.number: c.label for c in cfg.counters}, cfg.office.wait_limit_min)
     finally:
         conn.close()
     return write_all(report, out)
