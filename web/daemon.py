@@ -26,6 +26,7 @@ from web.app import Console
 from web.manager import Alerts, ManagerDesk
 from web.staff_admin import StaffAdmin
 from web.phone import TicketPages
+from web.reports_page import ReportsPage
 from web.technician import TechnicianDesk
 from web.tickets import TicketBook
 from web.view import OfficeView
@@ -74,6 +75,8 @@ class WebDaemon:
         self.technician = TechnicianDesk(self.console, ctx.config_path, ctx.state_dir / "config-history.jsonl",
                                          self._reload_engine, self._config_applied)
         self.app.router.routes[:0] = self.technician.routes()
+        self.reports = ReportsPage(self.console, ctx.config_path, ctx.data_dir, ctx.state_dir / "reports")
+        self.app.router.routes[:0] = self.reports.routes()
         self._stop = threading.Event()
         self._resync = threading.Event()
         self.sock = socket.socket(socket.AF_INET6 if ":" in web.bind else socket.AF_INET)

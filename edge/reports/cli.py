@@ -1,4 +1,4 @@
-"""`motcua report CONFIG --data DIR (--day D | --week D | --month YYYY-MM) [--out DIR]`."""
+"""`motcua report CONFIG --data DIR (--day D | --week D | --month YYYY-MM | --range D D) [--out DIR]`."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,8 @@ def parse_period(args: argparse.Namespace) -> Period:
         return Period.day(date.fromisoformat(args.day))
     if args.week:
         return Period.week(date.fromisoformat(args.week))
+    if args.range:
+        return Period.range(date.fromisoformat(args.range[0]), date.fromisoformat(args.range[1]))
     year, month = (int(x) for x in args.month.split("-"))
     return Period.month(year, month)
 
@@ -45,6 +47,7 @@ def cli_main(argv: list[str]) -> int:
     g.add_argument("--day", help="YYYY-MM-DD")
     g.add_argument("--week", help="any YYYY-MM-DD of the ISO week (Monday to Sunday)")
     g.add_argument("--month", help="YYYY-MM")
+    g.add_argument("--range", nargs=2, metavar=("START", "END"), help="YYYY-MM-DD YYYY-MM-DD, both included")
     ap.add_argument("--out", default=None, help="output folder (default DATA/reports)")
     ap.add_argument("--clock", default=None, help="--auto: simulated office clock START[xSPEED]")
     args = ap.parse_args(argv)

@@ -33,6 +33,8 @@ class Period:
         if self.kind == "week":
             y, w, _ = self.start.isocalendar()
             return f"{y}-W{w:02d}"
+        if self.kind == "range":
+            return f"{self.start.isoformat()}--{self.end.isoformat()}"
         return f"{self.start:%Y-%m}"
 
     @property
@@ -41,6 +43,8 @@ class Period:
             return f"Ngày {self.start:%d/%m/%Y}"
         if self.kind == "week":
             return f"Tuần {self.start:%d/%m} – {self.end:%d/%m/%Y}"
+        if self.kind == "range":
+            return f"Từ {self.start:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
         return f"Tháng {self.start:%m/%Y}"
 
     @classmethod
@@ -51,6 +55,13 @@ class Period:
     def week(cls, d: date) -> "Period":
         start = d - timedelta(days=d.weekday())
         return cls("week", start, start + timedelta(days=6))
+
+    @classmethod
+    def range(cls, start: date, end: date) -> "Period":
+        """Any span of days (six months, a year, a chosen range), both ends included."""
+        if end < start:
+            raise ValueError(f"the range ends ({end}) before it starts ({start})")
+        return cls("range", start, end)
 
     @classmethod
     def month(cls, year: int, month: int) -> "Period":
