@@ -5,14 +5,17 @@ The engine and the web daemon (`motcua web`) each run as their own process over 
 mosquitto. First BENCH_ISSUES tickets are issued with no phone open (`issue_ms_alone`).
 Then BENCH_PHONES tickets are issued and each gets a phone: an SSE stream on
 /ve/{token}/events (httpx, one connection per phone, as each phone has its own). With
-every phone open, BENCH_ISSUES more tickets are issued (`issue_ms_phones`; each issue
-wakes every phone's stream), then BENCH_CALLS calls are made at counter 2:
+every phone open, BENCH_ISSUES more tickets are issued in another service
+(`issue_ms_phones`: only that service's phones are woken) and BENCH_ISSUES in the phones'
+own service (`issue_ms_phones_same_service`: all 500 are woken), then BENCH_CALLS calls are
+made at counter 2:
 
 - called_ms: the call request sent -> the called ticket's phone gets "called"
 - ahead_ms:  the call request sent -> the last of the other waiting phones gets its new
   people-ahead count (every phone in the service hears of every call)
 
-`issue_ratio` is p50 and p99 of issue latency with phones over without. Prints one JSON
+`issue_ratio` / `issue_ratio_same_service` are p50 and p99 of issue latency with phones over
+without. Prints one JSON
 object on its last line.
 """
 from __future__ import annotations
@@ -144,7 +147,8 @@ def main() -> None:
         assert wait_until(lambda: httpx.get(f"{url}/ve/{tokens[-1]}/state").status_code == 200, 30)
         phones = Phones(url, tokens).start()
         assert wait_until(lambda: len(phones.last) == PHONES or phones.failed, 120), (len(phones.last), phones.failed)
-        with_phones = [issue("DD")[0] for _ in range(ISSUES)]
+        with_phones = [issue("DD")[0] for _ in range(ISSUES)]  # another service: its phones only wake
+        same_service = [issue("HT")[0] for _ in range(ISSUES)]  # the phones' own service: all 500 wake
         assert admin.request(t.counter_command(2), {"action": "open", "staff": "Bench"}, timeout=10)["ok"]
         called_lat, ahead_lat, missed = [], [], 0
         for i in range(CALLS):
@@ -165,11 +169,13 @@ def main() -> None:
                 ahead_lat.append(max(phones.at[o] for o in others) - t0)
             time.sleep(0.2)
         ratio = {k: round(pct(with_phones, p) / pct(alone, p), 2) for k, p in (("p50", 50), ("p99", 99))}
+        ratio_same = {k: round(pct(same_service, p) / pct(alone, p), 2) for k, p in (("p50", 50), ("p99", 99))}
         result = {
             "bench": "web_phones", "phones": PHONES, "phones_open": phones.open, "phones_refused": phones.failed,
             "calls": CALLS, "missed": missed, "cpus": os.cpu_count(),
             "called_ms": summary(called_lat), "ahead_ms": summary(ahead_lat),
             "issue_ms_alone": summary(alone), "issue_ms_phones": summary(with_phones), "issue_ratio": ratio,
+            "issue_ms_phones_same_service": summary(same_service), "issue_ratio_same_service": ratio_same,
             "target_p99_ms": TARGET_P99_MS,
             "called_p99_ok": bool(called_lat) and pct(called_lat, 99) < TARGET_P99_MS,
             "setup": "engine and web each a motcua process; real mosquitto; every phone its own httpx SSE connection",

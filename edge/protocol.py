@@ -270,6 +270,7 @@ class CounterState(Payload):
     staff: str | None = None
     services: list[str]
     serving: Ticket | None = None
+    reason: str | None = Field(default=None, max_length=200, description="Why a paused counter is paused")
     ts: str
 
 

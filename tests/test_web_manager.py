@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,8 @@ def test_manager_acknowledges_paper_out_and_posts_a_notice(tmp_path: Path):
         for _ in range(3):
             assert admin.request(t.ticket_issue, {"service": "HT"})["ok"]
         assert admin.request(t.counter_command(1), {"action": "open", "staff": "Nguyễn Thị Lan"})["ok"]
+        assert admin.request(t.counter_command(3), {"action": "open", "staff": "Trần Văn Minh"})["ok"]
+        assert admin.request(t.counter_command(3), {"action": "pause", "reason": "Đi họp"})["ok"]
         expect = playwright.expect
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
@@ -62,6 +65,7 @@ def test_manager_acknowledges_paper_out_and_posts_a_notice(tmp_path: Path):
             expect(page.locator("#queues tr").first).to_contain_text("3")
             expect(page.locator('#counters tr[data-counter="1"]')).to_contain_text("Đang mở")
             expect(page.locator('#counters tr[data-counter="2"]')).to_contain_text("Đang đóng")
+            expect(page.locator('#counters tr[data-counter="3"]')).to_contain_text("Tạm dừng: Đi họp")
             # the printer runs out of paper: an alert, which stays after the paper is back
             printer.backend.set_state(paper="out")
             printer.poll_status()
@@ -98,6 +102,26 @@ def test_manager_acknowledges_paper_out_and_posts_a_notice(tmp_path: Path):
             expect(page.locator("#message")).to_have_text("Đã gỡ thông báo trên màn hình.")
             assert wait_until(lambda: board.state.snapshot().notice == "", 10)
             expect(page.locator("#notice-now")).to_have_text("—")
+            # scheduled: listed, cancellable, kept on disk, posted when its time comes
+            later = (datetime.now(office.cfg.office.tz) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+            page.fill("#notice-text", "Thứ Bảy tuần này làm việc buổi sáng.")
+            page.fill("#notice-start", later)
+            page.click("#notice-post")
+            expect(page.locator("#message")).to_contain_text("Đã hẹn đăng thông báo lúc")
+            expect(page.locator("#scheduled li")).to_have_count(1)
+            assert json.loads((web.ctx.state_dir / "notices.json").read_text(encoding="utf-8"))[0]["text"] == \
+                "Thứ Bảy tuần này làm việc buổi sáng."
+            page.locator("#scheduled li button.cancel").click()
+            expect(page.locator("#scheduled li")).to_have_count(0)
+            soon = (datetime.now(office.cfg.office.tz) + timedelta(seconds=8)).isoformat(timespec="seconds")
+            csrf = page.locator('meta[name="csrf"]').get_attribute("content")
+            r = page.request.post(web.url + "/api/manager/notice", headers={"X-CSRF-Token": csrf},
+                                  data={"text": "Mời công dân số 1001 đến Quầy 3.", "start": soon, "minutes": 5})
+            assert r.json()["ok"], r.text()
+            expect(page.locator("#scheduled li")).to_have_count(1)
+            assert board.state.snapshot().notice == ""  # not before its time
+            assert wait_until(lambda: board.state.snapshot().notice == "Mời công dân số 1001 đến Quầy 3.", 20)
+            expect(page.locator("#scheduled li")).to_have_count(0)
             context.close()
             browser.close()
     finally:

@@ -199,3 +199,29 @@ def test_web_restart_seeds_the_book_from_the_engine(hall):
         return status == 200
     assert wait_until(page_ok, 15), (status, body)
     assert json.loads(body)["data"]["number"] == reply["ticket"]["number"]
+
+
+def test_book_wakes_only_the_service_concerned_and_expires_at_day_end():
+    from web.tickets import TicketBook
+    book, heard = TicketBook(), []
+    book.listeners.append(heard.append)
+
+    def ticket(tid: str, service: str, day: str = "2026-12-02", prio: str = "none") -> dict:
+        return {"ticket_id": tid, "number": tid[-4:], "seq": 1, "service": service, "service_name": service,
+                "priority": prio, "day": day, "issued_at": f"{day}T08:{tid[-2:]}:00+07:00", "status": "waiting",
+                "counter": None, "track": "T" * 16 + tid[-4:]}
+    a, b, c = ticket("HT-0001", "HT"), ticket("DD-0002", "DD"), ticket("HT-0003", "HT", prio="elderly")
+    for t in (a, b, c):
+        book.ticket_event("issued", {"ticket": t, "counter": None, "ts": t["issued_at"]})
+    assert heard == ["svc:HT", "svc:DD", "svc:HT"]
+    assert book.page(a["track"])["ahead"] == 1  # the waiting priority ticket goes first
+    assert book.page(c["track"])["ahead"] == 0
+    heard.clear()
+    book.ticket_event("transferred", {"ticket": {**a, "service": "DD"}, "counter": 1, "ts": "x"})
+    assert heard == ["svc:DD", "svc:HT"] and book.page(a["track"])["transferred"] is True
+    book.set_queue({"day": "2026-12-02", "services": [{"code": "DD", "waiting": 2, "estimated_wait_s": 600}]})
+    # the transferred ticket keeps its issue time: it goes ahead of the later one in its new queue
+    assert book.page(a["track"])["wait_s"] == 0 and book.page(b["track"])["wait_s"] == 300
+    heard.clear()
+    book.set_queue({"day": "2026-12-03", "services": []})  # the next day: yesterday's pages expire
+    assert heard == ["all"] and book.page(a["track"]) is None and book.page(b["track"]) is None

@@ -70,7 +70,8 @@ class WebDaemon:
         self.app.router.routes[:0] = self.phones.routes()  # public pages, before the console's
         self.alerts = Alerts(ctx.clock.now)
         self.manager = ManagerDesk(self.console, self.alerts, self.topics.display_notice,
-                                   lambda topic, payload: self.bus.publish(topic, payload, retain=True))
+                                   lambda topic, payload: self.bus.publish(topic, payload, retain=True),
+                                   schedule_path=ctx.state_dir / "notices.json", now=ctx.clock.now)
         self.app.router.routes[:0] = self.manager.routes() + StaffAdmin(self.console).routes()
         self.technician = TechnicianDesk(self.console, ctx.config_path, ctx.state_dir / "config-history.jsonl",
                                          self._reload_engine, self._config_applied)
@@ -111,6 +112,7 @@ class WebDaemon:
         self.bus.start()
         self._http.start()
         self._sync.start()
+        self.manager.start()
         log.info("web console on %s", self.url)
 
     def stop(self) -> None:
@@ -122,6 +124,7 @@ class WebDaemon:
         self.server.should_exit = True
         self._http.join(timeout=5)
         self._sync.join(timeout=5)
+        self.manager.stop()
         self.bus.stop()
         if self._store is not None:
             self._store.close()

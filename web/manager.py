@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import secrets
 import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -140,8 +143,15 @@ class TodayRatings:
 
 class ManagerDesk:
     def __init__(self, console: Console, alerts: Alerts, notice_topic: str,
-                 publish: Callable[[str, Any], None], ratings: TodayRatings | None = None) -> None:
+                 publish: Callable[[str, Any], None], ratings: TodayRatings | None = None,
+                 schedule_path: Path | None = None, now: Callable[[], datetime] | None = None) -> None:
         self.c = console
+        self.now = now or (lambda: datetime.now(console.cfg.office.tz))
+        self.schedule_path = schedule_path
+        self._sched_lock = threading.Lock()
+        self.scheduled: list[dict[str, Any]] = self._load_schedule()
+        self._stop = threading.Event()
+        self._timer = threading.Thread(target=self._schedule_loop, name="web-notice-schedule", daemon=True)
         self.ratings = ratings or TodayRatings()
         self.notice_topic = notice_topic
         self.cfg = console.cfg
@@ -153,8 +163,60 @@ class ManagerDesk:
         alerts.listeners.append(self.streams.changed)
         self.ratings.listeners.append(self.streams.changed)
 
+    # ------------------------------------------------------------------ scheduled notices
+
+    def _load_schedule(self) -> list[dict[str, Any]]:
+        if self.schedule_path is None or not self.schedule_path.exists():
+            return []
+        try:
+            items = json.loads(self.schedule_path.read_text(encoding="utf-8"))
+            return [i for i in items if isinstance(i, dict) and {"id", "text", "start"} <= set(i)]
+        except ValueError:
+            log.warning("%s is not JSON: scheduled notices dropped", self.schedule_path)
+            return []
+
+    def _save_schedule(self) -> None:
+        if self.schedule_path is None:
+            return
+        tmp = self.schedule_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.scheduled, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.schedule_path)
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._timer.is_alive():
+            self._timer.join(timeout=5)
+
+    def due(self) -> None:
+        """Publish every scheduled notice whose start has come (kept on disk until then)."""
+        now = self.now()
+        with self._sched_lock:
+            due = [i for i in self.scheduled if datetime.fromisoformat(i["start"]) <= now]
+            if not due:
+                return
+            self.scheduled = [i for i in self.scheduled if i not in due]
+            self._save_schedule()
+        for item in due[-1:]:  # one notice line: the latest due one wins
+            until = None
+            if item.get("minutes"):
+                until = P.rfc3339(datetime.fromisoformat(item["start"]) + timedelta(minutes=int(item["minutes"])))
+            self.publish(self.notice_topic, P.Notice(text=item["text"], until=until).wire())
+            log.info("scheduled notice %s (by %s) posted", item["id"], item.get("by"))
+        self.streams.changed("schedule")
+
+    def _schedule_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.due()
+            except Exception:  # noqa: BLE001 - a bad entry must not stop the timer
+                log.exception("scheduled notices")
+
     def routes(self) -> list[Route]:
         return [Route("/quan-ly", self.page), Route("/api/manager/state", self.state),
+                Route("/api/manager/notice/scheduled/{sid}/cancel", self.cancel_scheduled, methods=["POST"]),
                 Route("/api/manager/events", self.events),
                 Route("/api/manager/alerts/{aid}/ack", self.ack, methods=["POST"]),
                 Route("/api/manager/notice", self.post_notice, methods=["POST"])]
@@ -205,13 +267,20 @@ class ManagerDesk:
             return "notice", self.notice
         if key == "ratings":
             return "ratings", self.ratings.snapshot()
+        if key == "schedule":
+            return "scheduled", self.scheduled_list()
         if key.startswith("counter:"):
             return "counters", self.counters()
         return "queues", self.queues()
 
     def snapshot(self) -> dict[str, Any]:
         return {"queues": self.queues(), "counters": self.counters(), "alerts": self.alerts.snapshot(),
-                "notice": self.notice, "ratings": self.ratings.snapshot(), "now": time.time()}
+                "notice": self.notice, "ratings": self.ratings.snapshot(),
+                "scheduled": self.scheduled_list(), "now": time.time()}
+
+    def scheduled_list(self) -> list[dict[str, Any]]:
+        with self._sched_lock:
+            return sorted(self.scheduled, key=lambda i: i["start"])
 
     # ------------------------------------------------------------------ pages
 
@@ -298,8 +367,42 @@ class ManagerDesk:
             except (TypeError, ValueError):
                 return JSONResponse({"ok": False, "message": "Thời gian hiển thị phải từ 1 phút đến 7 ngày."},
                                     status_code=400)
-            until = P.rfc3339(datetime.now(self.cfg.office.tz) + timedelta(minutes=m))
+            until = P.rfc3339(self.now() + timedelta(minutes=m))
+        start = body.get("start")
+        if start:
+            try:
+                at = datetime.fromisoformat(str(start))
+                at = at.replace(tzinfo=self.cfg.office.tz) if at.tzinfo is None else at
+            except ValueError:
+                return JSONResponse({"ok": False, "message": "Thời điểm bắt đầu không hợp lệ."}, status_code=400)
+            if at > self.now() + timedelta(seconds=5):
+                with self._sched_lock:
+                    sid = secrets.token_hex(4)
+                    self.scheduled.append({"id": sid, "text": P.nfc(text), "start": P.rfc3339(at),
+                                           "minutes": int(minutes) if minutes not in (None, "") else None,
+                                           "by": staff.login})
+                    await run_in_threadpool(self._save_schedule)
+                self.streams.changed("schedule")
+                log.info("notice scheduled by %s for %s", staff.login, at)
+                return JSONResponse({"ok": True, "message": f"Đã hẹn đăng thông báo lúc {at:%H:%M %d/%m/%Y}."})
         notice = P.Notice(text=P.nfc(text), until=until)
         await run_in_threadpool(self.publish, self.notice_topic, notice.wire())
         log.info("notice posted by %s until %s", staff.login, until)
         return JSONResponse({"ok": True, "message": "Đã đăng thông báo lên màn hình."})
+
+    async def cancel_scheduled(self, request: Request) -> Response:
+        staff, err = await self._checked(request)
+        if err is not None:
+            return err
+        sid = request.path_params["sid"][:16]
+        with self._sched_lock:
+            kept = [i for i in self.scheduled if i["id"] != sid]
+            found = len(kept) != len(self.scheduled)
+            self.scheduled = kept
+            if found:
+                self._save_schedule()
+        if not found:
+            return JSONResponse({"ok": False, "message": "Không còn thông báo hẹn giờ này."}, status_code=404)
+        self.streams.changed("schedule")
+        log.info("scheduled notice %s cancelled by %s", sid, staff.login)
+        return JSONResponse({"ok": True, "message": "Đã hủy thông báo hẹn giờ."})

@@ -44,11 +44,24 @@ def wait_words(seconds: int | None, t: dict[str, str]) -> str:
     return t["about_h"].format(h=minutes // 60, m=minutes % 60)
 
 
+class PhoneStreams(Streams):
+    """Streams that wake only the phones of the service a change is about ("svc:HT"), or all."""
+
+    def _mark(self, key: str) -> None:
+        with self._lock:
+            clients = list(self._clients)
+        svc = key[4:] if key.startswith("svc:") else None
+        for c in clients:
+            if svc is None or getattr(c, "service", None) in (svc, None):
+                c.dirty.add(key)
+                c.wake.set()
+
+
 class TicketPages:
     def __init__(self, office_name: str, book: TicketBook) -> None:
         self.office_name = office_name
         self.book = book
-        self.streams = Streams()
+        self.streams = PhoneStreams()
         book.listeners.append(self.streams.changed)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
 
@@ -101,6 +114,7 @@ class TicketPages:
         if self.streams.loop is None:
             self.streams.loop = asyncio.get_running_loop()
         client = self.streams.add()
+        client.service = self.book.service_of(token)  # type: ignore[attr-defined]
 
         async def stream() -> AsyncIterator[bytes]:
             try:
@@ -115,6 +129,7 @@ class TicketPages:
                     client.wake.clear()
                     client.dirty.clear()
                     data = self.book.page(token)
+                    client.service = self.book.service_of(token)  # type: ignore[attr-defined]
                     if data != last:
                         last = data
                         yield _sse("ticket", {"data": data, "now": time.time()})

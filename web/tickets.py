@@ -29,25 +29,32 @@ class TicketBook:
         self._estimates: dict[str, tuple[int, int | None]] = {}  # service -> (waiting, estimated_wait_s)
         self._order: dict[str, tuple[list[str], list[str]]] | None = None  # service -> (ordinary, priority) keys
         self.listeners: list[Listener] = []
+        self._notify_later = False
 
     # ------------------------------------------------------------------ in (bus thread)
 
     def _notify(self, key: str) -> None:
+        if self._notify_later:  # the day rolled over: every open page must say its ticket expired
+            self._notify_later = False
+            key = "all"
         for listener in list(self.listeners):
             try:
                 listener(key)
             except Exception:  # noqa: BLE001 - one broken stream must not stop the others
                 log.exception("ticket book listener failed")
 
-    def _roll(self, day: str | None) -> None:
+    def _roll(self, day: str | None) -> bool:
         """A new office day: yesterday's tokens expire (their pages say so, with no data)."""
         if day and day != self.day:
-            if self.day is not None:
+            expired = self.day is not None
+            if expired:
                 self._by_token.clear()
                 self._by_id.clear()
                 self._estimates.clear()
             self.day = day
             self._order = None
+            return expired
+        return False
 
     def _put(self, ticket: dict[str, Any], state: str, event: dict[str, Any] | None, action: str | None) -> None:
         token = ticket.get("track")
@@ -71,11 +78,17 @@ class TicketBook:
         if state is None or not ticket.get("ticket_id"):
             return
         with self._lock:
-            self._roll(ticket.get("day"))
+            if self._roll(ticket.get("day")):
+                self._notify_later = True
             if ticket.get("day") != self.day:
                 return  # a late event of another day
+            old = self._by_token.get(ticket.get("track") or "")
+            moved_from = old["ticket"]["service"] if old is not None else None
             self._put(ticket, state, event, action)
-        self._notify("tickets")
+        # Only the phones of the services involved hear of it (a transfer touches two queues).
+        self._notify(f"svc:{ticket['service']}")
+        if moved_from and moved_from != ticket["service"]:
+            self._notify(f"svc:{moved_from}")
 
     def set_waiting(self, day: str, tickets: list[dict[str, Any]]) -> None:
         """Seed from the engine's list (waiting and no-show tickets); events keep it current."""
@@ -87,14 +100,20 @@ class TicketBook:
                     old = self._by_token.get(token) if token else None
                     if old is None or old["state"] in ("waiting", "no_show"):
                         self._put(t, "waiting" if t.get("status") == "waiting" else "no_show", None, None)
-        self._notify("tickets")
+        self._notify("all")
 
     def set_queue(self, state: dict[str, Any]) -> None:
         with self._lock:
-            self._roll(state.get("day"))
+            if self._roll(state.get("day")):
+                self._notify_later = True
+            old = self._estimates
             self._estimates = {s["code"]: (int(s.get("waiting") or 0), s.get("estimated_wait_s"))
                                for s in state.get("services") or []}
-        self._notify("queue")
+            changed = [code for code, est in self._estimates.items() if old.get(code) != est]
+        for code in changed:
+            self._notify(f"svc:{code}")
+        if self._notify_later:
+            self._notify("all")
 
     # ------------------------------------------------------------------ out (any thread)
 
@@ -128,6 +147,11 @@ class TicketBook:
                 return bisect.bisect_left(ordinary, key) + len(prio)
             return bisect.bisect_left(prio, key)
 
+    def service_of(self, token: str) -> str | None:
+        with self._lock:
+            e = self._by_token.get(token)
+            return e["ticket"]["service"] if e is not None else None
+
     def known(self, token: str) -> bool:
         with self._lock:
             return token in self._by_token
@@ -153,5 +177,7 @@ class TicketBook:
             if est is None:
                 out["wait_s"] = None
             else:
-                out["wait_s"] = int(round(est * ahead / waiting)) if waiting else 0
+                # Whole minutes (what the page shows): a new ticket behind this one changes nothing here,
+                # so the phones of a busy service are not all sent a page on every issue.
+                out["wait_s"] = int(round(est * ahead / waiting / 60)) * 60 if waiting else 0
         return out

@@ -88,7 +88,7 @@ class QueueEngine:
         row = self._counter_row(number)
         return {"counter": number, "name": c.label, "status": row["status"], "staff": row["staff"],
                 "services": list(c.services), "serving": self.ticket_payload(self._ticket(row["serving"])),
-                "ts": P.rfc3339(now)}
+                "reason": row["reason"] if row["status"] == "paused" else None, "ts": P.rfc3339(now)}
 
     @staticmethod
     def day_of(now: datetime) -> str:

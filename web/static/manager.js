@@ -4,7 +4,7 @@
   const boot = JSON.parse(document.getElementById("boot").textContent);
   const csrf = document.querySelector('meta[name="csrf"]').content;
   const $ = (id) => document.getElementById(id);
-  const st = {queues: boot.queues, counters: boot.counters, alerts: boot.alerts, notice: boot.notice, ratings: boot.ratings};
+  const st = {queues: boot.queues, counters: boot.counters, alerts: boot.alerts, notice: boot.notice, ratings: boot.ratings, scheduled: boot.scheduled};
   const ROLE = {clerk: "Cán bộ", manager: "Quản lý", technician: "Kỹ thuật viên"};
   let staff = [];
   const STATUS = {open: "Đang mở", paused: "Tạm dừng", closed: "Đang đóng"};
@@ -30,7 +30,7 @@
     const c = $("counters"); c.textContent = "";
     for (const k of st.counters) {
       const tr = document.createElement("tr"); tr.dataset.counter = k.number;
-      cell(tr, k.name); cell(tr, STATUS[k.status] || k.status, "st-" + k.status); cell(tr, k.staff || "—"); cell(tr, k.serving || "—"); c.appendChild(tr);
+      cell(tr, k.name); cell(tr, (STATUS[k.status] || k.status) + (k.status === "paused" && k.reason ? ": " + k.reason : ""), "st-" + k.status); cell(tr, k.staff || "—"); cell(tr, k.serving || "—"); c.appendChild(tr);
     }
     const ul = $("alerts"); ul.textContent = "";
     let fresh = false;
@@ -54,6 +54,15 @@
       li.textContent = r.at.slice(11, 16) + " · số " + r.number + " · Quầy " + r.counter + (r.staff ? " (" + r.staff + ")" : "") +
         ": " + r.reasons.join(", ") + (r.comment ? " — “" + r.comment + "”" : "");
       uh.appendChild(li);
+    }
+    const sc = $("scheduled"); sc.textContent = "";
+    for (const n of st.scheduled) {
+      const li = document.createElement("li"); li.dataset.id = n.id;
+      const span = document.createElement("span");
+      span.textContent = "Hẹn " + n.start.slice(11, 16) + " " + n.start.slice(8, 10) + "/" + n.start.slice(5, 7) + ": " + n.text;
+      const b = document.createElement("button"); b.type = "button"; b.textContent = "Hủy"; b.className = "cancel";
+      b.addEventListener("click", () => post("/api/manager/notice/scheduled/" + n.id + "/cancel"));
+      li.appendChild(span); li.appendChild(b); sc.appendChild(li);
     }
     $("notice-now").textContent = (st.notice && st.notice.text) ? st.notice.text + (st.notice.until ? " (đến " + st.notice.until.slice(11, 16) + ")" : "") : "—";
   }
@@ -81,7 +90,8 @@
   });
   $("notice-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    post("/api/manager/notice", {text: $("notice-text").value, minutes: $("notice-minutes").value || null});
+    post("/api/manager/notice", {text: $("notice-text").value, minutes: $("notice-minutes").value || null,
+                                 start: $("notice-start").value || null});
   });
   $("notice-clear").addEventListener("click", () => post("/api/manager/notice", {text: ""}));
   $("sound").addEventListener("click", function () {
