@@ -60,7 +60,8 @@ def test_manager_acknowledges_paper_out_and_posts_a_notice(tmp_path: Path):
             page.goto(web.url + "/quan-ly")
             assert page.url.endswith("/login")
             sign_in(page, web.url, "hoa", "matkhau-hoa")
-            page.goto(web.url + "/quan-ly")
+            page.click("a[href='/quan-ly']")  # from the console's header
+            page.wait_for_url("**/quan-ly")
             expect(page.locator("body")).to_have_attribute("data-live", "1")
             expect(page.locator("#queues tr").first).to_contain_text("3")
             expect(page.locator('#counters tr[data-counter="1"]')).to_contain_text("Đang mở")
