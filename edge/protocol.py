@@ -338,6 +338,8 @@ class Dossier(Payload):
 class Notice(Payload):
     text: str
     until: str | None = None
+    boards: list[str] | None = Field(default=None, max_length=64,
+                                     description="Display device ids that show it; null: every calling display")
 
 
 class ErrorEvent(Payload):

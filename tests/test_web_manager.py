@@ -193,3 +193,39 @@ def test_manager_sees_ratings_and_keeps_staff_accounts(tmp_path: Path):
             store.close()
     finally:
         office.close()
+
+
+def test_notice_on_chosen_boards_only(tmp_path: Path):
+    cfg = web_config(tmp_path, '\n[[devices]]\nid = "display-2"\nkind = "display"\nfullscreen = false\n')
+    office = TestOffice(tmp_path / "data", cfg).start()
+    try:
+        add_staff(office.data)
+        office.start_engine()
+        web = start_web(office)
+        boards = {}
+        for dev in ("display-1", "display-2"):
+            boards[dev] = create_display(office.ctx(dev, "display"))
+            boards[dev].start()
+            office._closers.append(boards[dev].stop)
+        expect = playwright.expect
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+            page = browser.new_context(locale="vi-VN").new_page()
+            page.set_default_timeout(15000)
+            sign_in(page, web.url, "hoa", "matkhau-hoa")
+            page.goto(web.url + "/quan-ly")
+            expect(page.locator("#notice-boards input.board")).to_have_count(2)
+            page.fill("#notice-text", "Khu vực tầng 2 tạm dừng tiếp nhận.")
+            page.check("#notice-boards input[value='display-2']")
+            page.click("#notice-post")
+            expect(page.locator("#message")).to_have_text("Đã đăng thông báo lên màn hình.")
+            assert wait_until(lambda: boards["display-2"].state.snapshot().notice == "Khu vực tầng 2 tạm dừng tiếp nhận.", 10)
+            assert boards["display-1"].state.snapshot().notice == ""
+            expect(page.locator("#notice-now")).to_contain_text("display-2")
+            csrf = page.locator('meta[name="csrf"]').get_attribute("content")
+            r = page.request.post(web.url + "/api/manager/notice", headers={"X-CSRF-Token": csrf},
+                                  data={"text": "x", "boards": ["display-9"]})
+            assert r.status == 400 and r.json()["message"] == "Chọn màn hình có trong cấu hình."
+            browser.close()
+    finally:
+        office.close()

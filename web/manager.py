@@ -203,7 +203,7 @@ class ManagerDesk:
             until = None
             if item.get("minutes"):
                 until = P.rfc3339(datetime.fromisoformat(item["start"]) + timedelta(minutes=int(item["minutes"])))
-            self.publish(self.notice_topic, P.Notice(text=item["text"], until=until).wire())
+            self.publish(self.notice_topic, P.Notice(text=item["text"], until=until, boards=item.get("boards")).wire())
             log.info("scheduled notice %s (by %s) posted", item["id"], item.get("by"))
         self.streams.changed("schedule")
 
@@ -278,6 +278,10 @@ class ManagerDesk:
                 "notice": self.notice, "ratings": self.ratings.snapshot(),
                 "scheduled": self.scheduled_list(), "now": time.time()}
 
+    def boards(self) -> list[str]:
+        """The calling displays a notice can be aimed at (display devices in calling mode)."""
+        return [d.id for d in self.cfg.devices if d.kind == "display" and getattr(d, "mode", "calling") == "calling"]
+
     def scheduled_list(self) -> list[dict[str, Any]]:
         with self._sched_lock:
             return sorted(self.scheduled, key=lambda i: i["start"])
@@ -288,7 +292,7 @@ class ManagerDesk:
         staff = await self._manager(request)
         if staff is None:
             return RedirectResponse("/login", status_code=303)
-        boot = {"me": staff.name, **self.snapshot()}
+        boot = {"me": staff.name, "boards": self.boards(), **self.snapshot()}
         return self.c.templates.TemplateResponse(request, "manager.html", {
             "office": self.cfg.office.name, "csrf": self.c.csrf(request), "me": staff, "lang": "vi",
             "boot": json.dumps(boot, ensure_ascii=False).replace("<", "\\u003c")})
@@ -368,6 +372,11 @@ class ManagerDesk:
                 return JSONResponse({"ok": False, "message": "Thời gian hiển thị phải từ 1 phút đến 7 ngày."},
                                     status_code=400)
             until = P.rfc3339(self.now() + timedelta(minutes=m))
+        boards = body.get("boards") or None
+        if boards is not None:
+            known = self.boards()
+            if not isinstance(boards, list) or not all(isinstance(b, str) and b in known for b in boards):
+                return JSONResponse({"ok": False, "message": "Chọn màn hình có trong cấu hình."}, status_code=400)
         start = body.get("start")
         if start:
             try:
@@ -380,12 +389,12 @@ class ManagerDesk:
                     sid = secrets.token_hex(4)
                     self.scheduled.append({"id": sid, "text": P.nfc(text), "start": P.rfc3339(at),
                                            "minutes": int(minutes) if minutes not in (None, "") else None,
-                                           "by": staff.login})
+                                           "boards": boards, "by": staff.login})
                     await run_in_threadpool(self._save_schedule)
                 self.streams.changed("schedule")
                 log.info("notice scheduled by %s for %s", staff.login, at)
                 return JSONResponse({"ok": True, "message": f"Đã hẹn đăng thông báo lúc {at:%H:%M %d/%m/%Y}."})
-        notice = P.Notice(text=P.nfc(text), until=until)
+        notice = P.Notice(text=P.nfc(text), until=until, boards=boards)
         await run_in_threadpool(self.publish, self.notice_topic, notice.wire())
         log.info("notice posted by %s until %s", staff.login, until)
         return JSONResponse({"ok": True, "message": "Đã đăng thông báo lên màn hình."})

@@ -64,7 +64,8 @@
       b.addEventListener("click", () => post("/api/manager/notice/scheduled/" + n.id + "/cancel"));
       li.appendChild(span); li.appendChild(b); sc.appendChild(li);
     }
-    $("notice-now").textContent = (st.notice && st.notice.text) ? st.notice.text + (st.notice.until ? " (đến " + st.notice.until.slice(11, 16) + ")" : "") : "—";
+    $("notice-now").textContent = (st.notice && st.notice.text) ? st.notice.text + (st.notice.until ? " (đến " + st.notice.until.slice(11, 16) + ")" : "") +
+      (st.notice.boards ? " — " + st.notice.boards.join(", ") : "") : "—";
   }
   function renderStaff() {
     const tb = $("staff"); tb.textContent = "";
@@ -88,10 +89,16 @@
                              counters: $("new-counters").value, password: $("new-password").value});
     if (j.ok) $("staff-add").reset();
   });
+  for (const b of boot.boards) {
+    const l = document.createElement("label"), c = document.createElement("input");
+    c.type = "checkbox"; c.value = b; c.className = "board"; l.appendChild(c); l.appendChild(document.createTextNode(" " + b));
+    $("notice-boards").appendChild(l);
+  }
   $("notice-form").addEventListener("submit", (e) => {
     e.preventDefault();
+    const boards = Array.from(document.querySelectorAll("#notice-boards input.board:checked")).map((c) => c.value);
     post("/api/manager/notice", {text: $("notice-text").value, minutes: $("notice-minutes").value || null,
-                                 start: $("notice-start").value || null});
+                                 start: $("notice-start").value || null, boards: boards.length ? boards : null});
   });
   $("notice-clear").addEventListener("click", () => post("/api/manager/notice", {text: ""}));
   $("sound").addEventListener("click", function () {
