@@ -229,3 +229,36 @@ def test_notice_on_chosen_boards_only(tmp_path: Path):
             browser.close()
     finally:
         office.close()
+
+
+def test_device_status_to_alerts():
+    """The status shapes the daemons publish (printer, hub, camera, any last will) give alerts that
+    stay until acknowledged, and a problem seen again after that is a new alert."""
+    from web.manager import Alerts, problem_of
+    assert problem_of({"device": "printer-1", "kind": "printer", "online": True, "state": "error",
+                       "detail": {"paper": "out", "problem": "paper_out"}}) == "paper_out"
+    assert problem_of({"device": "hub", "kind": "hub", "online": True, "state": "warning",
+                       "detail": {"upstream": "down", "since": "x"}}) == "upstream_down"
+    assert problem_of({"device": "camera-1", "kind": "camera", "online": True, "state": "error",
+                       "detail": {"error": "no frames"}}) == "camera_lost"
+    assert problem_of({"device": "led-1", "online": False}) == "offline"
+    assert problem_of({"device": "hub", "kind": "hub", "online": True, "state": "ok",
+                       "detail": {"upstream": "ok"}}) is None
+    from zoneinfo import ZoneInfo
+    alerts = Alerts(lambda: datetime(2026, 12, 2, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
+    alerts.device_status({"device": "led-1", "kind": "led", "online": False})
+    alerts.device_status({"device": "led-1", "kind": "led", "online": False})  # the same problem: one alert
+    [a] = alerts.snapshot()["alerts"]
+    assert a["text"] == "led-1 mất kết nối" and a["active"]
+    alerts.device_status({"device": "led-1", "kind": "led", "online": True, "state": "ok"})
+    [a] = alerts.snapshot()["alerts"]
+    assert not a["active"]  # well again, still shown until acknowledged
+    assert alerts.ack(a["id"], "hoa") and not alerts.ack(a["id"], "hoa")
+    assert alerts.snapshot()["alerts"] == []
+    alerts.device_status({"device": "led-1", "kind": "led", "online": False})
+    [b] = alerts.snapshot()["alerts"]
+    assert b["id"] != a["id"]
+    # acknowledged while still going on: the device's next reports of it raise nothing new
+    assert alerts.ack(b["id"], "hoa")
+    alerts.device_status({"device": "led-1", "kind": "led", "online": False})
+    assert alerts.snapshot()["alerts"] == []

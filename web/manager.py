@@ -44,6 +44,8 @@ def problem_of(st: dict[str, Any]) -> str | None:
         return "camera_lost" if kind == "camera" else ("upstream_down" if kind == "hub" else "offline")
     if detail.get("problem") in PROBLEMS:
         return str(detail["problem"])
+    if kind == "hub" and detail.get("upstream") in ("down", "invalid_request"):
+        return "upstream_down"  # the hub stays up (a warning) while the province's system is away
     if kind == "printer" and detail.get("paper") == "low":
         return "paper_low"
     if st.get("state") == "error":
@@ -73,7 +75,8 @@ class Alerts:
                                  "state": st.get("state"), "problem": problem}
             for (d, p), aid in list(self._open.items()):
                 if d == dev and p != problem:
-                    self._alerts[aid]["active"] = False  # cleared at the device, kept until acknowledged
+                    if aid in self._alerts:
+                        self._alerts[aid]["active"] = False  # cleared at the device, kept until acknowledged
                     del self._open[(d, p)]
             if problem and (dev, problem) not in self._open:
                 self._seq += 1
@@ -92,9 +95,8 @@ class Alerts:
             if a is None:
                 return False
             del self._alerts[aid]
-            if self._open.get((a["device"], a["problem"])) == aid:
-                self._open.pop((a["device"], a["problem"]))
-                # still going on: a new alert only if the device reports it again after a change
+            # Still going on: it stays in _open, so the device's next status with the same problem
+            # raises no new alert; once it clears and comes back, that is a new alert.
             log.info("alert %s (%s) acknowledged by %s", aid, a["text"], who)
         for listener in list(self.listeners):
             listener("alerts")
