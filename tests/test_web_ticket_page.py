@@ -225,3 +225,18 @@ def test_book_wakes_only_the_service_concerned_and_expires_at_day_end():
     heard.clear()
     book.set_queue({"day": "2026-12-03", "services": []})  # the next day: yesterday's pages expire
     assert heard == ["all"] and book.page(a["track"]) is None and book.page(b["track"]) is None
+
+
+def test_public_url_is_checked(tmp_path: Path):
+    from edge.config import ConfigError, loads
+    from harness import SMALL
+    text = SMALL.read_text(encoding="utf-8").replace('tracking_url = "https://motcua.example.vn/ve/{ticket_id}"',
+                                                      'public_url = "http://10.0.0.5:8080/"')
+    with pytest.raises(ConfigError) as exc:
+        loads(text, "office.toml")  # no [web]: the QR would lead nowhere
+    [issue] = exc.value.issues
+    assert (issue.field, issue.line) == ("office.public_url", 6) and "nothing serves" in issue.message
+    assert loads(text + "\n[web]\nenabled = true\n").office.public_url == "http://10.0.0.5:8080"
+    with pytest.raises(ConfigError) as exc:
+        loads(text.replace("http://10.0.0.5:8080/", "ftp://x/ve") + "\n[web]\nenabled = true\n")
+    assert exc.value.issues[0].field == "office.public_url"

@@ -119,6 +119,9 @@ def semantic_problems(cfg: OfficeConfig) -> list[tuple[Path, str]]:
                     out.append((("devices", i, "services", j), f"unknown service {code!r}"))
         if d.kind in ("led", "keypad", "tablet") and d.counter is None:
             out.append((("devices", i, "counter"), f"a {d.kind} belongs to a counter: set counter"))
+    if cfg.office.public_url and not cfg.web.enabled:
+        out.append((("office", "public_url"), "the ticket QR would open a page nothing serves: "
+                    "enable the web daemon ([web] enabled = true) or remove public_url"))
     return out
 
 
