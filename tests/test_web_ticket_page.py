@@ -240,3 +240,28 @@ def test_public_url_is_checked(tmp_path: Path):
     with pytest.raises(ConfigError) as exc:
         loads(text.replace("http://10.0.0.5:8080/", "ftp://x/ve") + "\n[web]\nenabled = true\n")
     assert exc.value.issues[0].field == "office.public_url"
+
+
+def test_phone_page_survives_a_web_daemon_restart(hall):
+    office, eng, web, printer = hall
+    expect = playwright.expect
+    admin, topics = office.client(), office.topics
+    assert admin.request(topics.counter_command(2), {"action": "open", "staff": "Trần Văn Minh"})["ok"]
+    assert admin.request(topics.ticket_issue, {"service": "HT"})["ok"]
+    reply, qr = issue_and_print(office, printer)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_context(**ANDROID, locale="vi-VN").new_page()
+        page.set_default_timeout(20000)
+        page.goto(qr)
+        expect(page.locator("#ahead")).to_have_text("1")
+        office._closers.remove(web.stop)
+        web.stop()
+        expect(page.locator("#offline")).to_be_visible()
+        start_web(office)  # same port from the config; its book is seeded from the engine
+        assert admin.request(topics.counter_command(2), {"action": "next"})["ok"]
+        expect(page.locator("#offline")).to_be_hidden()
+        expect(page.locator("#ahead")).to_have_text("0")
+        assert admin.request(topics.counter_command(2), {"action": "next"})["ok"]
+        expect(page.locator("#call")).to_have_text("Mời đến Quầy 2")
+        browser.close()

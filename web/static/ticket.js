@@ -59,7 +59,11 @@
     es.addEventListener("ticket", function (e) {
       $("offline").hidden = true; render(JSON.parse(e.data).data); document.body.setAttribute("data-live", "1");
     });
-    es.onerror = function () { $("offline").hidden = false; };
+    es.onerror = function () {
+      $("offline").hidden = false;
+      // closed for good (the server restarted and does not know the ticket yet): load the page again
+      if (es.readyState === 2) setTimeout(function () { location.reload(); }, 5000);
+    };
   } else {
     setInterval(function () {
       var x = new XMLHttpRequest();
