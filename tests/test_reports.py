@@ -219,3 +219,31 @@ def test_auto_mode_writes_missed_day_and_stops_on_sigterm(data: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         err = proc.communicate(timeout=20)[1]
     assert proc.returncode == 0, err
+
+
+def test_charts_stay_readable_with_40_counters(tmp_path: Path) -> None:
+    """Per-counter charts are horizontal bars that grow with the rows; count axes are whole numbers."""
+    from PIL import Image
+    from edge.reports.stats import Report, Table
+    from edge.reports.write import write_charts
+    rows = [[f"Quầy {n}", 10, 3.5, 9.0, 10, 6.0, 11.0, 0] for n in range(1, 41)]
+    sat = [[f"Quầy {n}", 2, 1, n % 2, 3 + n % 2, 80.0, ""] for n in range(1, 41)]
+    empty = Table("x", "x", [])
+    rep = Report("Văn phòng", Period.day(date(2026, 11, 23)), [
+        Table("tickets_by_hour", "", ["Dịch vụ", "08h", "Tổng"], [["HT", 3, 3], ["Tổng", 3, 3]]),
+        Table("times_by_service", "", [], []), Table("times_by_counter", "", ["Quầy"], rows),
+        Table("satisfaction_by_counter", "", ["Quầy"], sat), Table("satisfaction_by_staff", "", [], []),
+        Table("reasons", "", [], []), empty], {})
+    paths = {p.name.split("2026-11-23-")[1]: p for p in write_charts(rep, tmp_path)}
+    for name in ("cho-theo-quay.png", "hai-long-theo-quay.png"):
+        w, h = Image.open(paths[name]).size
+        assert h >= 40 * 0.3 * 100 and w == 900  # 0.3 inch a bar at 100 dpi: labels never overlap
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.ticker import MaxNLocator
+    from edge.reports import write as W
+    fig, ax = W._pyplot().subplots()
+    W._whole(ax.yaxis)
+    assert isinstance(ax.yaxis.get_major_locator(), MaxNLocator)
+    ax.bar(["08h"], [3])
+    assert all(float(t).is_integer() for t in ax.get_yticks())
