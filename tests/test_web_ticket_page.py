@@ -85,6 +85,9 @@ def test_printed_qr_links_to_an_unguessable_page(hall):
         "job_id": "x", "ticket": t, "created_at": t["issued_at"]})), 80, True)
     qr_at, caption_at = data.index(escpos.qr_native(qr, module=6)), data.index(text_raster(TRACK_CAPTION, 20, False, 576))
     assert qr_at < caption_at
+    from printer.decode import decode
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    decode(data, 576).image.save(SHOTS / "ticket-80mm-page-qr.png")  # the ticket as printed, for docs/web.md
     # every answer of the engine carries the same token for the ticket
     again = office.client().request(office.topics.queue_waiting, {})
     assert [x["track"] for x in again["tickets"]] == [t["track"]]
