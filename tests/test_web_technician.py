@@ -107,3 +107,28 @@ def test_technician_changes_quota_and_holiday(tmp_path: Path):
         assert eng.rconn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 5
     finally:
         office.close()
+
+
+def test_a_config_the_daemon_cannot_write_is_refused_plainly(tmp_path: Path):
+    import httpx
+    office = TestOffice(tmp_path / "data", web_config(tmp_path)).start()
+    try:
+        add_staff(office.data, STAFF + [TECH])
+        office.start_engine()
+        web = start_web(office)
+        path = office.config_path
+        original = path.read_text(encoding="utf-8")
+        with httpx.Client(base_url=web.url, timeout=10) as c:
+            import re
+            csrf = re.search(r'data-csrf="([^"]+)"', c.get("/login").text).group(1)
+            assert c.post("/login", json={"login": "tuan", "password": "matkhau-tuan"},
+                          headers={"X-CSRF-Token": csrf}).json()["ok"]
+            csrf = re.search(r'name="csrf" content="([^"]+)"', c.get("/ky-thuat").text).group(1)
+            # the temporary file cannot be made (a folder has its name: refused even for root)
+            (path.parent / f".{path.name}.{os.getpid()}.tmp").mkdir()
+            r = c.post("/api/tech/config", json={"services": [{"code": "KD", "daily_quota": 4}]},
+                       headers={"X-CSRF-Token": csrf})
+            assert r.status_code == 503 and "Không ghi được tệp cấu hình" in r.json()["message"], r.text
+        assert path.read_text(encoding="utf-8") == original
+    finally:
+        office.close()

@@ -279,7 +279,12 @@ class TechnicianDesk:
     def _apply(self, change: dict[str, Any], staff: Any) -> Response:
         assert self.path is not None
         with self._lock:
-            text = self.path.read_text(encoding="utf-8")
+            try:
+                text = self.path.read_text(encoding="utf-8")
+            except OSError as exc:
+                log.error("cannot read %s: %s", self.path, exc)
+                return JSONResponse({"ok": False, "message": f"Không đọc được tệp cấu hình {self.path.name}."},
+                                    status_code=503)
             try:
                 new_text = apply_change(text, change)
                 cfg = loads(new_text, str(self.path))
@@ -295,7 +300,13 @@ class TechnicianDesk:
             diff = changes(form_of(self.c.cfg), form_of(cfg))
             if not diff:
                 return JSONResponse({"ok": True, "message": "Không có gì thay đổi.", "changes": []})
-            prev = write_atomically(self.path, new_text)
+            try:
+                prev = write_atomically(self.path, new_text)
+            except OSError as exc:
+                log.error("cannot write %s: %s", self.path, exc)
+                return JSONResponse({"ok": False, "message": f"Không ghi được tệp cấu hình {self.path.name}: máy chủ "
+                                     "chưa cho motcua web quyền ghi tệp và thư mục này (xem docs/web.md)."},
+                                    status_code=503)
             entry = {"ts": P.rfc3339(datetime.now(cfg.office.tz)), "login": staff.login, "name": staff.name,
                      "changes": diff, "previous": prev.name}
             self.history_path.parent.mkdir(parents=True, exist_ok=True)
