@@ -191,7 +191,11 @@ def web_acl(t: Topics) -> list[str]:
     return [f"topic read {t.counter_state_all}", f"topic read {t.queue_state}",
             f"topic read {t.ticket_event_all}", f"topic write {t.counter_command_all}",
             f"topic write {t.queue_waiting}", f"topic write {t.device_status('web')}",
-            f"topic write {t.error}"]
+            f"topic write {t.error}",
+            # the manager's desk (web/manager.py): device alerts in, the TV notice out
+            f"topic read {t.device_status_all}", f"topic readwrite {t.display_notice}", f"topic read {t.rating_event}",
+            # the technician's page (web/technician.py): the engine's reload after a config change
+            f"topic write {t.engine_admin}"]
 
 
 def may_write(rules: dict[str, list[str]], user: str, topic: str) -> bool:

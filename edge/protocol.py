@@ -280,6 +280,8 @@ class Ticket(Payload):
     dossier: str | None = None  # project extension (docs/protocol.md): the receipt scanned at the kiosk
     appointment: str | None = None  # project extension: the booking redeemed for this ticket
     slot_at: str | None = None      # project extension: the booking's slot; not called before it
+    track: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,64}$",
+                              description="Token of the ticket's public page (QR), not the ticket id")
 
 
 class CounterState(Payload):
@@ -290,6 +292,7 @@ class CounterState(Payload):
     reason: str | None = None  # project field: why a paused counter is paused (the pause command's reason)
     services: list[str]
     serving: Ticket | None = None
+    reason: str | None = Field(default=None, max_length=200, description="Why a paused counter is paused")
     ts: str
     reason: str | None = None  # project extension: why a paused counter is paused
 
@@ -358,6 +361,8 @@ class Dossier(Payload):
 class Notice(Payload):
     text: str
     until: str | None = None
+    boards: list[str] | None = Field(default=None, max_length=64,
+                                     description="Display device ids that show it; null: every calling display")
 
 
 class ErrorEvent(Payload):

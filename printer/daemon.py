@@ -27,7 +27,7 @@ from edge import protocol as P
 from edge.daemon import DaemonContext
 from printer.backends import PrinterBackend, PrinterUnavailable, create_backend
 from printer.jobs import JobQueue
-from printer.layout import TicketInfo, build_ticket, service_places
+from printer.layout import TicketInfo, build_ticket, service_places, ticket_link
 from printer.status import PrinterStatus
 
 log = logging.getLogger(__name__)
@@ -222,14 +222,13 @@ class PrinterDaemon:
             issued = datetime.fromisoformat(t.issued_at)
         except ValueError:
             issued = self.ctx.clock.now()
-        url = cfg.office.tracking_url
-        qr = url.replace("{ticket_id}", t.ticket_id) if url else t.ticket_id
+        qr, caption = ticket_link(cfg.office.public_url, cfg.office.tracking_url, t)
         return TicketInfo(
             office_name=cfg.office.name, number=t.number, service_name=t.service_name, issued_at=issued,
             qr_data=qr, counters=service_places(cfg, t.service),
             waiting_ahead=job.waiting_ahead, estimated_wait_s=job.estimated_wait_s,
             priority=t.priority, priority_name=cfg.priority_name(t.priority), footer=cfg.office.footer,
-            reprint=job.reprint)
+            reprint=job.reprint, qr_caption=caption)
 
     def _too_old(self, job: P.PrintJob) -> bool:
         try:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 PAPER_DOTS = {58: 384, 80: 576}
 
 NUMBER_DOTS_HIGH = 128  # printed height of the big number's digits (16 mm; the native 8x font was 24)
+TRACK_CAPTION = "Quét mã để theo dõi lượt gọi"
+
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,17 @@ class TicketInfo:
     footer: str = ""
     reprint: bool = False
     extra: tuple[str, ...] = field(default=())
+    qr_caption: str = ""
+
+
+def ticket_link(public_url: str | None, tracking_url: str | None, ticket) -> tuple[str, str]:
+    """(QR text, caption): the ticket's public page when the office has one, else the old link."""
+    token = getattr(ticket, "track", None)
+    if public_url and token:
+        return f"{public_url}/ve/{token}", TRACK_CAPTION
+    if tracking_url:
+        return tracking_url.replace("{ticket_id}", ticket.ticket_id), ""
+    return ticket.ticket_id, ""
 
 
 def wait_text(seconds: int | None) -> str | None:
@@ -222,6 +235,8 @@ def build_ticket(info: TicketInfo, paper_mm: int = 80, native_qr: bool = True) -
         out.append(escpos.qr_native(info.qr_data, module=module))
     else:
         out.append(qr_raster(info.qr_data, module=4))  # 0.5 mm modules: phones read it, bytes stay small
+    if info.qr_caption:
+        out.append(text_raster(info.qr_caption, small - 2, False, dots))
     if info.footer:
         out.append(fitted_raster(info.footer, small - 2, small - 5, False, dots))
     out.append(escpos.feed(3))

@@ -98,11 +98,44 @@ def test_day_statistics_match_hand_computed(data: Path) -> None:
     assert sorted((r[4], r[7] or "") for r in rep.table("comments").rows) == [("0001DD", ""), ("0002HT", "Chờ lâu")]
 
 
+def test_priority_turned_away_and_long_waits(data: Path) -> None:
+    conn = store.connect(data / "engine" / "engine.db")
+    store.create_schema(conn)  # an older database gains the refusals table
+    conn.execute("UPDATE tickets SET priority = 'elderly' WHERE ticket_id IN ('20261123-HT-0001', '20261123-HT-0003')")
+    with store.immediate(conn):
+        for code in ("quota_reached", "quota_reached", "service_closed"):
+            store.note_refusal(conn, "2026-11-23", "HT", code, ts("2026-11-23", "16:55"))
+        store.note_refusal(conn, "2026-11-24", "HT", "quota_reached", ts("2026-11-24", "08:00"))
+    conn.close()
+    conn = open_readonly(data / "engine" / "engine.db")
+    s = build(conn, Period.day(date(2026, 11, 23)), wait_limit_min=15).summary
+    assert s["priority_done"] == 1  # HT-0001 served; HT-0003 was a no-show
+    assert (s["refused_quota"], s["refused_hours"]) == (2, 1)
+    assert s["wait_limit_min"] == 15 and s["wait_over_limit_pct"] == 50.0  # 20 and 30 of 10, 20, 30, 5 min
+
+
+def test_engine_notes_each_refusal_once(tmp_path: Path) -> None:
+    from harness import TestOffice, copy_config
+    office = TestOffice(tmp_path / "data", copy_config(tmp_path)).start()
+    try:
+        eng = office.start_engine()
+        admin, t = office.client(), office.topics
+        for _ in range(5):
+            assert admin.request(t.ticket_issue, {"service": "KD"})["ok"]
+        for rid in ("full-1", "full-1", "full-2"):  # a retry with the same id is one refusal
+            r = admin.request(t.ticket_issue, {"service": "KD"}, req_id=rid)
+            assert r["error"]["code"] == "quota_reached"
+        rows = eng.rconn.execute("SELECT service, code FROM refusals").fetchall()
+        assert [tuple(r) for r in rows] == [("KD", "quota_reached")] * 2
+    finally:
+        office.close()
+
+
 def test_week_and_month_periods(data: Path) -> None:
     conn = open_readonly(data / "engine" / "engine.db")
     week = build(conn, Period.week(date(2026, 11, 25)))
     assert week.period.label == "2026-W48" and week.summary["tickets"] == 6
-    assert [r[0] for r in week.table("by_day").rows] == ["2026-11-23", "2026-11-24"]
+    assert [r[0] for r in week.table("by_day").rows] == ["23/11/2026", "24/11/2026"]  # dd/mm/yyyy
     month = build(conn, Period.month(2026, 12))
     assert month.summary["tickets"] == 1 and month.summary["ratings"] == 0
 
@@ -114,7 +147,12 @@ def test_cli_writes_xlsx_csv_png(data: Path, tmp_path: Path, capsys) -> None:
     files = [Path(f) for f in printed["files"]]
     assert all(f.exists() and f.stat().st_size > 0 for f in files)
     wb = load_workbook(out / "bao-cao-2026-11-23.xlsx")
-    assert "satisfaction_by_staff" in wb.sheetnames
+    assert wb.sheetnames == ["Tổng hợp", "Phiếu theo giờ", "Thời gian theo dịch vụ", "Thời gian theo quầy",
+                             "Thời gian theo cán bộ", "Công việc cán bộ", "Theo ngày", "Hài lòng theo quầy",
+                             "Hài lòng theo cán bộ", "Hài lòng theo dịch vụ", "Lý do chưa hài lòng", "Ý kiến công dân"]
+    words = [str(c.value) for sh in wb for row in sh.iter_rows() for c in row if c.value is not None]
+    assert not [w for w in words if "P90" in w or "TB (" in w]  # plain words for an office head
+    assert "90% công dân chờ không quá (phút)" in words
     assert wb["Tổng hợp"]["A1"].value == "Báo cáo Ngày 23/11/2026"
     with (out / "bao-cao-2026-11-23-csv" / "reasons.csv").open(encoding="utf-8-sig") as fh:
         assert list(csv.reader(fh))[1] == ["Chậm", "2"]
@@ -181,3 +219,31 @@ def test_auto_mode_writes_missed_day_and_stops_on_sigterm(data: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         err = proc.communicate(timeout=20)[1]
     assert proc.returncode == 0, err
+
+
+def test_charts_stay_readable_with_40_counters(tmp_path: Path) -> None:
+    """Per-counter charts are horizontal bars that grow with the rows; count axes are whole numbers."""
+    from PIL import Image
+    from edge.reports.stats import Report, Table
+    from edge.reports.write import write_charts
+    rows = [[f"Quầy {n}", 10, 3.5, 9.0, 10, 6.0, 11.0, 0] for n in range(1, 41)]
+    sat = [[f"Quầy {n}", 2, 1, n % 2, 3 + n % 2, 80.0, ""] for n in range(1, 41)]
+    empty = Table("x", "x", [])
+    rep = Report("Văn phòng", Period.day(date(2026, 11, 23)), [
+        Table("tickets_by_hour", "", ["Dịch vụ", "08h", "Tổng"], [["HT", 3, 3], ["Tổng", 3, 3]]),
+        Table("times_by_service", "", [], []), Table("times_by_counter", "", ["Quầy"], rows),
+        Table("satisfaction_by_counter", "", ["Quầy"], sat), Table("satisfaction_by_staff", "", [], []),
+        Table("reasons", "", [], []), empty], {})
+    paths = {p.name.split("2026-11-23-")[1]: p for p in write_charts(rep, tmp_path)}
+    for name in ("cho-theo-quay.png", "hai-long-theo-quay.png"):
+        w, h = Image.open(paths[name]).size
+        assert h >= 40 * 0.3 * 100 and w == 900  # 0.3 inch a bar at 100 dpi: labels never overlap
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.ticker import MaxNLocator
+    from edge.reports import write as W
+    fig, ax = W._pyplot().subplots()
+    W._whole(ax.yaxis)
+    assert isinstance(ax.yaxis.get_major_locator(), MaxNLocator)
+    ax.bar(["08h"], [3])
+    assert all(float(t).is_integer() for t in ax.get_yticks())

@@ -29,7 +29,7 @@ from scanner.replay import UNPLUG, ReplaySource, parse_evtest
 from scanner.serial_reader import LineSplitter, SerialReader
 from scanner.video import VideoReader
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+sys.path.append(str(Path(__file__).parent.parent / "bench"))  # appended: bench/web.py must not hide the web package
 from decode_frames import make_frame, qr_image, receipt, place  # noqa: E402
 
 RECORDING = Path(__file__).parent / "data" / "scanner_hid_newland.evtest"

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+sys.path.append(str(Path(__file__).parent.parent / "bench"))  # appended: bench/web.py must not hide the web package
 from decode_frames import code128_image, empty_frames, make_frame, place, receipt  # noqa: E402
 
 from scanner.decode import bar_angle, make_decoder, symbology_name, to_gray  # noqa: E402

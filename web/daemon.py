@@ -24,6 +24,12 @@ from edge.bus import RequestTimeout
 from edge.daemon import DaemonContext
 from edge.staff import StaffStore, claim_key, sign_claim, store_path
 from web.app import Console
+from web.manager import Alerts, ManagerDesk
+from web.staff_admin import StaffAdmin
+from web.phone import TicketPages
+from web.reports_page import ReportsPage
+from web.technician import TechnicianDesk
+from web.tickets import TicketBook
 from web.view import OfficeView
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,19 @@ class WebDaemon:
         self.console = Console(self.cfg, self.view, self._staff_store, self._send, session_secret(secret_file),
                                https=web.tls_cert is not None)
         self.app = self.console.app
+        self.book = TicketBook()
+        self.phones = TicketPages(self.cfg.office.name, self.book)
+        self.app.router.routes[:0] = self.phones.routes()  # public pages, before the console's
+        self.alerts = Alerts(ctx.clock.now)
+        self.manager = ManagerDesk(self.console, self.alerts, self.topics.display_notice,
+                                   lambda topic, payload: self.bus.publish(topic, payload, retain=True),
+                                   schedule_path=ctx.state_dir / "notices.json", now=ctx.clock.now)
+        self.app.router.routes[:0] = self.manager.routes() + StaffAdmin(self.console).routes()
+        self.technician = TechnicianDesk(self.console, ctx.config_path, ctx.state_dir / "config-history.jsonl",
+                                         self._reload_engine, self._config_applied)
+        self.app.router.routes[:0] = self.technician.routes()
+        self.reports = ReportsPage(self.console, ctx.config_path, ctx.data_dir, ctx.state_dir / "reports")
+        self.app.router.routes[:0] = self.reports.routes()
         self._stop = threading.Event()
         self._resync = threading.Event()
         self.sock = socket.socket(socket.AF_INET6 if ":" in web.bind else socket.AF_INET)
@@ -92,6 +111,9 @@ class WebDaemon:
         self.bus.subscribe(t.counter_state_all, self._on_counter)
         self.bus.subscribe(t.queue_state, self._on_queue)
         self.bus.subscribe(t.ticket_event_all, self._on_ticket)
+        self.bus.subscribe(t.device_status_all, self._on_device)
+        self.bus.subscribe(t.rating_event, self._on_rating)
+        self.bus.subscribe(t.display_notice, lambda topic, payload: self.manager.set_notice(payload))
         self.bus.on_connect(self._resync.set)
         self.bus.set_status("ok", {"url": self.url})
         self.bus.start()
@@ -104,16 +126,19 @@ class WebDaemon:
             log.error("web server did not start (see the errors above)")
             self.bus.set_status("error", {"url": self.url, "error": "HTTP server did not start"})
             return
+        self.manager.start()
         log.info("web console on %s", self.url)
 
     def stop(self) -> None:
         self._stop.set()
         self._resync.set()
-        self.console.streams.closing = True
-        self.console.streams.wake_all()
+        for streams in (self.console.streams, self.phones.streams, self.manager.streams):
+            streams.closing = True
+            streams.wake_all()
         self.server.should_exit = True
         self._http.join(timeout=5)
         self._sync.join(timeout=5)
+        self.manager.stop()
         self.bus.stop()
         if self._store is not None:
             self._store.close()
@@ -142,11 +167,25 @@ class WebDaemon:
         st = self.bus.parse_payload(topic, payload, P.QueueState)
         if st is not None:
             self.view.set_queue(st.wire())
+            self.book.set_queue(st.wire())
 
     def _on_ticket(self, topic: str, payload: bytes) -> None:
         ev = self.bus.parse_payload(topic, payload, P.TicketEvent)
         if ev is not None:
             self.view.ticket_event(self.topics.last_level(topic), ev.wire())
+            self.book.ticket_event(self.topics.last_level(topic), ev.wire())
+
+    def _on_rating(self, topic: str, payload: bytes) -> None:
+        ev = self.bus.parse_payload(topic, payload, P.RatingEvent)
+        if ev is not None:
+            self.manager.ratings.event(ev.wire())
+
+    def _on_device(self, topic: str, payload: bytes) -> None:
+        if not payload or topic == self.topics.device_status("web"):
+            return
+        st = self.bus.parse_payload(topic, payload, P.DeviceStatus)
+        if st is not None:
+            self.alerts.device_status(st.wire())
 
     def _sync_loop(self) -> None:
         """Seed (and every minute re-check) the waiting list from the engine."""
@@ -164,6 +203,22 @@ class WebDaemon:
                 continue
             if reply.get("ok"):
                 self.view.set_waiting(reply.get("day") or "", reply.get("tickets") or [], reply.get("staff_day"))
+                self._seed_book(reply)
+
+    def _seed_book(self, reply: dict[str, Any]) -> None:
+        """The ticket pages need every waiting ticket: ask per service when one list was cut short."""
+        self.book.set_waiting(reply.get("day") or "", reply.get("tickets") or [])
+        if int(reply.get("total") or 0) <= len(reply.get("tickets") or []):
+            return
+        for svc in self.cfg.services:
+            try:
+                r = self.bus.request(self.topics.queue_waiting, {"services": [svc.code], "limit": 200},
+                                     timeout=2.0, retries=2)
+            except RequestTimeout:
+                log.warning("engine did not answer the waiting list of %s", svc.code)
+                continue
+            if r.get("ok"):
+                self.book.set_waiting(r.get("day") or "", r.get("tickets") or [])
 
     # ------------------------------------------------------------------ office out
 
@@ -175,6 +230,13 @@ class WebDaemon:
             fields = {**fields, "staff_ts": ts, "staff_sig": sign_claim(self._claim_key, req_id, counter, login, ts)}
         return self.bus.request(self.topics.counter_command(counter), fields, timeout=1.5, retries=3,
                                 req_id=req_id)
+
+    def _reload_engine(self) -> dict[str, Any]:
+        """The engine's own reload (admin/engine): it re-reads the file and keeps the day's queue."""
+        return self.bus.request(self.topics.engine_admin, {"action": "reload"}, timeout=5.0, retries=2)
+
+    def _config_applied(self, cfg: Any) -> None:
+        self.cfg = self.console.cfg = self.manager.cfg = cfg
 
     def _staff_store(self) -> StaffStore | None:
         if self._store is None and self._store_path.exists():

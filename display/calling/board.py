@@ -149,6 +149,8 @@ class CallingBoard:
 
     def _on_notice(self, topic: str, payload: bytes) -> None:
         notice = None if not payload else self.bus.parse_payload(topic, payload, P.Notice)  # empty: notice cleared
+        if notice is not None and notice.boards is not None and self.ctx.device_id not in notice.boards:
+            notice = P.Notice(text="")  # meant for other boards: this one shows none
         if (notice is not None or not payload) and self.state.apply_notice(notice):
             self._post(self._changed)
 

@@ -18,6 +18,7 @@ from edge.protocol import OFFICE_RE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+PUBLIC_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 
 class Strict(BaseModel):
@@ -189,6 +190,10 @@ class Office(Strict):
     holidays: list[date] = Field(default_factory=list, description="Closed days (local dates)")
     footer: str = Field("Xin cảm ơn quý khách!", description="Thank-you line printed at the bottom of tickets")
     tracking_url: str | None = Field(None, description="QR link on tickets; {ticket_id} is replaced. None: the ticket id")
+    public_url: str | None = Field(None, description="Address of the web daemon that citizens' phones open on the office "
+                                   "Wi-Fi, e.g. http://10.0.0.5:8080; the ticket's QR then links to {public_url}/ve/{token}")
+    wait_limit_min: int = Field(30, ge=1, le=600, description="Reports: the share of citizens who waited longer "
+                                "than this many minutes is shown")
     auto_open: bool = Field(False, description="Open every closed counter when a span of the opening hours starts (no clerk signed in until one does)")
     elderly_age: int = Field(60, ge=50, le=100, description="Age from which a scanned citizen ID card is offered the elderly priority (Law on the Elderly: 60)")
     tickets_per_person: int | None = Field(None, ge=1, le=50, description="Most tickets a day per citizen ID card scanned at a kiosk (None: no cap); the province sets it")
@@ -200,6 +205,16 @@ class Office(Strict):
             raise bilingual(f"\"{v}\" không dùng được làm mã đơn vị: viết mã định danh điện tử, "
                             "ví dụ \"000.00.17.H29\" (chữ không dấu, số, dấu chấm)",
                             f"{v!r} must match {OFFICE_RE.pattern}, e.g. 000.00.17.H29")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip().rstrip("/")
+        if not PUBLIC_URL_RE.match(v):
+            raise ValueError(f"{v!r} must be an http:// or https:// address with no path, query or spaces")
         return v
 
     @field_validator("timezone")
@@ -332,6 +347,14 @@ class OfficeConfig(Strict):
         bad = sorted(f"{k} = {v!r}" for k, v in self.catalogue.services.items() if v not in codes)
         if bad:
             raise ValueError(f"catalogue.services names unknown service(s): {', '.join(bad)}")
+        return self
+
+    @model_validator(mode="after")
+    def _public_url_needs_web(self) -> "OfficeConfig":
+        if self.office.public_url and not self.web.enabled:
+            raise ValueError("office.public_url: mã QR trên phiếu sẽ mở một trang không ai phục vụ; bật [web] "
+                             "enabled = true hoặc bỏ public_url / the ticket QR would open a page nothing serves: "
+                             "enable the web daemon ([web] enabled = true) or remove public_url")
         return self
 
     def service(self, code: str) -> Service | None:

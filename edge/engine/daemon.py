@@ -23,6 +23,7 @@ from edge.daemon import DaemonContext, StartupError
 from edge.engine import store
 from edge.engine.attribution import Attribution
 from edge.engine.errors import EngineError
+from edge.engine import track
 from edge.engine.queue import Effects, QueueEngine
 from edge.i18n import t
 from edge.limits import RateLimiter, clean_text
@@ -63,11 +64,12 @@ class Engine:
         with store.immediate(self.conn):
             for c in self.cfg.counters:
                 self.conn.execute("INSERT OR IGNORE INTO counters(number, status) VALUES (?, 'closed')", (c.number,))
+            track_key = track.ensure_key(self.conn)
         self.rconn = store.connect(self.db_path)
         from edge.staff import store_path
         self.attribution = Attribution(store_path(ctx.data_dir), ctx.data_dir)
-        self.q = QueueEngine(self.cfg, self.conn, self.attribution)
-        self.rq = QueueEngine(self.cfg, self.rconn)
+        self.q = QueueEngine(self.cfg, self.conn, self.attribution, track_key)
+        self.rq = QueueEngine(self.cfg, self.rconn, track_key=track_key)
         self.bus = ctx.bus(persistent=True)  # requests sent during a restart wait at the broker
         self.bus.check_requesters(acl_rules(self.cfg))
         self.inbox: queue.Queue[tuple[str, Any, str] | None] = queue.Queue()
@@ -215,6 +217,8 @@ class Engine:
                     except EngineError as exc:
                         reply = P.error_reply(req.id, exc.code, exc.message)
                         store.store_reply(self.conn, key, reply, time.time())
+                        if kind == "issue" and exc.code in ("quota_reached", "service_closed"):
+                            store.note_refusal(self.conn, self.q.day_of(now), req.service, exc.code, P.rfc3339(now))
                     except Exception:
                         log.exception("%s request %s on %s failed", kind, req.id, topic)
                         reply = P.error_reply(req.id, "internal")

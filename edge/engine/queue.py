@@ -18,6 +18,7 @@ from edge.config.model import Counter, Service
 from edge.engine.attribution import Attribution
 from edge.engine.errors import EngineError
 from edge.i18n import t
+from edge.engine import track
 from edge.engine.store import get_meta, set_meta
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,11 @@ class QueueEngine:
     """The only writer of ticket state; every method runs inside the caller's transaction."""
 
     def __init__(self, cfg: OfficeConfig, conn: sqlite3.Connection,
-                 attribution: Attribution | None = None) -> None:
+                 attribution: Attribution | None = None, track_key: bytes | None = None) -> None:
         self.cfg = cfg
         self.conn = conn
         self.attribution = attribution or Attribution(None)
+        self.track_key = track_key
 
     # ------------------------------------------------------------------ helpers
 
@@ -58,7 +60,7 @@ class QueueEngine:
         if row is None:
             return None
         svc = self.cfg.service(row["service"])
-        return {
+        out = {
             "ticket_id": row["ticket_id"], "number": row["number"], "seq": row["seq"],
             "service": row["service"], "service_name": svc.name if svc else row["service"],
             "priority": row["priority"], "day": row["day"], "issued_at": row["issued_at"],
@@ -66,6 +68,9 @@ class QueueEngine:
             "counter": row["counter"] if row["counter"] is not None else row["reserved_counter"],
             **({k: row[k] for k in ("dossier", "appointment", "slot_at") if k in row.keys() and row[k]}),
         }
+        if self.track_key is not None:
+            out["track"] = track.token(self.track_key, row["ticket_id"])
+        return out
 
     def _ticket(self, ticket_id: str | None) -> sqlite3.Row | None:
         if not ticket_id:
@@ -86,7 +91,7 @@ class QueueEngine:
         return {"counter": number, "name": c.label, "status": row["status"], "staff": row["staff"],
                 "reason": row["reason"] if row["status"] == "paused" else None,
                 "services": list(c.services), "serving": self.ticket_payload(self._ticket(row["serving"])),
-                "ts": P.rfc3339(now), "reason": row["reason"] if row["status"] == "paused" else None}
+                "reason": row["reason"] if row["status"] == "paused" else None, "ts": P.rfc3339(now)}
 
     @staticmethod
     def day_of(now: datetime) -> str:

@@ -166,6 +166,9 @@ def create_schema(conn: sqlite3.Connection) -> None:
         if "meta" not in db.table_names():
             db["meta"].create({"key": str, "value": str}, pk="key")
             conn.execute("INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        if "refusals" not in db.table_names():  # citizens turned away (reports: quota, hours)
+            db["refusals"].create({"id": int, "day": str, "service": str, "code": str, "ts": str}, pk="id")
+            db["refusals"].create_index(["day"])
         ensure_staff_columns(conn, db)
         try:
             from edge.engine import ratings
@@ -226,6 +229,11 @@ def stored_reply(conn: sqlite3.Connection, req_id: str) -> dict[str, Any] | None
 def store_reply(conn: sqlite3.Connection, req_id: str, reply: dict[str, Any], created: float) -> None:
     conn.execute("INSERT OR REPLACE INTO requests(id, reply, created) VALUES (?, ?, ?)",
                  (req_id, json.dumps(reply, ensure_ascii=False), created))
+
+
+def note_refusal(conn: sqlite3.Connection, day: str, service: str, code: str, ts: str) -> None:
+    """A ticket refused (quota reached, outside hours): kept for the reports' "turned away" figures."""
+    conn.execute("INSERT INTO refusals(day, service, code, ts) VALUES (?, ?, ?, ?)", (day, service, code, ts))
 
 
 def prune_replies(conn: sqlite3.Connection, older_than: float) -> int:

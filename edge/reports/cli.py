@@ -1,4 +1,4 @@
-"""`motcua report CONFIG --data DIR (--day D | --week D | --month YYYY-MM | --half YYYY-H1 | --year YYYY | --from D --to D) [--out DIR]`."""
+"""`motcua report CONFIG --data DIR (--day D | --week D | --month YYYY-MM | --half YYYY-H1 | --year YYYY | --from D --to D | --range D D) [--out DIR]`."""
 from __future__ import annotations
 
 import argparse
@@ -31,6 +31,8 @@ def parse_period(args: argparse.Namespace) -> Period:
         if not args.end:
             raise ValueError("--from needs --to")
         return Period.span(date.fromisoformat(args.start), date.fromisoformat(args.end))
+    if args.range:
+        return Period.range(date.fromisoformat(args.range[0]), date.fromisoformat(args.range[1]))
     year, month = (int(x) for x in args.month.split("-"))
     return Period.month(year, month)
 
@@ -47,7 +49,7 @@ def make_report(cfg, data: Path, period: Period, out: Path) -> list[Path]:
         conn = open_readonly(engine_db)
         try:
             report = build(conn, period, cfg.office.name, {s.code: s.name for s in cfg.services},
-                           {c.number: c.label for c in cfg.counters})
+                           {c.number: c.label for c in cfg.counters}, cfg.office.wait_limit_min)
         finally:
             conn.close()
     else:
@@ -74,6 +76,7 @@ def cli_main(argv: list[str]) -> int:
     g.add_argument("--year", help="YYYY")
     g.add_argument("--from", dest="start", help="YYYY-MM-DD: any period, with --to")
     ap.add_argument("--to", dest="end", help="YYYY-MM-DD, the last day of a --from period")
+    g.add_argument("--range", nargs=2, metavar=("START", "END"), help="YYYY-MM-DD YYYY-MM-DD, both included")
     ap.add_argument("--out", default=None, help="output folder (default DATA/reports)")
     ap.add_argument("--clock", default=None, help="--auto: simulated office clock START[xSPEED]")
     args = ap.parse_args(argv)

@@ -39,6 +39,8 @@ class Period:
             return f"{self.start.year}"
         if self.kind == "span":
             return f"{self.start.isoformat()}_{self.end.isoformat()}"
+        if self.kind == "range":
+            return f"{self.start.isoformat()}--{self.end.isoformat()}"
         return f"{self.start:%Y-%m}"
 
     @property
@@ -51,7 +53,7 @@ class Period:
             return f"{'6 tháng đầu năm' if self.start.month == 1 else '6 tháng cuối năm'} {self.start.year}"
         if self.kind == "year":
             return f"Năm {self.start.year}"
-        if self.kind == "span":
+        if self.kind in ("span", "range"):
             return f"Từ {self.start:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
         return f"Tháng {self.start:%m/%Y}"
 
@@ -63,6 +65,13 @@ class Period:
     def week(cls, d: date) -> "Period":
         start = d - timedelta(days=d.weekday())
         return cls("week", start, start + timedelta(days=6))
+
+    @classmethod
+    def range(cls, start: date, end: date) -> "Period":
+        """Any span of days (six months, a year, a chosen range), both ends included."""
+        if end < start:
+            raise ValueError(f"the range ends ({end}) before it starts ({start})")
+        return cls("range", start, end)
 
     @classmethod
     def month(cls, year: int, month: int) -> "Period":
@@ -147,8 +156,14 @@ def _timing_rows(groups: dict[Any, dict[str, list[float]]], keys: Iterable[Any])
     return rows
 
 
+def dmy(day: str) -> str:
+    """2026-11-23 -> 23/11/2026, as a Vietnamese reader writes dates."""
+    return date.fromisoformat(day).strftime("%d/%m/%Y")
+
+
 def build(conn: sqlite3.Connection, period: Period, office: str = "",
-          service_names: dict[str, str] | None = None, counter_names: dict[int, str] | None = None) -> Report:
+          service_names: dict[str, str] | None = None, counter_names: dict[int, str] | None = None,
+          wait_limit_min: int = 30) -> Report:
     names = service_names or {}
     cnames = counter_names or {}
     days = (period.start.isoformat(), period.end.isoformat())
@@ -190,8 +205,8 @@ def build(conn: sqlite3.Connection, period: Period, office: str = "",
                 g["service"].append(served)
             if t["status"] == "no_show":
                 g["no_show"] += 1
-    timing_cols = ["Số phiếu đã gọi", "Chờ TB (phút)", "Chờ P90 (phút)", "Số phiếu đã phục vụ",
-                   "Phục vụ TB (phút)", "Phục vụ P90 (phút)", "Vắng mặt"]
+    timing_cols = ["Số phiếu đã gọi", "Chờ trung bình (phút)", "90% chờ không quá (phút)", "Số phiếu đã phục vụ",
+                   "Phục vụ trung bình (phút)", "90% phục vụ xong trong (phút)", "Vắng mặt"]
     t_svc = Table("times_by_service", "Thời gian chờ và phục vụ theo dịch vụ", ["Dịch vụ"] + timing_cols,
                   _timing_rows(per["service"], [svc(s) for s in services]))
     t_ctr = Table("times_by_counter", "Thời gian chờ và phục vụ theo quầy", ["Quầy"] + timing_cols,
@@ -203,7 +218,7 @@ def build(conn: sqlite3.Connection, period: Period, office: str = "",
     t_day = Table("by_day", "Theo ngày", ["Ngày", "Số phiếu", "Đã phục vụ", "Vắng mặt", "Hủy", "Còn chờ"])
     for d in sorted({t["day"] for t in tickets}):
         ds = Counter(t["status"] for t in tickets if t["day"] == d)
-        t_day.rows.append([d, sum(ds.values()), ds["done"], ds["no_show"], ds["cancelled"], ds["waiting"]])
+        t_day.rows.append([dmy(d), sum(ds.values()), ds["done"], ds["no_show"], ds["cancelled"], ds["waiting"]])
 
     sat_cols = [LEVEL_VI[lv] for lv in LEVELS] + ["Số đánh giá", "Tỷ lệ hài lòng (%)", "Lý do không hài lòng"]
 
@@ -227,7 +242,7 @@ def build(conn: sqlite3.Connection, period: Period, office: str = "",
     reasons = Counter(x for r in ratings if r["level"] == "unsatisfied" for x in json.loads(r["reasons"]))
     t_reasons = Table("reasons", "Lý do không hài lòng", ["Lý do", "Số lần"], [[k, n] for k, n in reasons.most_common()])
     t_comments = Table("comments", "Ý kiến của công dân", ["Ngày", "Quầy", "Cán bộ", "Dịch vụ", "Số", "Mức", "Lý do", "Ý kiến"],
-                       [[r["day"], ctr(r["counter"]), r["staff"], svc(r["service"]), r["number"], LEVEL_VI[r["level"]],
+                       [[dmy(r["day"]), ctr(r["counter"]), r["staff"], svc(r["service"]), r["number"], LEVEL_VI[r["level"]],
                          "; ".join(json.loads(r["reasons"])), r["comment"]]
                         for r in sorted(ratings, key=lambda r: r["submitted_at"]) if r["comment"] or r["level"] == "unsatisfied"])
 
@@ -241,10 +256,23 @@ def build(conn: sqlite3.Connection, period: Period, office: str = "",
         "service_mean_min": _minutes(mean(served)), "service_p90_min": _minutes(p90(served)),
         "ratings": len(ratings), **{lv: lv_all[lv] for lv in LEVELS},
         "satisfied_pct": round(100 * (lv_all["very_satisfied"] + lv_all["satisfied"]) / len(ratings), 1) if ratings else None,
+        "priority_done": sum(1 for t in tickets if t["status"] == "done" and t["priority"] != "none"),
+        **refusals(conn, days),
+        "wait_limit_min": wait_limit_min,
+        "wait_over_limit_pct": round(100 * sum(1 for w in waits if w > wait_limit_min * 60) / len(waits), 1)
+        if waits else None,
     }
     t_work = staff_work(conn, tickets, days, ctr)
     tables = [t_hour, t_svc, t_ctr, t_staff, t_work, t_day, s_ctr, s_staff, s_svc, t_reasons, t_comments]
     return Report(office, period, tables, summary)
+
+
+def refusals(conn: sqlite3.Connection, days: tuple[str, str]) -> dict[str, int]:
+    """Citizens turned away: no ticket because the quota was reached, or outside the hours."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'refusals'").fetchone():
+        return {"refused_quota": 0, "refused_hours": 0}
+    got = dict(conn.execute("SELECT code, COUNT(*) FROM refusals WHERE day BETWEEN ? AND ? GROUP BY code", days).fetchall())
+    return {"refused_quota": got.get("quota_reached", 0), "refused_hours": got.get("service_closed", 0)}
 
 
 def staff_work(conn: sqlite3.Connection, tickets: list[sqlite3.Row], days: tuple[str, str], ctr) -> Table:

@@ -15,11 +15,29 @@ log = logging.getLogger(__name__)
 
 SUMMARY_VI = {
     "tickets": "Số phiếu", "done": "Đã phục vụ", "no_show": "Vắng mặt", "cancelled": "Hủy",
-    "waiting": "Còn chờ cuối kỳ", "wait_mean_min": "Chờ trung bình (phút)", "wait_p90_min": "Chờ P90 (phút)",
-    "service_mean_min": "Phục vụ trung bình (phút)", "service_p90_min": "Phục vụ P90 (phút)",
+    "waiting": "Còn chờ cuối kỳ", "wait_mean_min": "Chờ trung bình (phút)",
+    "wait_p90_min": "90% công dân chờ không quá (phút)",
+    "service_mean_min": "Phục vụ trung bình (phút)", "service_p90_min": "90% lượt phục vụ xong trong (phút)",
     "ratings": "Số đánh giá", "very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng",
     "unsatisfied": "Không hài lòng", "satisfied_pct": "Tỷ lệ hài lòng (%)",
+    "priority_done": "Người được ưu tiên đã phục vụ", "refused_quota": "Không lấy được số: hết số trong ngày",
+    "refused_hours": "Không lấy được số: ngoài giờ cấp số", "wait_limit_min": "Ngưỡng chờ lâu (phút)",
+    "wait_over_limit_pct": "Tỷ lệ công dân chờ quá ngưỡng (%)",
 }
+
+# Sheet names (Excel: at most 31 characters, none of : \ / ? * [ ]), Vietnamese.
+SHEETS = {
+    "tickets_by_hour": "Phiếu theo giờ", "times_by_service": "Thời gian theo dịch vụ",
+    "times_by_counter": "Thời gian theo quầy", "times_by_staff": "Thời gian theo cán bộ",
+    "work_by_staff": "Công việc cán bộ", "by_day": "Theo ngày", "satisfaction_by_counter": "Hài lòng theo quầy",
+    "satisfaction_by_staff": "Hài lòng theo cán bộ", "satisfaction_by_service": "Hài lòng theo dịch vụ",
+    "reasons": "Lý do chưa hài lòng", "comments": "Ý kiến công dân",
+}
+
+
+def sheet_name(name: str, title: str) -> str:
+    raw = SHEETS.get(name) or title
+    return "".join(" " if ch in ':\\/?*[]' else ch for ch in raw)[:31].strip() or name[:31]
 
 
 def write_all(report: Report, out: Path) -> list[Path]:
@@ -46,7 +64,7 @@ def write_xlsx(report: Report, out: Path) -> Path:
         ws.append([SUMMARY_VI.get(key, key), value])
     ws.column_dimensions["A"].width = 32
     for table in report.tables:
-        sh = wb.create_sheet(table.name[:31])
+        sh = wb.create_sheet(sheet_name(table.name, table.title))
         sh.append([table.title])
         sh["A1"].font = Font(bold=True, size=12)
         sh.append(table.columns)
@@ -107,6 +125,7 @@ def write_charts(report: Report, out: Path) -> list[Path]:
             bottom = [b + v for b, v in zip(bottom, row[1:-1])]
         ax.set_title(f"Số phiếu theo giờ – {report.period.title_vi}")
         ax.set_ylabel("Số phiếu")
+        _whole(ax.yaxis)
         ax.legend(fontsize=8)
         paths.append(_save(fig, out / f"{stem}-phieu-theo-gio.png"))
 
@@ -115,12 +134,14 @@ def write_charts(report: Report, out: Path) -> list[Path]:
         tab = report.table(name)
         if not tab.rows:
             continue
-        fig, ax = plt.subplots(figsize=(9, 4.5))
-        x = list(range(len(tab.rows)))
-        ax.bar([i - 0.2 for i in x], [r[2] or 0 for r in tab.rows], width=0.4, label="Trung bình")
-        ax.bar([i + 0.2 for i in x], [r[3] or 0 for r in tab.rows], width=0.4, label="P90")
-        ax.set_xticks(x, [str(r[0]) for r in tab.rows], rotation=15, fontsize=8)
-        ax.set_ylabel("Phút")
+        # Horizontal bars, the figure growing with the rows: 40 counters stay readable.
+        fig, ax = plt.subplots(figsize=(9, _height(len(tab.rows))))
+        y = list(range(len(tab.rows)))[::-1]
+        ax.barh([i + 0.2 for i in y], [r[2] or 0 for r in tab.rows], height=0.4, label="Chờ trung bình")
+        ax.barh([i - 0.2 for i in y], [r[3] or 0 for r in tab.rows], height=0.4, label="90% công dân chờ không quá")
+        ax.set_yticks(y, [str(r[0]) for r in tab.rows], fontsize=8)
+        ax.set_ylim(-0.6, len(tab.rows) - 0.4)
+        ax.set_xlabel("Phút")
         ax.set_title(f"{title} – {report.period.title_vi}")
         ax.legend()
         paths.append(_save(fig, out / f"{stem}-{fname}.png"))
@@ -130,7 +151,7 @@ def write_charts(report: Report, out: Path) -> list[Path]:
         tab = report.table(name)
         if not tab.rows:
             continue
-        fig, ax = plt.subplots(figsize=(9, 4.5))
+        fig, ax = plt.subplots(figsize=(9, _height(len(tab.rows))))
         left = [0] * len(tab.rows)
         colours = {"very_satisfied": "#2e7d32", "satisfied": "#9ccc65", "unsatisfied": "#e53935"}
         for i, lv in enumerate(LEVELS):
@@ -138,6 +159,9 @@ def write_charts(report: Report, out: Path) -> list[Path]:
             ax.barh([str(r[0]) for r in tab.rows], vals, left=left, label=LEVEL_VI[lv], color=colours[lv])
             left = [a + b for a, b in zip(left, vals)]
         ax.set_xlabel("Số đánh giá")
+        _whole(ax.xaxis)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.invert_yaxis()
         ax.set_title(f"{title} – {report.period.title_vi}")
         ax.legend(fontsize=8)
         paths.append(_save(fig, out / f"{stem}-{fname}.png"))
@@ -147,8 +171,21 @@ def write_charts(report: Report, out: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(8, 4))
         ax.barh([r[0] for r in reasons.rows][::-1], [r[1] for r in reasons.rows][::-1], color="#e53935")
         ax.set_title(f"Lý do không hài lòng – {report.period.title_vi}")
+        ax.set_xlabel("Số lần")
+        _whole(ax.xaxis)
         paths.append(_save(fig, out / f"{stem}-ly-do.png"))
     return paths
+
+
+def _whole(axis) -> None:
+    """Counts are whole numbers: no 2.5 tickets on an axis."""
+    from matplotlib.ticker import MaxNLocator
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _height(rows: int) -> float:
+    """Inches for a horizontal bar chart of `rows` bars (about 0.3 in a bar, 4.5 at least)."""
+    return max(4.5, 1.5 + 0.3 * rows)
 
 
 def _save(fig, path: Path) -> Path:
