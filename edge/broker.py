@@ -127,7 +127,8 @@ def acl_rules(cfg: OfficeConfig, *, simulate: bool = True) -> dict[str, list[str
                    f"topic write {t.error}", f"topic write {t.display_notice}",
                    f"topic write {t.office_info}"],
         "hub": public + read(t.dossier_lookup, t.hub_admin, t.rating_event, t.queue_stats_event,
-                             f"{root}/event/hub/#", t.procedures_search, t.procedures_get) + [
+                             f"{root}/event/hub/#", t.procedures_search, t.procedures_get,
+                             t.appointment_redeem, t.ticket_event_all) + [
                 own_status("hub"), f"topic write {root}/reply/#", f"topic write {t.error}",
                 f"topic write {root}/event/hub/#", f"topic write {t.dossier_lookup}"],
         "reports": [own_status("reports"), f"topic write {t.error}"],
@@ -158,6 +159,7 @@ def acl_rules(cfg: OfficeConfig, *, simulate: bool = True) -> dict[str, list[str
             if d.mode == "ticket" and d.scanner:  # receipts and bookings scanned at the ticket kiosk (issue 16)
                 lines.append(f"topic write {t.dossier_lookup}")
                 lines.append(f"topic write {t.appointment_redeem}")
+                lines += read(t.scan(d.scanner))
         elif d.kind == "printer":
             lines.append(f"topic write {t.print_result(d.id)}")
             lines += read(t.print_job(d.id))

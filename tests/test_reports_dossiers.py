@@ -74,7 +74,7 @@ def test_six_months_per_field_equal_upstream(hub_data: Any, tmp_path: Path, caps
     summary = {r["Chỉ số"]: r["Giá trị"] for r in read_csv(folder / "summary.csv")}
     assert int(summary["Hồ sơ tiếp nhận"]) == len(up.records)
     wb = load_workbook(tmp_path / "bao-cao-2026-H1.xlsx")
-    assert wb["dossiers_by_field"]["A1"].value == "Hồ sơ theo lĩnh vực"
+    assert wb["Hồ sơ theo lĩnh vực"]["A1"].value == "Hồ sơ theo lĩnh vực"
     assert (tmp_path / "bao-cao-2026-H1-ho-so-theo-linh-vuc.png").stat().st_size > 10_000
 
 

@@ -47,6 +47,6 @@ def test_desk_absences_by_counter_and_clerk_in_the_day_report(tmp_path: Path, ca
     assert rows[0] == ["Quầy", "Cán bộ", "Số lần vắng", "Tổng thời gian vắng (phút)", "Lần dài nhất (phút)"]
     assert rows[1:] == [[label, "Lan", "2", "16.0", "10.0"], [label, "Minh", "1", "5.0", "5.0"]]
     wb = load_workbook(out / "bao-cao-2026-11-23.xlsx")
-    assert "desk_absence" in wb.sheetnames
+    assert "Vắng mặt tại bàn làm việc" in wb.sheetnames  # the table desk_absence, by its Vietnamese name
     week = presence_table(cfg, data, Period.week(at(23, "08:00").date()))
     assert week is not None and week.rows[0][:4] == [label, "Lan", 3, 23.0]

@@ -63,11 +63,11 @@ def test_technician_changes_quota_and_holiday(tmp_path: Path):
             quota.fill("0")
             page.click("#save")
             expect(page.locator('[data-err="services[2].daily_quota"]')).to_have_text(
-                "Input should be greater than or equal to 1")
+                "0 không được: phải từ 1 trở lên")
             expect(page.locator("#message")).to_have_text("Cấu hình chưa hợp lệ, chưa lưu: xem lỗi bên cạnh từng ô.")
             page.fill('[data-field="office.hours.mon"]', "25:00-11:00")
             page.click("#save")
-            expect(page.locator('[data-err="office.hours.mon"]')).to_have_text("'25:00-11:00' has an impossible time")
+            expect(page.locator('[data-err="office.hours.mon"]')).to_have_text('"25:00-11:00" có giờ không có thật (giờ 0-24, phút 0-59)')
             page.screenshot(path=str(SHOTS / "technician-invalid.png"))
             assert path.read_text(encoding="utf-8") == original
             page.fill('[data-field="office.hours.mon"]', "00:00-24:00")

@@ -238,7 +238,7 @@ def test_public_url_is_checked(tmp_path: Path):
     with pytest.raises(ConfigError) as exc:
         loads(text, "office.toml")  # no [web]: the QR would lead nowhere
     [issue] = exc.value.issues
-    assert (issue.field, issue.line) == ("office.public_url", 6) and "nothing serves" in issue.message
+    assert (issue.field, issue.line) == ("office.public_url", 6) and "nothing serves" in issue.message_en
     assert loads(text + "\n[web]\nenabled = true\n").office.public_url == "http://10.0.0.5:8080"
     with pytest.raises(ConfigError) as exc:
         loads(text.replace("http://10.0.0.5:8080/", "ftp://x/ve") + "\n[web]\nenabled = true\n")

@@ -159,6 +159,12 @@ def check_text(text: str, filename: str = "<config>",
         errors = [issue(tuple(e["loc"]), *explain(e, KNOWN_KEYS)) for e in exc.errors()]
         parts = Parts.partial(data)
     errors += [issue(loc, vi, en) for loc, vi, en in semantic_problems(parts)]
+    office, web = (data.get(k) if isinstance(data.get(k), dict) else {} for k in ("office", "web"))
+    if office.get("public_url") and not web.get("enabled"):
+        errors.append(issue(("office", "public_url"),
+                            "mã QR trên phiếu sẽ mở một trang không ai phục vụ: bật [web] enabled = true hoặc bỏ public_url",
+                            "the ticket QR would open a page nothing serves: enable the web daemon "
+                            "([web] enabled = true) or remove public_url"))
     if errors:
         return None, sorted(errors, key=lambda i: i.line or 0), []  # in file order, as one fixes them
     assert cfg is not None

@@ -349,14 +349,6 @@ class OfficeConfig(Strict):
             raise ValueError(f"catalogue.services names unknown service(s): {', '.join(bad)}")
         return self
 
-    @model_validator(mode="after")
-    def _public_url_needs_web(self) -> "OfficeConfig":
-        if self.office.public_url and not self.web.enabled:
-            raise ValueError("office.public_url: mã QR trên phiếu sẽ mở một trang không ai phục vụ; bật [web] "
-                             "enabled = true hoặc bỏ public_url / the ticket QR would open a page nothing serves: "
-                             "enable the web daemon ([web] enabled = true) or remove public_url")
-        return self
-
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
 

@@ -299,6 +299,9 @@ class Engine:
             event = _ratings.event(self.conn, fields["rating_id"], now)
             return fields, Effects(), [(self.topics.rating_event, event)]
         if kind == "admin":
+            if role_of(self.bus.requester(req.reply_to)) == "web" and req.action != "reload":
+                # the technician's page applies a saved config; nothing else of admin is the console's
+                raise EngineError("bad_request", t("Bàn làm việc trên trình duyệt chỉ được nạp lại cấu hình."))
             return self._admin(req, now)
         raise EngineError("bad_request")
 

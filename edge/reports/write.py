@@ -32,6 +32,8 @@ SHEETS = {
     "work_by_staff": "Công việc cán bộ", "by_day": "Theo ngày", "satisfaction_by_counter": "Hài lòng theo quầy",
     "satisfaction_by_staff": "Hài lòng theo cán bộ", "satisfaction_by_service": "Hài lòng theo dịch vụ",
     "reasons": "Lý do chưa hài lòng", "comments": "Ý kiến công dân",
+    "dossiers_by_field": "Hồ sơ theo lĩnh vực", "dossiers_by_month": "Hồ sơ theo tháng",
+    "desk_absence": "Vắng mặt tại bàn làm việc",
 }
 
 
