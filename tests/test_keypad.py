@@ -175,8 +175,11 @@ def test_serial_keypad_calls_transfers_and_reports(serial_office):
     assert pad.wait_for("OK transfer") == "OK transfer 2001"
     pad.key("next")
     assert pad.wait_for("OK next") == "OK next 2002"
-    called = [e["ticket"]["number"] for e in events if e["action"] == "called"]
-    assert called == ["2001", "2002"]
+    # The reply reaches the keypad before the event reaches another subscriber: wait for it.
+    def called() -> list[str]:
+        return [e["ticket"]["number"] for e in events if e["action"] == "called"]
+    assert wait_until(lambda: len(called()) >= 2, 5), called()
+    assert called() == ["2001", "2002"]
     assert [e["ticket"]["number"] for e in events if e["action"] == "transferred"] == ["2001"]
     pad.key("pause")
     assert pad.wait_for("OK pause")
